@@ -34,6 +34,13 @@ export class RandomStream {
     if ((this.s0 | this.s1 | this.s2 | this.s3) === 0) this.s0 = 1;
   }
 
+  /** A stream with an explicit xoshiro128** state (for reference vectors in tests). */
+  static fromState(name: string, state: readonly [number, number, number, number]): RandomStream {
+    const s = new RandomStream(name, 0, 0);
+    [s.s0, s.s1, s.s2, s.s3] = state.map((x) => x >>> 0) as [number, number, number, number];
+    return s;
+  }
+
   /** The next uniformly distributed unsigned 32-bit integer. */
   nextU32(): number {
     const s0 = this.s0, s1 = this.s1, s2 = this.s2, s3 = this.s3;
