@@ -1,23 +1,30 @@
 /**
- * The event queue: a struct-of-arrays binary min-heap keyed by (time, sequence).
+ * The event queue: a struct-of-arrays 4-ary min-heap keyed by (time, sequence).
  *
- * Every pending event lives in a *slot* of five parallel typed arrays:
+ * Every pending event lives in a *slot* of parallel typed arrays:
  *
- *   slot ─┬─ time[slot]     Float64  virtual time in integer nanoseconds (exact up to 2^53 ns ≈ 104 days)
- *         ├─ seq[slot]      Float64  insertion sequence: equal times run in insertion (FIFO) order
- *         ├─ handler[slot]  Int32    index into the handler table (registered once, never per event)
+ *   slot ─┬─ handler[slot]  Int32    index into the handler table (registered once, never per event)
  *         ├─ argA[slot]     Float64  two numeric arguments passed to the handler
- *         └─ argB[slot]     Float64
+ *         ├─ argB[slot]     Float64
+ *         ├─ seq[slot]      Float64  insertion sequence, consulted only when two times are equal
+ *         ├─ live[slot]     Uint8    1 while pending, 0 once cancelled
+ *         └─ gen[slot]      Uint32   generation, bumped when the slot is freed (stale ids are ignored)
  *
- * The heap itself is an Int32Array of slot numbers, and `pos[slot]` is where that slot sits in the
- * heap, so an event can be cancelled in O(log n). Freed slots go on a free list and are reused, so
- * the queue allocates nothing per event once it has grown to the peak number of pending events.
+ * Times are virtual integer nanoseconds (exact up to 2^53 ns ≈ 104 days); equal times run in
+ * insertion (FIFO) order by a sequence number. The heap is 4-ary (half the depth of a binary heap,
+ * children side by side in memory) and kept in two heap-ordered arrays — `hTime` and `heap` (the
+ * slot) — so sifting compares contiguous keys without chasing slot numbers (at 64k pending events
+ * every indirection is a cache miss); the sequence is looked up through the slot only on a tie.
+ *
+ * Cancellation is lazy: `cancel` clears the slot's `live` flag in O(1) and the entry is discarded
+ * when it reaches the top. Freed slots go on a free list and are reused, so the queue allocates
+ * nothing per event once it has grown to the peak number of pending events.
  *
  * An EventId is `generation * 2^24 + slot`: a stale id (its event already ran or was cancelled and
  * the slot reused) is recognised and ignored by `cancel`.
  *
- * Modeled after ns-3's scheduler contract (equal-time events run in insertion order) with the
- * layout of a packet processor rather than an object per event.
+ * Modeled on ns-3's scheduler contract (equal-time events run in insertion order) with the layout
+ * of a packet processor rather than an object per event.
  */
 
 export type SimTime = number;
@@ -30,18 +37,21 @@ const SLOT_LIMIT = 1 << SLOT_BITS;
 const SLOT_MASK = SLOT_LIMIT - 1;
 
 export class EventQueue {
-  private time: Float64Array;
+  private hTime: Float64Array;
   private seq: Float64Array;
+  private heap: Int32Array;
   private handler: Int32Array;
   private argA: Float64Array;
   private argB: Float64Array;
+  private live: Uint8Array;
   private gen: Uint32Array;
-  private pos: Int32Array;
-  private heap: Int32Array;
   private free: Int32Array;
   private freeTop = 0;
   private slotsUsed = 0;
+  /** Entries in the heap, including cancelled ones not yet discarded. */
   private size = 0;
+  /** Pending (not cancelled) events. */
+  private pending = 0;
   private nextSeq = 0;
 
   constructor(initialCapacity = 1024) {
@@ -49,30 +59,36 @@ export class EventQueue {
       throw new RangeError(`EventQueue: initialCapacity ${initialCapacity} is not allowed; use an integer in 1..${SLOT_LIMIT}`);
     }
     const n = initialCapacity;
-    this.time = new Float64Array(n);
+    this.hTime = new Float64Array(n);
     this.seq = new Float64Array(n);
+    this.heap = new Int32Array(n);
     this.handler = new Int32Array(n);
     this.argA = new Float64Array(n);
     this.argB = new Float64Array(n);
+    this.live = new Uint8Array(n);
     this.gen = new Uint32Array(n);
-    this.pos = new Int32Array(n).fill(-1);
-    this.heap = new Int32Array(n);
     this.free = new Int32Array(n);
   }
 
   /** Number of pending events. */
   get length(): number {
-    return this.size;
+    return this.pending;
   }
 
-  /** Slots allocated so far (the high-water mark of pending events). */
+  /** Slots allocated so far (the high-water mark of heap entries). */
   get capacity(): number {
-    return this.time.length;
+    return this.hTime.length;
   }
 
   /** Time of the earliest pending event, or Infinity when empty. */
   peekTime(): SimTime {
-    return this.size === 0 ? Infinity : this.time[this.heap[0]!]!;
+    while (this.size > 0) {
+      const slot = this.heap[0]!;
+      if (this.live[slot] === 1) return this.hTime[0]!;
+      this.removeTop();
+      this.release(slot);
+    }
+    return Infinity;
   }
 
   push(time: SimTime, handler: number, a: number, b: number): EventId {
@@ -80,18 +96,16 @@ export class EventQueue {
     if (this.freeTop > 0) {
       slot = this.free[--this.freeTop]!;
     } else {
-      if (this.slotsUsed === this.time.length) this.grow();
+      if (this.slotsUsed === this.hTime.length) this.grow();
       slot = this.slotsUsed++;
     }
-    this.time[slot] = time;
-    this.seq[slot] = this.nextSeq++;
     this.handler[slot] = handler;
     this.argA[slot] = a;
     this.argB[slot] = b;
-    const i = this.size++;
-    this.heap[i] = slot;
-    this.pos[slot] = i;
-    this.siftUp(i);
+    this.live[slot] = 1;
+    this.seq[slot] = this.nextSeq++;
+    this.pending++;
+    this.siftUp(this.size++, time, slot);
     return this.gen[slot]! * SLOT_LIMIT + slot;
   }
 
@@ -99,111 +113,106 @@ export class EventQueue {
   cancel(id: EventId): boolean {
     const slot = id & SLOT_MASK;
     if (slot >= this.slotsUsed) return false;
-    const generation = Math.floor(id / SLOT_LIMIT);
-    if (this.gen[slot] !== generation) return false;
-    const i = this.pos[slot]!;
-    if (i < 0) return false;
-    this.removeAt(i);
-    this.release(slot);
+    if (this.gen[slot] !== Math.floor(id / SLOT_LIMIT) || this.live[slot] !== 1) return false;
+    this.live[slot] = 0;
+    this.pending--;
     return true;
   }
 
   /**
-   * Removes the earliest event and stores its fields in `out` (reused by the caller, so
+   * Removes the earliest pending event and stores its fields in `out` (reused by the caller, so
    * nothing is allocated). Returns false when the queue is empty.
    */
   pop(out: PoppedEvent): boolean {
-    if (this.size === 0) return false;
-    const slot = this.heap[0]!;
-    out.time = this.time[slot]!;
-    out.handler = this.handler[slot]!;
-    out.a = this.argA[slot]!;
-    out.b = this.argB[slot]!;
-    this.removeAt(0);
-    this.release(slot);
-    return true;
+    for (;;) {
+      if (this.size === 0) return false;
+      const slot = this.heap[0]!;
+      const isLive = this.live[slot] === 1;
+      if (isLive) {
+        out.time = this.hTime[0]!;
+        out.handler = this.handler[slot]!;
+        out.a = this.argA[slot]!;
+        out.b = this.argB[slot]!;
+        this.pending--;
+      }
+      this.removeTop();
+      this.release(slot);
+      if (isLive) return true;
+    }
   }
 
   clear(): void {
     for (let i = 0; i < this.size; i++) this.release(this.heap[i]!);
     this.size = 0;
+    this.pending = 0;
   }
 
   private release(slot: number): void {
-    this.pos[slot] = -1;
-    this.gen[slot] = (this.gen[slot]! + 1) & 0x3fffffff;
+    this.live[slot] = 0;
+    this.gen[slot] = (this.gen[slot]! + 1) & 0x1fffff;
     this.free[this.freeTop++] = slot;
   }
 
-  private removeAt(i: number): void {
+  /**
+   * Removes the root with Floyd's bottom-up method: walk the hole down to a leaf along the smallest
+   * child, then sift the last element up from there. The last element usually belongs near the
+   * bottom, so this does far fewer comparisons than a plain sift-down.
+   */
+  private removeTop(): void {
     const last = --this.size;
-    if (i !== last) {
-      const moved = this.heap[last]!;
-      this.heap[i] = moved;
-      this.pos[moved] = i;
-      if (i > 0 && this.less(moved, this.heap[(i - 1) >> 1]!)) this.siftUp(i);
-      else this.siftDown(i);
-    }
-  }
-
-  private less(x: number, y: number): boolean {
-    const tx = this.time[x]!;
-    const ty = this.time[y]!;
-    return tx < ty || (tx === ty && this.seq[x]! < this.seq[y]!);
-  }
-
-  private siftUp(i: number): void {
-    const heap = this.heap;
-    const pos = this.pos;
-    const slot = heap[i]!;
-    while (i > 0) {
-      const parent = (i - 1) >> 1;
-      const ps = heap[parent]!;
-      if (!this.less(slot, ps)) break;
-      heap[i] = ps;
-      pos[ps] = i;
-      i = parent;
-    }
-    heap[i] = slot;
-    pos[slot] = i;
-  }
-
-  private siftDown(i: number): void {
-    const heap = this.heap;
-    const pos = this.pos;
-    const n = this.size;
-    const slot = heap[i]!;
+    if (last === 0) return;
+    const hTime = this.hTime, seq = this.seq, heap = this.heap;
+    let i = 0;
     for (;;) {
-      let child = 2 * i + 1;
-      if (child >= n) break;
-      const right = child + 1;
-      if (right < n && this.less(heap[right]!, heap[child]!)) child = right;
-      const cs = heap[child]!;
-      if (!this.less(cs, slot)) break;
-      heap[i] = cs;
-      pos[cs] = i;
-      i = child;
+      const first = 4 * i + 1;
+      if (first >= last) break;
+      const end = first + 4 < last ? first + 4 : last;
+      let c = first;
+      let ct = hTime[first]!;
+      for (let k = first + 1; k < end; k++) {
+        const kt = hTime[k]!;
+        if (kt < ct || (kt === ct && seq[heap[k]!]! < seq[heap[c]!]!)) { c = k; ct = kt; }
+      }
+      hTime[i] = ct;
+      heap[i] = heap[c]!;
+      i = c;
     }
+    this.siftUp(i, hTime[last]!, heap[last]!);
+  }
+
+  /** Places (t, slot) at hole `i` or above it. */
+  private siftUp(i: number, t: number, slot: number): void {
+    const hTime = this.hTime, seq = this.seq, heap = this.heap;
+    while (i > 0) {
+      const p = (i - 1) >> 2;
+      const pt = hTime[p]!;
+      if (pt < t || (pt === t && seq[heap[p]!]! < seq[slot]!)) break;
+      hTime[i] = pt;
+      heap[i] = heap[p]!;
+      i = p;
+    }
+    hTime[i] = t;
     heap[i] = slot;
-    pos[slot] = i;
   }
 
   private grow(): void {
-    const n = this.time.length;
+    const n = this.hTime.length;
     if (n >= SLOT_LIMIT) {
       throw new RangeError(`EventQueue: more than ${SLOT_LIMIT} pending events; the model is scheduling without bound`);
     }
     const m = Math.min(SLOT_LIMIT, n * 2);
     const f64 = (a: Float64Array) => { const r = new Float64Array(m); r.set(a); return r; };
-    const i32 = (a: Int32Array, fill = 0) => { const r = new Int32Array(m); r.fill(fill, n); r.set(a); return r; };
-    this.time = f64(this.time);
+    const i32 = (a: Int32Array) => { const r = new Int32Array(m); r.set(a); return r; };
+    this.hTime = f64(this.hTime);
     this.seq = f64(this.seq);
     this.argA = f64(this.argA);
     this.argB = f64(this.argB);
-    this.handler = i32(this.handler);
-    this.pos = i32(this.pos, -1);
     this.heap = i32(this.heap);
+    this.handler = i32(this.handler);
     this.free = i32(this.free);
+    const live = new Uint8Array(m);
+    live.set(this.live);
+    this.live = live;
     const g = new Uint32Array(m);
     g.set(this.gen);
     this.gen = g;
