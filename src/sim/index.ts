@@ -7,3 +7,4 @@ export {
 export { DropCounters, CounterRegistry, type DropRow } from './drops';
 export { Simulator, type RunLimits, type RunResult, type StopReason, type SimulatorOptions } from './simulator';
 export * from './units';
+export { Cpu } from './cpu';

@@ -1,0 +1,100 @@
+/**
+ * A network device (Linux `struct net_device`) as the Xen path needs it: a name, a MAC, an MTU,
+ * up/carrier state, counters, a transmit entry point (`ndo_start_xmit`), an rx handler hook (the
+ * bridge registers one on each port, as `netdev_rx_handler_register` does), taps for captures,
+ * and the transmit-queue stop/wake state drivers use for flow control.
+ *
+ * Directions are the device's own: `tx_*` counts what the device sent, `rx_*` what it received.
+ * For a vif in dom0 that is the opposite of the guest's view — a guest's transmit is the vif's
+ * receive — exactly as `ip -s link show vif1.0` reports it.
+ *
+ * @models linux include/linux/netdevice.h struct net_device, enum netdev_tx, enum rx_handler_result
+ */
+import type { SkBuff, NetDeviceRef } from './skb';
+
+/** enum netdev_tx */
+export const NETDEV_TX_OK = 0x00;
+export const NETDEV_TX_BUSY = 0x10;
+export type NetdevTx = typeof NETDEV_TX_OK | typeof NETDEV_TX_BUSY;
+
+/** enum rx_handler_result */
+export const RX_HANDLER_CONSUMED = 0;
+export const RX_HANDLER_ANOTHER = 1;
+export const RX_HANDLER_EXACT = 2;
+export const RX_HANDLER_PASS = 3;
+export type RxHandlerResult = 0 | 1 | 2 | 3;
+
+export type RxHandler = (skb: SkBuff) => RxHandlerResult;
+
+/** A frame tap (AF_PACKET / tcpdump on the device); sees every frame in and out. */
+export interface FrameTap {
+  tap(dev: NetDevice, direction: 'rx' | 'tx', skb: SkBuff): void;
+}
+
+export interface NetDeviceStats {
+  rx_packets: number;
+  rx_bytes: number;
+  rx_dropped: number;
+  tx_packets: number;
+  tx_bytes: number;
+  tx_dropped: number;
+}
+
+export abstract class NetDevice implements NetDeviceRef {
+  /** IFF_UP (administratively up). */
+  up = true;
+  /** netif_carrier_ok() */
+  carrier = true;
+  /** netif_queue_stopped() for the device's (single) transmit queue. */
+  txStopped = false;
+  /** The bridge's (or another master's) rx handler, if the device is enslaved. */
+  rxHandler: RxHandler | null = null;
+  /** Taps that see every frame (captures). */
+  readonly taps: FrameTap[] = [];
+  readonly stats: NetDeviceStats = { rx_packets: 0, rx_bytes: 0, rx_dropped: 0, tx_packets: 0, tx_bytes: 0, tx_dropped: 0 };
+  /** Called when a stopped queue is woken (netif_wake_queue), so the qdisc can run again. */
+  onWake: (() => void) | null = null;
+
+  constructor(
+    readonly name: string,
+    /** dev->dev_addr (6 bytes). */
+    readonly mac: Uint8Array,
+    public mtu: number,
+  ) {
+    if (mac.length !== 6) throw new Error(`net_device ${name}: mac must be 6 bytes, got ${mac.length}`);
+    if (!Number.isInteger(mtu) || mtu < 68 || mtu > 65535) {
+      throw new RangeError(`net_device ${name}: mtu ${mtu} is not allowed; use an integer in 68..65535`);
+    }
+  }
+
+  /** Transmits one skb; returns NETDEV_TX_OK (the driver owns the skb now) or NETDEV_TX_BUSY. */
+  abstract ndo_start_xmit(skb: SkBuff): NetdevTx;
+
+  /** netif_stop_queue() */
+  netif_stop_queue(): void {
+    this.txStopped = true;
+  }
+
+  /** netif_wake_queue(): restarts the queue and lets the qdisc send what it holds. */
+  netif_wake_queue(): void {
+    if (!this.txStopped) return;
+    this.txStopped = false;
+    if (this.onWake !== null) this.onWake();
+  }
+
+  /** netdev_rx_handler_register() */
+  netdev_rx_handler_register(handler: RxHandler): void {
+    if (this.rxHandler !== null) throw new Error(`netdev_rx_handler_register: ${this.name} already has an rx handler (-EBUSY)`);
+    this.rxHandler = handler;
+  }
+
+  netdev_rx_handler_unregister(): void {
+    this.rxHandler = null;
+  }
+
+  /** Runs the taps for one frame (cheap when there are none). */
+  tapFrame(direction: 'rx' | 'tx', skb: SkBuff): void {
+    const taps = this.taps;
+    for (let i = 0; i < taps.length; i++) taps[i]!.tap(this, direction, skb);
+  }
+}

@@ -1,0 +1,244 @@
+/**
+ * The socket buffer (Linux `struct sk_buff`), reduced to what the Xen network path uses.
+ *
+ *   head ┌──────────┬───────────────────────────┬──────────┐
+ *        │ headroom │ linear data (headLen)     │ tailroom │      frags[0..nrFrags-1]
+ *        └──────────┴───────────────────────────┴──────────┘      page + offset + length each,
+ *                   ^ data                                         e.g. a guest page mapped by netback
+ *   len = headLen + Σ fragLen   (skb->len; skb_headlen() = headLen; skb->data_len = len - headLen)
+ *
+ * Checksum state follows Linux exactly: `ipSummed` is CHECKSUM_NONE / UNNECESSARY / COMPLETE /
+ * PARTIAL, and for PARTIAL `csumStart` (from the start of the packet) and `csumOffset` (from
+ * csumStart) say where the checksum that still has to be finished lives. GSO: `gsoSize` (MSS),
+ * `gsoType` (SKB_GSO_* bits), `gsoSegs`.
+ *
+ * skbs come from a per-host `SkbPool` and go back to it with `kfree_skb` / `consume_skb`, so the
+ * hot path allocates nothing. The destructor hook models both `skb->destructor` and the zero-copy
+ * `ubuf_info` callback netback uses to learn that dom0 has finished with a guest's mapped pages.
+ *
+ * @models linux include/linux/skbuff.h struct sk_buff
+ * @simplified no shared info / clones: a flood makes a copy (skb_copy) rather than a clone; a
+ *   frag references a page by its bytes (Uint8Array of exactly one 4 KiB page) instead of a struct page.
+ */
+
+/** Linux `CHECKSUM_*` values (include/linux/skbuff.h). */
+export const CHECKSUM_NONE = 0;
+export const CHECKSUM_UNNECESSARY = 1;
+export const CHECKSUM_COMPLETE = 2;
+export const CHECKSUM_PARTIAL = 3;
+export type IpSummed = typeof CHECKSUM_NONE | typeof CHECKSUM_UNNECESSARY | typeof CHECKSUM_COMPLETE | typeof CHECKSUM_PARTIAL;
+
+/** Linux `SKB_GSO_*` bits (include/linux/skbuff.h). */
+export const SKB_GSO_TCPV4 = 1 << 0;
+export const SKB_GSO_DODGY = 1 << 1;
+export const SKB_GSO_TCP_ECN = 1 << 2;
+export const SKB_GSO_TCPV6 = 1 << 4;
+
+/** MAX_SKB_FRAGS with 4 KiB pages in current kernels (CONFIG_MAX_SKB_FRAGS default). */
+export const MAX_SKB_FRAGS = 17;
+/** Initial size of the linear buffer: headroom + a full 1514-byte frame. It grows on demand
+ * (a bounced 64 KiB GSO packet), rarely. */
+export const SKB_LINEAR_CAPACITY = 2048;
+/** NET_SKB_PAD-like headroom reserved at the front of every skb. */
+export const SKB_HEADROOM = 64;
+
+/** Who is told when an skb is freed (skb->destructor / ubuf_info->callback). */
+export interface SkbDestructor {
+  skbFreed(skb: SkBuff): void;
+}
+
+export class SkBuff {
+  /** Unique per packet within a host: the id a packet walk follows. Copies keep the origin's id. */
+  id = 0;
+  /** Linear buffer (preallocated once per pooled skb; replaced by a larger one if `put` needs it). */
+  head: Uint8Array;
+  /** Offset of the first byte of packet data in `head`. */
+  data = SKB_HEADROOM;
+  /** Bytes of packet data in the linear area (skb_headlen). */
+  headLen = 0;
+  /** Total packet length (skb->len). */
+  len = 0;
+  nrFrags = 0;
+  readonly fragPage: (Uint8Array | null)[] = new Array<Uint8Array | null>(MAX_SKB_FRAGS).fill(null);
+  readonly fragOff = new Int32Array(MAX_SKB_FRAGS);
+  readonly fragLen = new Int32Array(MAX_SKB_FRAGS);
+  ipSummed: IpSummed = CHECKSUM_NONE;
+  csumStart = 0;
+  csumOffset = 0;
+  gsoSize = 0;
+  gsoType = 0;
+  gsoSegs = 0;
+  /** The device the skb was received on (skb->dev on rx) or is being sent by (on tx). */
+  dev: NetDeviceRef | null = null;
+  /** Virtual time the packet was created at its origin (for latency figures). */
+  bornAt = 0;
+  /** Queue index chosen for multi-queue devices (skb->queue_mapping). */
+  queueMapping = 0;
+  destructor: SkbDestructor | null = null;
+  /** A number the destructor owner uses to find its state (e.g. netback's pending_idx). */
+  destructorArg = 0;
+  /** @internal free-list link */
+  inPool = false;
+
+  constructor() {
+    this.head = new Uint8Array(SKB_LINEAR_CAPACITY);
+  }
+
+  /** skb_headlen() */
+  get linearLength(): number {
+    return this.headLen;
+  }
+
+  /** skb->data_len: bytes held in fragments. */
+  get dataLen(): number {
+    return this.len - this.headLen;
+  }
+
+  /** skb_put(): extends the linear area by `n` bytes and returns the offset (in `head`) of the new bytes. */
+  put(n: number): number {
+    const at = this.data + this.headLen;
+    if (n < 0 || at + n > 0x20000) {
+      throw new RangeError(`skb_put: ${n} bytes is not allowed; the linear area holds at most ${0x20000 - this.data} bytes`);
+    }
+    if (at + n > this.head.length) {
+      const bigger = new Uint8Array(Math.max(at + n, this.head.length * 2));
+      bigger.set(this.head);
+      this.head = bigger;
+    }
+    this.headLen += n;
+    this.len += n;
+    return at;
+  }
+
+  /** skb_add_rx_frag(): appends a page fragment. */
+  addFrag(page: Uint8Array, offset: number, size: number): void {
+    if (this.nrFrags >= MAX_SKB_FRAGS) {
+      throw new RangeError(`skb_add_rx_frag: already ${this.nrFrags} frags; MAX_SKB_FRAGS is ${MAX_SKB_FRAGS}`);
+    }
+    const i = this.nrFrags++;
+    this.fragPage[i] = page;
+    this.fragOff[i] = offset;
+    this.fragLen[i] = size;
+    this.len += size;
+  }
+
+  /**
+   * skb_copy_bits(): copies `n` packet bytes starting at packet offset `off` into `dst` at
+   * `dstOff`, across the linear area and the frags. Returns the bytes copied.
+   */
+  copyBits(off: number, dst: Uint8Array, dstOff: number, n: number): number {
+    let copied = 0;
+    if (off < this.headLen) {
+      const take = Math.min(n, this.headLen - off);
+      dst.set(this.head.subarray(this.data + off, this.data + off + take), dstOff);
+      copied = take;
+      off += take;
+    }
+    let fragStart = this.headLen;
+    for (let i = 0; i < this.nrFrags && copied < n; i++) {
+      const fl = this.fragLen[i]!;
+      if (off < fragStart + fl) {
+        const within = off - fragStart;
+        const take = Math.min(n - copied, fl - within);
+        const fo = this.fragOff[i]! + within;
+        dst.set(this.fragPage[i]!.subarray(fo, fo + take), dstOff + copied);
+        copied += take;
+        off += take;
+      }
+      fragStart += fl;
+    }
+    return copied;
+  }
+
+  /** The linear bytes as a view (no copy). */
+  linear(): Uint8Array {
+    return this.head.subarray(this.data, this.data + this.headLen);
+  }
+
+  /** Resets every field for reuse (called by the pool). */
+  reset(): void {
+    this.id = 0;
+    this.data = SKB_HEADROOM;
+    this.headLen = 0;
+    this.len = 0;
+    for (let i = 0; i < this.nrFrags; i++) this.fragPage[i] = null;
+    this.nrFrags = 0;
+    this.ipSummed = CHECKSUM_NONE;
+    this.csumStart = 0;
+    this.csumOffset = 0;
+    this.gsoSize = 0;
+    this.gsoType = 0;
+    this.gsoSegs = 0;
+    this.dev = null;
+    this.bornAt = 0;
+    this.queueMapping = 0;
+    this.destructor = null;
+    this.destructorArg = 0;
+  }
+}
+
+/** The minimum a skb needs to know about a device (avoids an import cycle with netdevice.ts). */
+export interface NetDeviceRef {
+  readonly name: string;
+}
+
+/**
+ * A pool of skbs for one host. `alloc` models __netdev_alloc_skb / alloc_skb; `free` models
+ * kfree_skb (a drop) and consume_skb (normal completion) — both run the destructor first.
+ */
+export class SkbPool {
+  private readonly free_: SkBuff[] = [];
+  /** skbs currently out of the pool: a leak check for tests (every packet freed at the end). */
+  outstanding = 0;
+  allocated = 0;
+  private nextId = 1;
+
+  constructor(readonly limit = 1 << 20) {}
+
+  /** A fresh skb with an empty linear area and a new packet id. */
+  alloc(): SkBuff {
+    let skb = this.free_.pop();
+    if (skb === undefined) {
+      if (this.allocated >= this.limit) {
+        throw new Error(`SkbPool: more than ${this.limit} skbs in flight; something never frees its skbs`);
+      }
+      skb = new SkBuff();
+      this.allocated++;
+    }
+    skb.inPool = false;
+    skb.id = this.nextId++;
+    this.outstanding++;
+    return skb;
+  }
+
+  /** skb_copy(): a full copy (linearised) that keeps the packet id and metadata. */
+  copy(src: SkBuff): SkBuff {
+    const skb = this.alloc();
+    skb.id = src.id;
+    const at = skb.put(src.len);
+    src.copyBits(0, skb.head, at, src.len);
+    skb.ipSummed = src.ipSummed;
+    skb.csumStart = src.csumStart;
+    skb.csumOffset = src.csumOffset;
+    skb.gsoSize = src.gsoSize;
+    skb.gsoType = src.gsoType;
+    skb.gsoSegs = src.gsoSegs;
+    skb.dev = src.dev;
+    skb.bornAt = src.bornAt;
+    return skb;
+  }
+
+  /** Returns an skb to the pool after running its destructor (consume_skb / kfree_skb). */
+  free(skb: SkBuff): void {
+    if (skb.inPool) throw new Error(`SkbPool: double free of skb ${skb.id}`);
+    const d = skb.destructor;
+    if (d !== null) {
+      skb.destructor = null;
+      d.skbFreed(skb);
+    }
+    skb.reset();
+    skb.inPool = true;
+    this.outstanding--;
+    this.free_.push(skb);
+  }
+}
