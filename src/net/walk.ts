@@ -1,0 +1,50 @@
+/**
+ * The packet walk: one trace event shape for "packet P passed function F in domain D", emitted by
+ * every modeled step on the data path — netfront, Xen, netback, dom0's stack, the bridge, the
+ * NIC, the wire — so that the walk of one packet is simply the `pkt.step` records with its id, in
+ * time order, and a swimlane chart needs no special-case code.
+ *
+ *   const walk = sim.trace.record('pkt.step');
+ *   …run…
+ *   walk.of('pkt.step').filter((r) => r.pkt === id).map((r) => r.fn)
+ *   // ['xennet_start_xmit', 'gnttab_grant_foreign_access_ref', 'RING_PUSH_REQUESTS_AND_CHECK_NOTIFY', …]
+ *
+ * Emit through `emitStep` guarded by the point's `on` flag:
+ *
+ *   if (this.tpStep.on) emitStep(this.tpStep, skb.id, 'xenvif_tx_build_gops', 'dom0', this.domid, cost);
+ *
+ * Packet ids come from the SkbPool (`skb.id`); a step that works on a ring slot rather than an skb
+ * (netback reading requests) uses the id the frontend's packet carries through the model (see
+ * the drivers: netfront stamps its tx requests' packet ids in a side table netback can read,
+ * which stands in for the learner following the same packet on both sides).
+ */
+import { defineTraceEvents, type TracePoint } from '../sim/trace';
+
+/** The swimlanes of the transmit/receive walk. */
+export type Lane = 'domU' | 'xen' | 'dom0' | 'bridge' | 'nic' | 'wire' | 'host';
+
+declare module '../sim/trace' {
+  interface TraceEvents {
+    'pkt.step': {
+      /** Packet id (skb.id at the origin). */
+      pkt: number;
+      /** The real kernel / Xen function name of the step. */
+      fn: string;
+      lane: Lane;
+      /** Domain id where the step ran (-1 outside any Xen domain: the wire, an external host). */
+      dom: number;
+      /** CPU time charged for this step, ns (0 for pure latency such as wire propagation). */
+      cpuNs: number;
+      /** Optional detail: ring index, slot count, grant ref, egress port… */
+      detail?: string;
+    };
+  }
+}
+
+defineTraceEvents({
+  'pkt.step': 'A packet passed one modeled function (named as in Linux or Xen) in one domain or on the wire.',
+});
+
+export function emitStep(tp: TracePoint<'pkt.step'>, pkt: number, fn: string, lane: Lane, dom: number, cpuNs: number, detail?: string): void {
+  tp.emit(detail === undefined ? { pkt, fn, lane, dom, cpuNs } : { pkt, fn, lane, dom, cpuNs, detail });
+}
