@@ -1,0 +1,301 @@
+/**
+ * IPv4 headers (RFC 791 §3.1).
+ *
+ *     0        1        2        3
+ *    +--------+--------+--------+--------+
+ *  0 |ver|ihl |dscp|ecn|   total_len     |
+ *  4 |     ident       |flags| frag_off  |   flags: reserved, DF, MF
+ *  8 |  ttl   |protocol|    checksum     |
+ * 12 |             src                   |
+ * 16 |             dst                   |
+ * 20 |    options (ihl*4 - 20 bytes) …   |
+ *
+ * The header checksum covers the header only (options included). The payload is
+ * `total_len - ihl*4` bytes; anything after `total_len` in the frame is link-layer padding.
+ * Differences from Linux `ip_rcv_core()`: the same structural checks (ihl >= 5, total_len
+ * within the buffer and >= the header); options are kept as bytes, not interpreted.
+ */
+import { Ipv4Addr, ipv4At, writeIpv4 } from './address';
+import { csum_fold, csum_partial } from './checksum';
+import { badArg, fail, fieldsEnd, ok, truncated, wireError, type Result, type WireError } from './error';
+
+/** Field table, offsets [start, end) from the header start (RFC 791 §3.1). */
+export const IPV4_FIELDS = {
+  version_ihl: [0, 1],
+  dscp_ecn: [1, 2],
+  total_len: [2, 4],
+  ident: [4, 6],
+  flags_frag: [6, 8],
+  ttl: [8, 9],
+  protocol: [9, 10],
+  checksum: [10, 12],
+  src: [12, 16],
+  dst: [16, 20],
+} as const;
+
+/** 20 — the header without options, derived from the table. */
+export const IPV4_HEADER_LEN = fieldsEnd(IPV4_FIELDS);
+/** 60 — ihl is four bits of 32-bit words. */
+export const IPV4_MAX_HEADER_LEN = 15 * 4;
+
+/** IP protocol numbers (IANA). A plain number: unknown values are kept. */
+export const IpProtocol = {
+  ICMP: 1,
+  IGMP: 2,
+  TCP: 6,
+  UDP: 17,
+  ICMPv6: 58,
+} as const;
+export type IpProtocol = number;
+
+const PROTO_NAMES = new Map<number, string>(Object.entries(IpProtocol).map(([k, v]) => [v, k]));
+/** "UDP", "TCP", … or "proto 253". */
+export function ipProtocolName(p: IpProtocol): string {
+  return PROTO_NAMES.get(p) ?? `proto ${p}`;
+}
+
+const F = IPV4_FIELDS;
+const DF = 0x4000;
+const MF = 0x2000;
+const RESERVED = 0x8000;
+
+/** A view of an IPv4 packet in `buf[off..off+len)`; see `EthernetFrame` for the checked/unchecked contract. */
+export class Ipv4Packet {
+  constructor(
+    readonly buf: Uint8Array,
+    readonly off = 0,
+    readonly len = buf.length - off,
+  ) {}
+
+  static checked(buf: Uint8Array, off = 0, len = buf.length - off): Result<Ipv4Packet> {
+    const p = new Ipv4Packet(buf, off, len);
+    const e = p.checkLen();
+    return e === undefined ? ok(p) : fail(e);
+  }
+
+  /**
+   * Structural checks: the fixed header fits, ihl >= 5, the options fit, and
+   * ihl*4 <= total_len <= the bytes present. Invalidated by writing `ihl` or `totalLen`.
+   */
+  checkLen(): WireError | undefined {
+    const { buf, off, len } = this;
+    if (off < 0 || len < 0 || off + len > buf.length) return wireError('ipv4', 'header', `view [${off}, ${off + len}) lies outside the ${buf.length}-byte buffer`);
+    if (len < IPV4_HEADER_LEN) return truncated('ipv4', F, len, IPV4_HEADER_LEN);
+    const hl = this.headerLen;
+    if (hl < IPV4_HEADER_LEN) return wireError('ipv4', 'ihl', `ihl ${hl >>> 2} is below the minimum 5 (20 bytes)`);
+    if (hl > len) return wireError('ipv4', 'options', `truncated: ihl says a ${hl}-byte header, only ${len} bytes present`);
+    const tl = this.totalLen;
+    if (tl < hl) return wireError('ipv4', 'total_len', `total_len ${tl} is shorter than the ${hl}-byte header`);
+    if (tl > len) return wireError('ipv4', 'total_len', `truncated: total_len ${tl} exceeds the ${len} bytes present`);
+    return undefined;
+  }
+
+  get version(): number {
+    return this.buf[this.off]! >>> 4;
+  }
+  /** Header length in bytes (ihl * 4). */
+  get headerLen(): number {
+    return (this.buf[this.off]! & 0x0f) << 2;
+  }
+  /** Writes version 4 and ihl = bytes / 4. Invalidates `checkLen()`. */
+  set headerLen(bytes: number) {
+    this.buf[this.off] = 0x40 | (bytes >>> 2);
+  }
+  get dscp(): number {
+    return this.buf[this.off + F.dscp_ecn[0]]! >>> 2;
+  }
+  get ecn(): number {
+    return this.buf[this.off + F.dscp_ecn[0]]! & 3;
+  }
+  setDscpEcn(dscp: number, ecn: number): void {
+    this.buf[this.off + F.dscp_ecn[0]] = (dscp << 2) | (ecn & 3);
+  }
+  get totalLen(): number {
+    return this.u16(F.total_len[0]);
+  }
+  /** Invalidates `checkLen()`. */
+  set totalLen(v: number) {
+    this.set16(F.total_len[0], v);
+  }
+  get ident(): number {
+    return this.u16(F.ident[0]);
+  }
+  set ident(v: number) {
+    this.set16(F.ident[0], v);
+  }
+  /** The 16-bit flags + fragment offset word. */
+  get flagsFrag(): number {
+    return this.u16(F.flags_frag[0]);
+  }
+  set flagsFrag(v: number) {
+    this.set16(F.flags_frag[0], v);
+  }
+  get dontFrag(): boolean {
+    return (this.flagsFrag & DF) !== 0;
+  }
+  get moreFrags(): boolean {
+    return (this.flagsFrag & MF) !== 0;
+  }
+  /** Fragment offset in 8-octet units. */
+  get fragOffset(): number {
+    return this.flagsFrag & 0x1fff;
+  }
+  get ttl(): number {
+    return this.buf[this.off + F.ttl[0]]!;
+  }
+  set ttl(v: number) {
+    this.buf[this.off + F.ttl[0]] = v;
+  }
+  get protocol(): IpProtocol {
+    return this.buf[this.off + F.protocol[0]]!;
+  }
+  set protocol(v: IpProtocol) {
+    this.buf[this.off + F.protocol[0]] = v;
+  }
+  get checksum(): number {
+    return this.u16(F.checksum[0]);
+  }
+  set checksum(v: number) {
+    this.set16(F.checksum[0], v);
+  }
+  /** Source address as a u32 (no allocation). */
+  get srcU32(): number {
+    return ipv4At(this.buf, this.off + F.src[0]);
+  }
+  set srcU32(v: number) {
+    writeIpv4(this.buf, this.off + F.src[0], v);
+  }
+  get dstU32(): number {
+    return ipv4At(this.buf, this.off + F.dst[0]);
+  }
+  set dstU32(v: number) {
+    writeIpv4(this.buf, this.off + F.dst[0], v);
+  }
+  get src(): Ipv4Addr {
+    return Ipv4Addr.readFrom(this.buf, this.off + F.src[0]);
+  }
+  get dst(): Ipv4Addr {
+    return Ipv4Addr.readFrom(this.buf, this.off + F.dst[0]);
+  }
+  /** Absolute offset in `buf` of the payload. */
+  get payloadOffset(): number {
+    return this.off + this.headerLen;
+  }
+  /** total_len - header length (not the bytes present: the frame may be padded). */
+  get payloadLength(): number {
+    return this.totalLen - this.headerLen;
+  }
+  payload(): Uint8Array {
+    return this.buf.subarray(this.payloadOffset, this.off + this.totalLen);
+  }
+  options(): Uint8Array {
+    return this.buf.subarray(this.off + IPV4_HEADER_LEN, this.off + this.headerLen);
+  }
+  /** True if the header checksum is correct. */
+  verifyChecksum(): boolean {
+    return csum_fold(csum_partial(this.buf, this.off, this.off + this.headerLen, 0)) === 0;
+  }
+  /** Computes and writes the header checksum. */
+  fillChecksum(): void {
+    this.checksum = 0;
+    this.checksum = csum_fold(csum_partial(this.buf, this.off, this.off + this.headerLen, 0));
+  }
+
+  private u16(at: number): number {
+    return (this.buf[this.off + at]! << 8) | this.buf[this.off + at + 1]!;
+  }
+  private set16(at: number, v: number): void {
+    this.buf[this.off + at] = v >>> 8;
+    this.buf[this.off + at + 1] = v & 0xff;
+  }
+}
+
+/** The meaning of an IPv4 header. */
+export interface Ipv4Repr {
+  src: Ipv4Addr;
+  dst: Ipv4Addr;
+  protocol: IpProtocol;
+  /** Payload bytes (total_len - header length). */
+  payloadLen: number;
+  ttl: number;
+  ident: number;
+  dscp: number;
+  ecn: number;
+  dontFrag: boolean;
+  moreFrags: boolean;
+  /** Fragment offset in 8-octet units. */
+  fragOffset: number;
+  /** The reserved ("evil", RFC 3514) flag bit; Linux accepts it, and so do we. */
+  reservedFlag: boolean;
+  /** Option bytes, a multiple of 4, at most 40. */
+  options: Uint8Array;
+}
+
+export interface Ipv4ParseOptions {
+  /** Verify the header checksum (default true; wire and guest bytes are untrusted). */
+  verifyChecksum?: boolean;
+}
+
+const NO_OPTIONS = new Uint8Array(0);
+
+export const Ipv4Repr = {
+  /** Parses a header: structural checks, version 4, and (by default) the checksum. */
+  parse(p: Ipv4Packet, opts: Ipv4ParseOptions = {}): Result<Ipv4Repr> {
+    const e = p.checkLen();
+    if (e !== undefined) return fail(e);
+    if (p.version !== 4) return fail(wireError('ipv4', 'version', `version ${p.version} is not 4`));
+    if (opts.verifyChecksum !== false && !p.verifyChecksum()) {
+      return fail(wireError('ipv4', 'checksum', `header checksum 0x${p.checksum.toString(16).padStart(4, '0')} is wrong`));
+    }
+    const ff = p.flagsFrag;
+    const optLen = p.headerLen - IPV4_HEADER_LEN;
+    return ok({
+      src: p.src,
+      dst: p.dst,
+      protocol: p.protocol,
+      payloadLen: p.payloadLength,
+      ttl: p.ttl,
+      ident: p.ident,
+      dscp: p.dscp,
+      ecn: p.ecn,
+      dontFrag: (ff & DF) !== 0,
+      moreFrags: (ff & MF) !== 0,
+      fragOffset: ff & 0x1fff,
+      reservedFlag: (ff & RESERVED) !== 0,
+      options: optLen === 0 ? NO_OPTIONS : p.options().slice(),
+    });
+  },
+
+  headerLen(r: Ipv4Repr): number {
+    return IPV4_HEADER_LEN + r.options.length;
+  },
+
+  /** Header + payload length. */
+  bufferLen(r: Ipv4Repr): number {
+    return IPV4_HEADER_LEN + r.options.length + r.payloadLen;
+  },
+
+  /** Writes the header and its checksum. The view must hold at least the header. */
+  emit(r: Ipv4Repr, p: Ipv4Packet): void {
+    const hl = Ipv4Repr.headerLen(r);
+    if (r.options.length % 4 !== 0 || r.options.length > IPV4_MAX_HEADER_LEN - IPV4_HEADER_LEN) {
+      badArg('Ipv4Repr.emit', 'options.length', r.options.length, 'use a multiple of 4 in 0..40');
+    }
+    if (p.off < 0 || p.off + hl > p.buf.length || p.len < hl) badArg('Ipv4Repr.emit', 'packet length', p.len, `need at least ${hl} bytes`);
+    const total = hl + r.payloadLen;
+    if (!Number.isInteger(r.payloadLen) || r.payloadLen < 0 || total > 0xffff) badArg('Ipv4Repr.emit', 'payloadLen', r.payloadLen, `use an integer in 0..${0xffff - hl}`);
+    if (!Number.isInteger(r.ttl) || r.ttl < 0 || r.ttl > 255) badArg('Ipv4Repr.emit', 'ttl', r.ttl, 'use an integer in 0..255');
+    if (!Number.isInteger(r.fragOffset) || r.fragOffset < 0 || r.fragOffset > 0x1fff) badArg('Ipv4Repr.emit', 'fragOffset', r.fragOffset, 'use an integer in 0..8191 (8-octet units)');
+    p.headerLen = hl;
+    p.setDscpEcn(r.dscp, r.ecn);
+    p.totalLen = total;
+    p.ident = r.ident;
+    p.flagsFrag = (r.reservedFlag ? RESERVED : 0) | (r.dontFrag ? DF : 0) | (r.moreFrags ? MF : 0) | r.fragOffset;
+    p.ttl = r.ttl;
+    p.protocol = r.protocol;
+    p.srcU32 = r.src.value;
+    p.dstU32 = r.dst.value;
+    p.buf.set(r.options, p.off + IPV4_HEADER_LEN);
+    p.fillChecksum();
+  },
+};

@@ -1,0 +1,174 @@
+/**
+ * UDP datagrams (RFC 768).
+ *
+ *     0        2        4        6        8
+ *    +--------+--------+--------+--------+------------
+ *    |src_port|dst_port| length |checksum| payload …
+ *
+ * `length` covers header + payload. The checksum covers the pseudo-header (src, dst, 0,
+ * protocol 17, length), the header and the payload; 0 means "no checksum" over IPv4, so a
+ * computed 0 is sent as 0xffff. Like Linux (`__udp4_lib_rcv`), bytes after `length` within the
+ * IP payload are ignored.
+ */
+import { IpProtocol } from './ipv4';
+import { CSUM_MANGLED_0, csum_fold, csum_partial, csum_tcpudp_nofold, foldSum } from './checksum';
+import { badArg, fail, fieldsEnd, ok, truncated, wireError, type Result, type WireError } from './error';
+
+/** Field table, offsets [start, end) from the header start. */
+export const UDP_FIELDS = {
+  src_port: [0, 2],
+  dst_port: [2, 4],
+  length: [4, 6],
+  checksum: [6, 8],
+} as const;
+/** 8 — derived from the table. */
+export const UDP_HEADER_LEN = fieldsEnd(UDP_FIELDS);
+/** csum_offset of a UDP CHECKSUM_PARTIAL packet: offsetof(struct udphdr, check). */
+export const UDP_CSUM_OFFSET = UDP_FIELDS.checksum[0];
+
+/**
+ * How an emitter fills an L4 checksum:
+ * - 'full': compute it;
+ * - 'partial': leave the pseudo-header sum for offload (CHECKSUM_PARTIAL; see checksum.ts);
+ * - 'none': write 0 (UDP over IPv4: no checksum).
+ */
+export type L4Checksum = 'full' | 'partial' | 'none';
+
+const F = UDP_FIELDS;
+
+/** A view of a UDP datagram in `buf[off..off+len)` (`len` = the IP payload length). */
+export class UdpPacket {
+  constructor(
+    readonly buf: Uint8Array,
+    readonly off = 0,
+    readonly len = buf.length - off,
+  ) {}
+
+  static checked(buf: Uint8Array, off = 0, len = buf.length - off): Result<UdpPacket> {
+    const p = new UdpPacket(buf, off, len);
+    const e = p.checkLen();
+    return e === undefined ? ok(p) : fail(e);
+  }
+
+  /** The header fits, and 8 <= length <= the bytes present. Invalidated by writing `length`. */
+  checkLen(): WireError | undefined {
+    const { buf, off, len } = this;
+    if (off < 0 || len < 0 || off + len > buf.length) return wireError('udp', 'header', `view [${off}, ${off + len}) lies outside the ${buf.length}-byte buffer`);
+    if (len < UDP_HEADER_LEN) return truncated('udp', F, len, UDP_HEADER_LEN);
+    const l = this.length;
+    if (l < UDP_HEADER_LEN) return wireError('udp', 'length', `length ${l} is shorter than the 8-byte header`);
+    if (l > len) return wireError('udp', 'length', `truncated: length ${l} exceeds the ${len} bytes present`);
+    return undefined;
+  }
+
+  get srcPort(): number {
+    return (this.buf[this.off]! << 8) | this.buf[this.off + 1]!;
+  }
+  set srcPort(v: number) {
+    this.buf[this.off] = v >>> 8;
+    this.buf[this.off + 1] = v & 0xff;
+  }
+  get dstPort(): number {
+    return (this.buf[this.off + 2]! << 8) | this.buf[this.off + 3]!;
+  }
+  set dstPort(v: number) {
+    this.buf[this.off + 2] = v >>> 8;
+    this.buf[this.off + 3] = v & 0xff;
+  }
+  /** Header + payload bytes, from the length field. */
+  get length(): number {
+    return (this.buf[this.off + 4]! << 8) | this.buf[this.off + 5]!;
+  }
+  set length(v: number) {
+    this.buf[this.off + 4] = v >>> 8;
+    this.buf[this.off + 5] = v & 0xff;
+  }
+  get checksum(): number {
+    return (this.buf[this.off + 6]! << 8) | this.buf[this.off + 7]!;
+  }
+  set checksum(v: number) {
+    this.buf[this.off + 6] = v >>> 8;
+    this.buf[this.off + 7] = v & 0xff;
+  }
+  get payloadOffset(): number {
+    return this.off + UDP_HEADER_LEN;
+  }
+  get payloadLength(): number {
+    return this.length - UDP_HEADER_LEN;
+  }
+  payload(): Uint8Array {
+    return this.buf.subarray(this.off + UDP_HEADER_LEN, this.off + this.length);
+  }
+
+  /** True if the checksum is absent (0) or correct for these IPv4 addresses (u32). */
+  verifyChecksum(srcU32: number, dstU32: number): boolean {
+    if (this.checksum === 0) return true;
+    const l = this.length;
+    return csum_fold(csum_partial(this.buf, this.off, this.off + l, csum_tcpudp_nofold(srcU32, dstU32, l, IpProtocol.UDP, 0))) === 0;
+  }
+
+  /** Fills the checksum for these addresses; the payload must already be in place for 'full'. */
+  fillChecksum(srcU32: number, dstU32: number, mode: L4Checksum): void {
+    const l = this.length;
+    if (mode === 'none') {
+      this.checksum = 0;
+    } else if (mode === 'partial') {
+      // udp4_hwcsum(): uh->check = ~csum_tcpudp_magic(src, dst, len, IPPROTO_UDP, 0)
+      this.checksum = foldSum(csum_tcpudp_nofold(srcU32, dstU32, l, IpProtocol.UDP, 0));
+    } else {
+      this.checksum = 0;
+      this.checksum = csum_fold(csum_partial(this.buf, this.off, this.off + l, csum_tcpudp_nofold(srcU32, dstU32, l, IpProtocol.UDP, 0))) || CSUM_MANGLED_0;
+    }
+  }
+}
+
+/** The meaning of a UDP header. */
+export interface UdpRepr {
+  srcPort: number;
+  dstPort: number;
+  /** Payload bytes (length - 8). */
+  payloadLen: number;
+  /** 'none' if the checksum field was 0; otherwise 'full' (verified unless told not to). */
+  checksum: L4Checksum;
+}
+
+export interface L4ParseOptions {
+  /** Verify the checksum (default true). Turn off for CHECKSUM_PARTIAL/UNNECESSARY packets. */
+  verifyChecksum?: boolean;
+}
+
+export const UdpRepr = {
+  /** Parses a header; `srcU32`/`dstU32` are the IPv4 addresses for the pseudo-header. */
+  parse(p: UdpPacket, srcU32: number, dstU32: number, opts: L4ParseOptions = {}): Result<UdpRepr> {
+    const e = p.checkLen();
+    if (e !== undefined) return fail(e);
+    if (opts.verifyChecksum !== false && !p.verifyChecksum(srcU32, dstU32)) {
+      return fail(wireError('udp', 'checksum', `checksum 0x${p.checksum.toString(16).padStart(4, '0')} is wrong`));
+    }
+    return ok({ srcPort: p.srcPort, dstPort: p.dstPort, payloadLen: p.payloadLength, checksum: p.checksum === 0 ? 'none' : 'full' });
+  },
+
+  bufferLen(r: UdpRepr): number {
+    return UDP_HEADER_LEN + r.payloadLen;
+  },
+
+  /**
+   * Writes the header and fills the checksum per `r.checksum`. For 'full', write the payload
+   * at `p.payloadOffset` first (or call `p.fillChecksum()` after writing it).
+   */
+  emit(r: UdpRepr, p: UdpPacket, srcU32: number, dstU32: number): void {
+    const total = UDP_HEADER_LEN + r.payloadLen;
+    if (!Number.isInteger(r.payloadLen) || r.payloadLen < 0 || total > 0xffff) badArg('UdpRepr.emit', 'payloadLen', r.payloadLen, `use an integer in 0..${0xffff - UDP_HEADER_LEN}`);
+    if (p.off < 0 || p.off + total > p.buf.length || p.len < total) badArg('UdpRepr.emit', 'packet length', p.len, `need ${total} bytes`);
+    checkPort('UdpRepr.emit', 'srcPort', r.srcPort);
+    checkPort('UdpRepr.emit', 'dstPort', r.dstPort);
+    p.srcPort = r.srcPort;
+    p.dstPort = r.dstPort;
+    p.length = total;
+    p.fillChecksum(srcU32, dstU32, r.checksum);
+  },
+};
+
+export function checkPort(fn: string, name: string, v: number): void {
+  if (!Number.isInteger(v) || v < 0 || v > 0xffff) badArg(fn, name, v, 'use an integer in 0..65535');
+}
