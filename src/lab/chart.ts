@@ -32,7 +32,10 @@
  */
 import type { TopLevelSpec } from 'vega-lite';
 
-/** One record: field name → value. Numbers, bigints, strings, booleans and null are plotted. */
+/**
+ * One record: field name → value. Numbers, bigints, strings, booleans and null are plotted.
+ * Builders accept any object type (interfaces included); this is how they read it.
+ */
 export type Row = Record<string, unknown>;
 
 /** The vega-lite data type of an encoded field. */
@@ -64,7 +67,7 @@ export interface ChartOptions {
 }
 
 /** Options of `lineChart`, `stepChart`, `areaChart` and `scatterChart`. */
-export interface XYOptions<R extends Row> extends ChartOptions {
+export interface XYOptions<R extends object> extends ChartOptions {
   /** Field on the x axis (usually time). */
   x: keyof R & string;
   /** Field on the y axis. */
@@ -82,7 +85,7 @@ export interface XYOptions<R extends Row> extends ChartOptions {
 }
 
 /** Options of `barChart`. */
-export interface BarOptions<R extends Row> extends ChartOptions {
+export interface BarOptions<R extends object> extends ChartOptions {
   /** Category field (one bar, or one group of bars, per value). */
   x: keyof R & string;
   /** Value field (bar length). */
@@ -98,13 +101,13 @@ export interface BarOptions<R extends Row> extends ChartOptions {
 }
 
 /** Options of `scatterChart`. */
-export interface ScatterOptions<R extends Row> extends XYOptions<R> {
+export interface ScatterOptions<R extends object> extends XYOptions<R> {
   /** Field mapped to point size. */
   size?: keyof R & string;
 }
 
 /** Options of `swimlaneChart`: each row is an interval `[start, end)` on one lane. */
-export interface SwimlaneOptions<R extends Row> extends ChartOptions {
+export interface SwimlaneOptions<R extends object> extends ChartOptions {
   /** Lane field (one horizontal lane per value, in order of first appearance). */
   lane: keyof R & string;
   /** Interval start (number, e.g. virtual time in µs). */
@@ -118,7 +121,7 @@ export interface SwimlaneOptions<R extends Row> extends ChartOptions {
 }
 
 /** Options of `heatmapChart`: each row is one cell. */
-export interface HeatmapOptions<R extends Row> extends ChartOptions {
+export interface HeatmapOptions<R extends object> extends ChartOptions {
   /** Column field (treated as ordinal). */
   x: keyof R & string;
   /** Row field (treated as ordinal). */
@@ -307,14 +310,15 @@ function seriesLengths(rows: readonly Row[], series: string | undefined): number
   return max;
 }
 
-function xyChart<R extends Row>(
+function xyChart<R extends object>(
   fn: string,
   kind: string,
-  rows: readonly R[],
+  input: readonly R[],
   opts: XYOptions<R>,
   mark: Record<string, unknown>,
   extra: { size?: string; stackY?: boolean; zeroDefault: boolean },
 ): Chart {
+  const rows = input as unknown as readonly Row[];
   checkRows(fn, rows);
   checkCommon(fn, opts);
   checkField(fn, 'x', opts.x, rows, true);
@@ -364,10 +368,11 @@ function xyChart<R extends Row>(
  * series with at most 60 points also draw their points.
  * @example lineChart(samples, { x: 't_us', y: 'queued', series: 'queue', title: 'Backlog' })
  */
-export function lineChart<R extends Row>(rows: readonly R[], options: XYOptions<R>): Chart {
+export function lineChart<R extends object>(input: readonly R[], options: XYOptions<R>): Chart {
+  const rows = input as unknown as readonly Row[];
   checkRows('lineChart', rows);
   const points = seriesLengths(rows, options?.series) <= LINE_POINTS_MAX;
-  return xyChart('lineChart', 'line chart', rows, options, { type: 'line', point: points }, { zeroDefault: false, stackY: false });
+  return xyChart('lineChart', 'line chart', input, options, { type: 'line', point: points }, { zeroDefault: false, stackY: false });
 }
 
 /**
@@ -375,8 +380,8 @@ export function lineChart<R extends Row>(rows: readonly R[], options: XYOptions<
  * picture for counters and ring indices that change at discrete events.
  * @example stepChart(ringTrace, { x: 't_ns', y: 'req_prod', series: 'ring' })
  */
-export function stepChart<R extends Row>(rows: readonly R[], options: XYOptions<R>): Chart {
-  return xyChart('stepChart', 'step chart', rows, options, { type: 'line', interpolate: 'step-after' }, { zeroDefault: false, stackY: false });
+export function stepChart<R extends object>(input: readonly R[], options: XYOptions<R>): Chart {
+  return xyChart('stepChart', 'step chart', input, options, { type: 'line', interpolate: 'step-after' }, { zeroDefault: false, stackY: false });
 }
 
 /**
@@ -384,16 +389,16 @@ export function stepChart<R extends Row>(rows: readonly R[], options: XYOptions<
  * (e.g. bytes per queue over time).
  * @example areaChart(perQueue, { x: 't_us', y: 'bytes', series: 'queue' })
  */
-export function areaChart<R extends Row>(rows: readonly R[], options: XYOptions<R>): Chart {
-  return xyChart('areaChart', 'area chart', rows, options, { type: 'area', opacity: 0.85 }, { zeroDefault: true });
+export function areaChart<R extends object>(input: readonly R[], options: XYOptions<R>): Chart {
+  return xyChart('areaChart', 'area chart', input, options, { type: 'area', opacity: 0.85 }, { zeroDefault: true });
 }
 
 /**
  * Scatter plot; `size` maps a third field to point size.
  * @example scatterChart(packets, { x: 'bytes', y: 'latency_us', series: 'path' })
  */
-export function scatterChart<R extends Row>(rows: readonly R[], options: ScatterOptions<R>): Chart {
-  return xyChart('scatterChart', 'scatter chart', rows, options, { type: 'point', filled: true }, { zeroDefault: false, size: options?.size });
+export function scatterChart<R extends object>(input: readonly R[], options: ScatterOptions<R>): Chart {
+  return xyChart('scatterChart', 'scatter chart', input, options, { type: 'point', filled: true }, { zeroDefault: false, size: options?.size });
 }
 
 /**
@@ -402,7 +407,8 @@ export function scatterChart<R extends Row>(rows: readonly R[], options: Scatter
  * `sort: 'value'`.
  * @example barChart(drops, { x: 'reason', y: 'count', horizontal: true, sort: 'value' })
  */
-export function barChart<R extends Row>(rows: readonly R[], options: BarOptions<R>): Chart {
+export function barChart<R extends object>(input: readonly R[], options: BarOptions<R>): Chart {
+  const rows = input as unknown as readonly Row[];
   const fn = 'barChart';
   checkRows(fn, rows);
   checkCommon(fn, options);
@@ -416,7 +422,11 @@ export function barChart<R extends Row>(rows: readonly R[], options: BarOptions<
   const valAxis = options.horizontal ? 'x' : 'y';
   const sort = options.sort === 'value' ? `-${valAxis}` : null;
   const encoding: Encoding = {
-    [catAxis]: channel(options.x, 'ordinal', options.horizontal ? options.yTitle : options.xTitle, { sort }),
+    [catAxis]: channel(options.x, 'ordinal', options.horizontal ? options.yTitle : options.xTitle, {
+      sort,
+      // Upright category labels while they fit (vega-lite turns them 90° by default).
+      ...(!options.horizontal && new Set(rows.map((r) => plain(r[options.x]))).size <= 12 ? { axis: { labelAngle: 0 } } : {}),
+    }),
     [valAxis]: channel(options.y, 'quantitative', options.horizontal ? options.xTitle : options.yTitle, options.stack === false ? { stack: null } : {}),
   };
   if (options.series !== undefined) {
@@ -451,7 +461,8 @@ export function barChart<R extends Row>(rows: readonly R[], options: BarOptions<
  * inside the bars.
  * @example swimlaneChart(spans, { lane: 'actor', start: 't0_us', end: 't1_us', color: 'work', label: 'work' })
  */
-export function swimlaneChart<R extends Row>(rows: readonly R[], options: SwimlaneOptions<R>): Chart {
+export function swimlaneChart<R extends object>(input: readonly R[], options: SwimlaneOptions<R>): Chart {
+  const rows = input as unknown as readonly Row[];
   const fn = 'swimlaneChart';
   checkRows(fn, rows);
   checkCommon(fn, options);
@@ -521,7 +532,8 @@ export function swimlaneChart<R extends Row>(rows: readonly R[], options: Swimla
  * Heatmap: a grid of cells coloured by `value` (e.g. ring slot × time → occupancy).
  * @example heatmapChart(cells, { x: 'slot', y: 'round', value: 'bytes', scheme: 'viridis' })
  */
-export function heatmapChart<R extends Row>(rows: readonly R[], options: HeatmapOptions<R>): Chart {
+export function heatmapChart<R extends object>(input: readonly R[], options: HeatmapOptions<R>): Chart {
+  const rows = input as unknown as readonly Row[];
   const fn = 'heatmapChart';
   checkRows(fn, rows);
   checkCommon(fn, options);

@@ -67,10 +67,11 @@ function pad(s: string, w: number, right: boolean): string {
 }
 
 /**
- * Builds a table from an array of records.
+ * Builds a table from an array of records (any object type; interfaces included).
  * @throws when `rows` is not an array of objects, or `columns`/`maxRows` are malformed.
  */
-export function table(rows: readonly Row[], options: TableOptions = {}): Table {
+export function table<R extends object>(input: readonly R[], options: TableOptions = {}): Table {
+  const rows = input as unknown as readonly Row[];
   if (!Array.isArray(rows)) throw new Error(`table(rows): rows must be an array of records, got ${rows === null ? 'null' : typeof rows}`);
   rows.forEach((r, i) => {
     if (r === null || typeof r !== 'object' || Array.isArray(r)) {
