@@ -13,7 +13,8 @@
  *        response       response        response        request         request       request
  *
  * Without the back end's private indices, requests in [rsp_prod, req_prod) are "request pending";
- * without the front end's, responses below rsp_prod are "response published".
+ * without the front end's, responses below rsp_prod are "response published", and 'used' shows
+ * them from rsp_event - 1 (the front's rsp_cons at its last RING_FINAL_CHECK_FOR_RESPONSES).
  * Extras are recognised by following NETTXF_extra_info / NETRXF_extra_info and
  * XEN_NETIF_EXTRA_FLAG_MORE from the oldest slot shown (best effort if that slot is mid-packet);
  * tx response slots with status NETIF_RSP_NULL are the responses of extras.
@@ -161,9 +162,9 @@ export function ringPageRows(page: Uint8Array | DataView, kind: NetifRingKind, o
   const rsp_event = view.getUint32(12, true);
   const header: RingHeaderRow[] = [
     { field: 'req_prod', offset: base + 0, value: req_prod, hex: hex(bytes, 0, 4), writer: 'front', note: 'requests published by the front end' },
-    { field: 'req_event', offset: base + 4, value: req_event, hex: hex(bytes, 4, 4), writer: 'back', note: `back end wants an event when req_prod passes ${(req_event - 1) >>> 0}` },
+    { field: 'req_event', offset: base + 4, value: req_event, hex: hex(bytes, 4, 4), writer: 'back', note: `back end asks for an event when req_prod reaches ${req_event}` },
     { field: 'rsp_prod', offset: base + 8, value: rsp_prod, hex: hex(bytes, 8, 4), writer: 'back', note: 'responses published by the back end' },
-    { field: 'rsp_event', offset: base + 12, value: rsp_event, hex: hex(bytes, 12, 4), writer: 'front', note: `front end wants an event when rsp_prod passes ${(rsp_event - 1) >>> 0}` },
+    { field: 'rsp_event', offset: base + 12, value: rsp_event, hex: hex(bytes, 12, 4), writer: 'front', note: `front end asks for an event when rsp_prod reaches ${rsp_event}` },
   ];
 
   const front = opts.front;
@@ -203,7 +204,8 @@ export function ringPageRows(page: Uint8Array | DataView, kind: NetifRingKind, o
     }
     first = Math.max(0, N - Math.min(mode, N));
   } else if (mode === 'used') {
-    first = front ? Math.min(pRspCons, pRspProd) : pRspProd;
+    // Without the front's rsp_cons, rsp_event - 1 (its rsp_cons at its last final check) stands in.
+    first = Math.min(front ? pRspCons : P((rsp_event - 1) >>> 0), pRspProd);
     if (back) first = Math.min(first, pRspProdPvt);
   } else {
     throw new Error(`ringPageRows: slots ${JSON.stringify(mode)} is not allowed: use 'used', 'all' or a count`);
