@@ -1,0 +1,447 @@
+/**
+ * Event channels with the 2-level ABI: hypercalls (alloc_unbound, bind_interdomain, send, close,
+ * unmask, status), Xen's set-pending/unmask logic over real bitmaps in each domain's shared_info
+ * page, and the guest's upcall (Linux's 2-level scan dispatching bound handlers).
+ *
+ *   shared_info (x86_64)              vcpu_info[0] at offset 0
+ *   0      1      2        8          16
+ *   +------+------+--------+----------+ ...
+ *   |upcall|upcall|  pad   |pending_  |        evtchn_pending[64 x u64] at 2048
+ *   |pend. |mask  |        |sel (u64) |        evtchn_mask[64 x u64]    at 2560
+ *
+ *   port p: bit (p & 63) of pending/mask word p >> 6;  pending_sel bit p >> 6.
+ *
+ * Sending on a bound port sets the peer's pending bit. Only a 0 -> 1 change of a pending bit
+ * whose port is unmasked, and whose selector bit was clear, marks the vCPU's upcall pending; only
+ * a 0 -> 1 change of evtchn_upcall_pending kicks the vCPU. So repeated sends before the guest
+ * runs coalesce into one bit and one upcall. The upcall is a simulator event `upcall_latency_ns`
+ * later; it runs the guest's scan, which clears each port's pending bit before calling its
+ * handler (edge semantics: a handler must re-check its ring).
+ *
+ * Modeled on xen-project/xen xen/common/event_channel.c, xen/common/event_2l.c,
+ * xen/arch/x86/domain.c vcpu_mark_events_pending(), and torvalds/linux
+ * drivers/xen/events/events_2l.c evtchn_2l_handle_events() / events_base.c.
+ *
+ * Differences: one vCPU per domain; no VIRQ/PIRQ/IPI bindings; all 4096 ports are valid (Xen
+ * allocates port buckets lazily and answers -EINVAL beyond them); no XSM (dom0 is privileged);
+ * no lateeoi (handlers are re-enabled at once); Linux masks every port at boot and unmasks a port
+ * when a handler is bound, which this model does at domain creation and in
+ * bind_evtchn_to_irqhandler().
+ */
+import {
+  DOMID_SELF, ECS_FREE, ECS_INTERDOMAIN, ECS_RESERVED, ECS_UNBOUND, EINVAL, ENOSPC, EPERM, ESRCH,
+  EVTCHN_2L_NR_CHANNELS, EVTCHNSTAT_closed, EVTCHNSTAT_interdomain, EVTCHNSTAT_unbound, XEN_PAGE_SHIFT,
+} from './constants';
+import type { Domain, EvtchnHandler } from './domain';
+import type { Hypervisor } from './hypervisor';
+import type { EvtchnSendResult } from './trace';
+
+/** struct evtchn_alloc_unbound: IN dom, remote_dom; OUT port. */
+export interface EvtchnAllocUnbound { dom: number; remote_dom: number; port: number }
+/** struct evtchn_bind_interdomain: IN remote_dom, remote_port; OUT local_port. */
+export interface EvtchnBindInterdomain { remote_dom: number; remote_port: number; local_port: number }
+/** struct evtchn_status (interdomain/unbound parts): IN dom, port; OUT status, vcpu, remote. */
+export interface EvtchnStatus { dom: number; port: number; status: number; vcpu: number; remote_dom: number; remote_port: number }
+
+// Offsets in the shared_info page, in u32 words.
+const SI_PENDING_SEL_W = 8 >> 2;
+const SI_PENDING_W = 2048 >> 2;
+const SI_MASK_W = 2560 >> 2;
+
+export interface EvtchnCounters {
+  sends: number; delivered: number; coalesced: number; masked: number; dropped_unbound: number; send_einval: number;
+  upcalls: number; dispatched: number; binds: number; closes: number;
+}
+
+export class EventChannelOps {
+  readonly counters: EvtchnCounters = {
+    sends: 0, delivered: 0, coalesced: 0, masked: 0, dropped_unbound: 0, send_einval: 0,
+    upcalls: 0, dispatched: 0, binds: 0, closes: 0,
+  };
+  private readonly hUpcall: number;
+
+  constructor(private readonly hv: Hypervisor) {
+    this.hUpcall = hv.sim.register('xen.evtchn.upcall', (domid) => this.xen_evtchn_do_upcall(hv.domainById(domid)));
+  }
+
+  /** Sets up a new domain's ports: port 0 reserved, every port masked (Linux does this at boot). */
+  initDomain(d: Domain): void {
+    d.evState[0] = ECS_RESERVED;
+    const u32 = this.hv.mem.u32;
+    const base = (d.sharedInfoMfn << XEN_PAGE_SHIFT >>> 2) + SI_MASK_W;
+    u32.fill(0xffffffff, base, base + EVTCHN_2L_NR_CHANNELS / 32);
+  }
+
+  // ---- bit helpers over shared_info ------------------------------------------------------------
+
+  private siw(d: Domain): number {
+    return (d.sharedInfoMfn << XEN_PAGE_SHIFT) >>> 2;
+  }
+
+  /** True when `port` is pending in `d`'s shared_info. */
+  isPending(d: Domain, port: number): boolean {
+    return (this.hv.mem.u32[this.siw(d) + SI_PENDING_W + (port >>> 5)]! & (1 << (port & 31))) !== 0;
+  }
+
+  /** True when `port` is masked in `d`'s shared_info. */
+  isMasked(d: Domain, port: number): boolean {
+    return (this.hv.mem.u32[this.siw(d) + SI_MASK_W + (port >>> 5)]! & (1 << (port & 31))) !== 0;
+  }
+
+  /** vcpu_info[0].evtchn_upcall_pending. */
+  upcallPending(d: Domain): boolean {
+    return this.hv.mem.bytes[d.sharedInfoMfn << XEN_PAGE_SHIFT] !== 0;
+  }
+
+  /** vcpu_info[0].evtchn_upcall_mask (the PV "interrupts disabled" flag). */
+  upcallMasked(d: Domain): boolean {
+    return this.hv.mem.bytes[(d.sharedInfoMfn << XEN_PAGE_SHIFT) + 1] !== 0;
+  }
+
+  /** Sets bit `bit` of word `w`; returns whether it was already set. */
+  private testAndSet(w: number, bit: number): boolean {
+    const u32 = this.hv.mem.u32;
+    const m = 1 << bit;
+    const old = u32[w]!;
+    u32[w] = old | m;
+    return (old & m) !== 0;
+  }
+
+  private testAndClear(w: number, bit: number): boolean {
+    const u32 = this.hv.mem.u32;
+    const m = 1 << bit;
+    const old = u32[w]!;
+    u32[w] = old & ~m;
+    return (old & m) !== 0;
+  }
+
+  private testAndSetSel(d: Domain, port: number): boolean {
+    const word = port >>> 6; // index of the 64-bit pending word
+    return this.testAndSet(this.siw(d) + SI_PENDING_SEL_W + (word >>> 5), word & 31);
+  }
+
+  /**
+   * @models xen-project/xen xen/arch/x86/domain.c vcpu_mark_events_pending()
+   */
+  private vcpu_mark_events_pending(d: Domain): void {
+    const bytes = this.hv.mem.bytes;
+    const a = d.sharedInfoMfn << XEN_PAGE_SHIFT;
+    if (bytes[a] !== 0) return; // already pending: the vCPU has been kicked
+    bytes[a] = 1;
+    this.vcpu_kick(d);
+  }
+
+  /** Schedules the upcall unless one is due or running, or the guest has events disabled. */
+  private vcpu_kick(d: Domain): void {
+    if (d.upcallScheduled || d.upcallRunning || this.upcallMasked(d)) return;
+    d.upcallScheduled = true;
+    this.hv.sim.after(this.hv.costs.upcall_latency_ns, this.hUpcall, d.domid);
+  }
+
+  /**
+   * @models xen-project/xen xen/common/event_2l.c evtchn_2l_set_pending()
+   */
+  evtchn_2l_set_pending(d: Domain, port: number): EvtchnSendResult {
+    const w = this.siw(d);
+    if (this.testAndSet(w + SI_PENDING_W + (port >>> 5), port & 31)) return 'coalesced';
+    if (this.isMasked(d, port)) return 'masked';
+    if (!this.testAndSetSel(d, port)) this.vcpu_mark_events_pending(d);
+    return 'delivered';
+  }
+
+  /**
+   * @models xen-project/xen xen/common/event_2l.c evtchn_2l_unmask()
+   */
+  evtchn_2l_unmask(d: Domain, port: number): void {
+    const w = this.siw(d);
+    if (this.testAndClear(w + SI_MASK_W + (port >>> 5), port & 31) && this.isPending(d, port) && !this.testAndSetSel(d, port)) {
+      this.vcpu_mark_events_pending(d);
+    }
+  }
+
+  /** Masks a port (the guest sets its own mask bit; Linux mask_evtchn()). */
+  mask_evtchn(d: Domain, port: number): void {
+    this.testAndSet(this.siw(d) + SI_MASK_W + (port >>> 5), port & 31);
+  }
+
+  private clear_pending(d: Domain, port: number): void {
+    this.testAndClear(this.siw(d) + SI_PENDING_W + (port >>> 5), port & 31);
+  }
+
+  /** @models xen-project/xen xen/common/event_channel.c get_free_port() */
+  private get_free_port(d: Domain): number {
+    const st = d.evState;
+    for (let p = 0; p < EVTCHN_2L_NR_CHANNELS; p++) if (st[p] === ECS_FREE) return p;
+    return -ENOSPC;
+  }
+
+  private static validPort(port: number): boolean {
+    return port >>> 0 === port && port < EVTCHN_2L_NR_CHANNELS;
+  }
+
+  // ---- hypercalls ----------------------------------------------------------------------------
+
+  /**
+   * Allocates an unbound port in `op.dom` that `op.remote_dom` may bind to. Returns 0, -ESRCH
+   * (no such domain), -EPERM (a domU allocating in another domain) or -ENOSPC.
+   * @models xen-project/xen xen/common/event_channel.c evtchn_alloc_unbound()
+   */
+  evtchn_alloc_unbound(caller: Domain, op: EvtchnAllocUnbound): number {
+    this.hv.charge(caller, this.hv.costs.hypercall_ns);
+    const d = op.dom === DOMID_SELF ? caller : this.hv.lookup(op.dom);
+    if (d === undefined) return -ESRCH;
+    if (d !== caller && caller.domid !== 0) return -EPERM;
+    const port = this.get_free_port(d);
+    if (port < 0) return port;
+    d.evState[port] = ECS_UNBOUND;
+    d.evRemoteDom[port] = op.remote_dom === DOMID_SELF ? caller.domid : op.remote_dom;
+    d.evRemotePort[port] = 0;
+    op.port = port;
+    return 0;
+  }
+
+  /**
+   * Binds a new local port to `op.remote_dom`'s unbound port `op.remote_port`, which must have
+   * been allocated for the caller; both ends become interdomain and the new local port is set
+   * pending (notifications sent while the peer was unbound were dropped). Returns 0, -ESRCH,
+   * -ENOSPC or -EINVAL.
+   * @models xen-project/xen xen/common/event_channel.c evtchn_bind_interdomain()
+   */
+  evtchn_bind_interdomain(caller: Domain, op: EvtchnBindInterdomain): number {
+    this.hv.charge(caller, this.hv.costs.hypercall_ns);
+    const rdom = op.remote_dom === DOMID_SELF ? caller.domid : op.remote_dom;
+    const rd = this.hv.lookup(rdom);
+    if (rd === undefined) return -ESRCH;
+    const lport = this.get_free_port(caller);
+    if (lport < 0) return lport;
+    const rport = op.remote_port;
+    if (!EventChannelOps.validPort(rport)) return -EINVAL;
+    if (rd.evState[rport] !== ECS_UNBOUND || rd.evRemoteDom[rport] !== caller.domid) return -EINVAL;
+    caller.evState[lport] = ECS_INTERDOMAIN;
+    caller.evRemoteDom[lport] = rd.domid;
+    caller.evRemotePort[lport] = rport;
+    rd.evState[rport] = ECS_INTERDOMAIN;
+    rd.evRemoteDom[rport] = caller.domid;
+    rd.evRemotePort[rport] = lport;
+    this.evtchn_2l_set_pending(caller, lport);
+    op.local_port = lport;
+    this.counters.binds++;
+    const tp = this.hv.tp.bind;
+    if (tp.on) tp.emit({ dom: caller.domid, port: lport, remoteDom: rd.domid, remotePort: rport });
+    return 0;
+  }
+
+  /**
+   * Notifies the peer of an interdomain port. An unbound port drops the notification and
+   * returns 0; a free, reserved or invalid port returns -EINVAL.
+   * @models xen-project/xen xen/common/event_channel.c evtchn_send()
+   */
+  evtchn_send(caller: Domain, port: number): number {
+    const costs = this.hv.costs;
+    this.hv.charge(caller, costs.hypercall_ns + costs.evtchn_send_ns);
+    const c = this.counters;
+    c.sends++;
+    let result: EvtchnSendResult;
+    let rc = 0, rdom = -1, rport = -1;
+    if (!EventChannelOps.validPort(port)) {
+      result = 'einval'; rc = -EINVAL;
+    } else {
+      const st = caller.evState[port];
+      if (st === ECS_INTERDOMAIN) {
+        rdom = caller.evRemoteDom[port]!;
+        rport = caller.evRemotePort[port]!;
+        result = this.evtchn_2l_set_pending(this.hv.domainById(rdom), rport);
+      } else if (st === ECS_UNBOUND) {
+        result = 'dropped_unbound';
+      } else {
+        result = 'einval'; rc = -EINVAL;
+      }
+    }
+    switch (result) {
+      case 'delivered': c.delivered++; break;
+      case 'coalesced': c.coalesced++; break;
+      case 'masked': c.masked++; break;
+      case 'dropped_unbound': c.dropped_unbound++; break;
+      default: c.send_einval++;
+    }
+    const tp = this.hv.tp.send;
+    if (tp.on) tp.emit({ dom: caller.domid, port, remoteDom: rdom, remotePort: rport, result });
+    return rc;
+  }
+
+  /**
+   * Closes a port; an interdomain peer goes back to unbound (bindable again by the closer).
+   * The closed port's pending bit is cleared. Returns 0 or -EINVAL.
+   * @models xen-project/xen xen/common/event_channel.c __evtchn_close() free_evtchn()
+   */
+  evtchn_close(caller: Domain, port: number): number {
+    this.hv.charge(caller, this.hv.costs.hypercall_ns);
+    let rc = 0;
+    if (!EventChannelOps.validPort(port)) rc = -EINVAL;
+    else {
+      const st = caller.evState[port];
+      if (st === ECS_FREE || st === ECS_RESERVED) rc = -EINVAL;
+      else {
+        if (st === ECS_INTERDOMAIN) {
+          const d2 = this.hv.domainById(caller.evRemoteDom[port]!);
+          const p2 = caller.evRemotePort[port]!;
+          d2.evState[p2] = ECS_UNBOUND;
+          d2.evRemoteDom[p2] = caller.domid;
+          d2.evRemotePort[p2] = 0;
+        }
+        this.clear_pending(caller, port);
+        caller.evState[port] = ECS_FREE;
+        caller.evRemoteDom[port] = 0;
+        caller.evRemotePort[port] = 0;
+        this.counters.closes++;
+      }
+    }
+    const tp = this.hv.tp.close;
+    if (tp.on) tp.emit({ dom: caller.domid, port, rc });
+    return rc;
+  }
+
+  /**
+   * Clears the port's mask bit and, if it is pending, raises the upcall. Returns 0 or -EINVAL.
+   * @models xen-project/xen xen/common/event_channel.c evtchn_unmask()
+   */
+  evtchn_unmask(caller: Domain, port: number): number {
+    this.hv.charge(caller, this.hv.costs.hypercall_ns);
+    if (!EventChannelOps.validPort(port)) return -EINVAL;
+    this.evtchn_2l_unmask(caller, port);
+    return 0;
+  }
+
+  /**
+   * Reports a port's state. Returns 0, -ESRCH, -EPERM or -EINVAL.
+   * @models xen-project/xen xen/common/event_channel.c evtchn_status()
+   */
+  evtchn_status(caller: Domain, op: EvtchnStatus): number {
+    this.hv.charge(caller, this.hv.costs.hypercall_ns);
+    const d = op.dom === DOMID_SELF ? caller : this.hv.lookup(op.dom);
+    if (d === undefined) return -ESRCH;
+    if (d !== caller && caller.domid !== 0) return -EPERM;
+    if (!EventChannelOps.validPort(op.port)) return -EINVAL;
+    const st = d.evState[op.port];
+    op.vcpu = 0;
+    op.remote_dom = 0;
+    op.remote_port = 0;
+    if (st === ECS_UNBOUND) { op.status = EVTCHNSTAT_unbound; op.remote_dom = d.evRemoteDom[op.port]!; }
+    else if (st === ECS_INTERDOMAIN) { op.status = EVTCHNSTAT_interdomain; op.remote_dom = d.evRemoteDom[op.port]!; op.remote_port = d.evRemotePort[op.port]!; }
+    else op.status = EVTCHNSTAT_closed;
+    return 0;
+  }
+
+  // ---- guest side (Linux) ----------------------------------------------------------------------
+
+  /**
+   * Binds `handler` to a port of `d` and unmasks it (an event already pending fires at once).
+   * @models torvalds/linux drivers/xen/events/events_base.c bind_evtchn_to_irqhandler()
+   */
+  bind_evtchn_to_irqhandler(d: Domain, port: number, handler: EvtchnHandler): void {
+    if (!EventChannelOps.validPort(port)) throw new RangeError(`bind_evtchn_to_irqhandler: port ${port} is out of range; use 1..${EVTCHN_2L_NR_CHANNELS - 1}`);
+    if (typeof handler !== 'function') throw new TypeError('bind_evtchn_to_irqhandler: handler must be a function (port) => void');
+    if (d.irqHandlers[port] !== undefined) throw new Error(`bind_evtchn_to_irqhandler: d${d.domid} port ${port} already has a handler; unbind it first`);
+    d.irqHandlers[port] = handler;
+    this.evtchn_2l_unmask(d, port);
+  }
+
+  /**
+   * Masks the port, drops its handler and closes it.
+   * @models torvalds/linux drivers/xen/events/events_base.c unbind_from_irqhandler()
+   */
+  unbind_from_irqhandler(d: Domain, port: number): number {
+    if (!EventChannelOps.validPort(port)) throw new RangeError(`unbind_from_irqhandler: port ${port} is out of range; use 1..${EVTCHN_2L_NR_CHANNELS - 1}`);
+    this.mask_evtchn(d, port);
+    d.irqHandlers[port] = undefined;
+    return this.evtchn_close(d, port);
+  }
+
+  /** Guest disables event delivery (sets evtchn_upcall_mask; Linux xen_irq_disable). */
+  xen_irq_disable(d: Domain): void {
+    this.hv.mem.bytes[(d.sharedInfoMfn << XEN_PAGE_SHIFT) + 1] = 1;
+  }
+
+  /**
+   * Guest re-enables event delivery; if an upcall became pending meanwhile it is forced now.
+   * @models torvalds/linux arch/x86/xen/irq.c xen_irq_enable() xen_force_evtchn_callback()
+   */
+  xen_irq_enable(d: Domain): void {
+    this.hv.mem.bytes[(d.sharedInfoMfn << XEN_PAGE_SHIFT) + 1] = 0;
+    if (this.upcallPending(d)) this.vcpu_kick(d);
+  }
+
+  /**
+   * The guest's event upcall: loop { clear evtchn_upcall_pending; scan } while Xen set it again.
+   * @models torvalds/linux drivers/xen/events/events_base.c __xen_evtchn_do_upcall()
+   */
+  private xen_evtchn_do_upcall(d: Domain): void {
+    d.upcallScheduled = false;
+    if (this.upcallMasked(d)) return; // delivered when the guest re-enables events
+    d.upcallRunning = true;
+    this.hv.charge(d, this.hv.costs.upcall_ns);
+    this.counters.upcalls++;
+    const bytes = this.hv.mem.bytes;
+    const a = d.sharedInfoMfn << XEN_PAGE_SHIFT;
+    try {
+      do {
+        bytes[a] = 0;
+        this.evtchn_2l_handle_events(d);
+      } while (bytes[a] !== 0 && !this.upcallMasked(d));
+    } finally {
+      d.upcallRunning = false;
+    }
+  }
+
+  /**
+   * The 2-level scan: take the selector word (xchg with 0), then visit pending & ~masked ports
+   * word by word starting where the previous scan stopped (round robin), the starting word in two
+   * parts. Each port's pending bit is cleared (the IRQ ack) before its handler runs; a pending
+   * unmasked port without a handler is left pending, as Linux leaves a port with no IRQ.
+   * @models torvalds/linux drivers/xen/events/events_2l.c evtchn_2l_handle_events()
+   */
+  private evtchn_2l_handle_events(d: Domain): void {
+    const u32 = this.hv.mem.u32;
+    const w = this.siw(d);
+    const selLo = u32[w + SI_PENDING_SEL_W]!, selHi = u32[w + SI_PENDING_SEL_W + 1]!;
+    u32[w + SI_PENDING_SEL_W] = 0;
+    u32[w + SI_PENDING_SEL_W + 1] = 0;
+    if ((selLo | selHi) === 0) return;
+    const startWord = d.scanWord, startBit = d.scanBit;
+    // 65 steps: words startWord..63, 0..startWord-1, then startWord again (its bits below startBit).
+    for (let step = 0; step <= 64; step++) {
+      const word = (startWord + step) & 63;
+      if (((word < 32 ? selLo >>> word : selHi >>> (word - 32)) & 1) === 0) continue;
+      let from = 0, to = 64;
+      if (word === startWord) {
+        if (step === 0) from = startBit; else to = startBit;
+      }
+      if (from >= to) continue;
+      // active_evtchns(): pending & ~mask, read once per word.
+      const pw = w + SI_PENDING_W + word * 2, mw = w + SI_MASK_W + word * 2;
+      const lo = (u32[pw]! & ~u32[mw]!) >>> 0;
+      const hi = (u32[pw + 1]! & ~u32[mw + 1]!) >>> 0;
+      for (let bit = from; bit < to; bit++) {
+        if (((bit < 32 ? lo >>> bit : hi >>> (bit - 32)) & 1) === 0) continue;
+        const port = word * 64 + bit;
+        const next = (bit + 1) & 63;
+        d.scanWord = next !== 0 ? word : (word + 1) & 63;
+        d.scanBit = next;
+        this.handle_irq_for_port(d, port);
+      }
+    }
+  }
+
+  private handle_irq_for_port(d: Domain, port: number): void {
+    const h = d.irqHandlers[port];
+    const tp = this.hv.tp.upcall;
+    if (h === undefined) {
+      if (tp.on) tp.emit({ dom: d.domid, port, handled: false });
+      return;
+    }
+    this.clear_pending(d, port);
+    this.counters.dispatched++;
+    if (tp.on) tp.emit({ dom: d.domid, port, handled: true });
+    h(port);
+  }
+}
