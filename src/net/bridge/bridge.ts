@@ -197,6 +197,8 @@ export interface InjectResult {
   dropped: string | null;
   /** Egress copies refused for MTU. */
   mtuDrops: number;
+  /** Length of each copy (br_netfilter may trim IPv4 frames to their total length). */
+  len: number;
 }
 
 export interface BridgeCounters {
@@ -693,7 +695,7 @@ export class Bridge {
     for (let i = 0; i < v.egressCount; i++) egress.push(this.portName(v.egress[i]!));
     return {
       egress, local: v.local, passedUp: v.passUp, action: v.action,
-      dropped: v.dropReason === '' ? null : v.dropReason, mtuDrops: v.mtuDrops,
+      dropped: v.dropReason === '' ? null : v.dropReason, mtuDrops: v.mtuDrops, len: v.len,
     };
   }
 

@@ -17,11 +17,17 @@ Only frames carrying the marker are reported, so background traffic cannot distu
 import json
 import select
 import socket
+import struct
 import sys
 import time
 
 ETH_P_ALL = 0x0003
 PACKET_OUTGOING = 4
+SOL_PACKET = 263
+PACKET_AUXDATA = 8
+TP_STATUS_VLAN_VALID = 0x10
+TP_STATUS_VLAN_TPID_VALID = 0x40
+AUX = struct.Struct("IIIHHHH")  # struct tpacket_auxdata
 
 
 def main() -> None:
@@ -30,6 +36,8 @@ def main() -> None:
     for name in names:
         s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(ETH_P_ALL))
         s.bind((name, 0))
+        # the kernel strips a received VLAN tag into metadata; ask for it to put it back (as libpcap does)
+        s.setsockopt(SOL_PACKET, PACKET_AUXDATA, 1)
         s.setblocking(False)
         socks[s.fileno()] = (name, s)
     poller = select.poll()
@@ -48,9 +56,18 @@ def main() -> None:
                 name, s = socks[fd]
                 while True:
                     try:
-                        data, addr = s.recvfrom(65536)
+                        data, anc, _flags, addr = s.recvmsg(65536, socket.CMSG_SPACE(AUX.size))
                     except BlockingIOError:
                         break
+                    except OSError:  # e.g. ENETDOWN reported once after the interface went down
+                        break
+                    for level, typ, cdata in anc:
+                        if level == SOL_PACKET and typ == PACKET_AUXDATA and len(cdata) >= AUX.size:
+                            status, _l, _s, _m, _n, tci, tpid = AUX.unpack(cdata[:AUX.size])
+                            if status & TP_STATUS_VLAN_VALID:
+                                if not (status & TP_STATUS_VLAN_TPID_VALID):
+                                    tpid = 0x8100
+                                data = data[:12] + struct.pack("!HH", tpid, tci) + data[12:]
                     if addr[2] == PACKET_OUTGOING:
                         continue
                     if marker and marker not in data:
