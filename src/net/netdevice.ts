@@ -26,6 +26,23 @@ export type RxHandlerResult = 0 | 1 | 2 | 3;
 
 export type RxHandler = (skb: SkBuff) => RxHandlerResult;
 
+/**
+ * Device feature bits (`netdev_features_t`, include/linux/netdev_features.h), the ones the Xen
+ * path negotiates. Only bits below 32 are defined so that `features & NETIF_F_X` works on a JS
+ * number (NETIF_F_RXCSUM is bit 40 in Linux; receive checksum offload is a NIC parameter here).
+ */
+export const NETIF_F_SG = 1 << 0;
+export const NETIF_F_IP_CSUM = 1 << 1;
+export const NETIF_F_HW_CSUM = 1 << 3;
+export const NETIF_F_IPV6_CSUM = 1 << 4;
+export const NETIF_F_GSO = 1 << 11;
+export const NETIF_F_GRO = 1 << 14;
+export const NETIF_F_TSO = 1 << 16;
+export const NETIF_F_GSO_ROBUST = 1 << 17;
+export const NETIF_F_TSO6 = 1 << 20;
+/** NETIF_F_CSUM_MASK: any transmit checksum offload. */
+export const NETIF_F_CSUM_MASK = NETIF_F_IP_CSUM | NETIF_F_IPV6_CSUM | NETIF_F_HW_CSUM;
+
 /** A frame tap (AF_PACKET / tcpdump on the device); sees every frame in and out. */
 export interface FrameTap {
   tap(dev: NetDevice, direction: 'rx' | 'tx', skb: SkBuff): void;
@@ -54,6 +71,12 @@ export abstract class NetDevice implements NetDeviceRef {
   readonly stats: NetDeviceStats = { rx_packets: 0, rx_bytes: 0, rx_dropped: 0, tx_packets: 0, tx_bytes: 0, tx_dropped: 0 };
   /** Called when a stopped queue is woken (netif_wake_queue), so the qdisc can run again. */
   onWake: (() => void) | null = null;
+  /** dev->features: NETIF_F_* bits (offloads the device does itself). */
+  features = 0;
+  /** dev->tx_queue_len: the qdisc limit given to the device when registered (0 = noqueue). */
+  txQueueLen = 1000;
+  /** dev->ifindex within the stack the device is registered with (0 = not registered). */
+  ifindex = 0;
 
   constructor(
     readonly name: string,

@@ -1,0 +1,485 @@
+/**
+ * A physical 10 GbE NIC and its driver, modeled on Intel's ixgbe (82599) and its Linux driver
+ * (drivers/net/ethernet/intel/ixgbe/ixgbe_main.c): one transmit and one receive descriptor ring,
+ * one MSI-X vector and one NAPI instance serving both ("ixgbe-eth0-TxRx-0").
+ *
+ *  transmit                                           receive
+ *  ────────                                           ───────
+ *  dev_queue_xmit → ixgbe_xmit_frame                  frame arrives from the link (linkRx)
+ *    descriptors at next_to_use, tail write              no free descriptor → drop rx_ring_full
+ *    ring nearly full → netif_stop_queue                 else DMA into the descriptor's buffer,
+ *  hardware: DMA reads linear + frags (finishing          write-back after dma latency
+ *    CHECKSUM_PARTIAL, TSO segmentation, padding)     interrupt (throttled by EITR, itr_ns)
+ *    → serializes on the link at line rate            → ixgbe_msix_clean_rings → napi_schedule
+ *    → descriptor done (DD) when the last bit leaves  ixgbe_poll(budget):
+ *  interrupt → ixgbe_poll → ixgbe_clean_tx_irq:          ixgbe_clean_tx_irq (frees skbs, wakes queue)
+ *    frees skbs (napi_consume_skb), wakes the queue      ixgbe_clean_rx_irq (skb per frame,
+ *                                                         checksum status, netif_receive_skb)
+ *                                                       done < budget → napi_complete_done,
+ *                                                         re-enable the interrupt
+ *
+ * Every packet step is a `pkt.step` event in lane 'nic' (ixgbe_xmit_frame, ixgbe_clean_tx_irq,
+ * ixgbe_clean_rx_irq). Counters: `<name>.ixgbe` (ethtool -S style).
+ *
+ * Descriptor rings are index arithmetic over free-running counters: used = next_to_use -
+ * next_to_clean, unused = size - used - 1 (ixgbe_desc_unused). A transmitted skb takes 1
+ * descriptor per buffer (linear + each frag) plus a context descriptor when it needs an offload.
+ *
+ * @models linux drivers/net/ethernet/intel/ixgbe/ixgbe_main.c ixgbe_xmit_frame_ring(),
+ *   ixgbe_maybe_stop_tx(), ixgbe_clean_tx_irq(), ixgbe_clean_rx_irq(), ixgbe_poll(),
+ *   ixgbe_msix_clean_rings(), ixgbe_rx_checksum()
+ * @simplified the rx path copies each frame into a fresh skb (the real driver builds the skb
+ *   around the DMA page; the copy is not charged as CPU time, since the driver does not do it);
+ *   hardware reads a transmitted frame when the tail is written (the bytes cannot change before
+ *   completion); no RSS, one queue pair.
+ */
+import type { NetStack } from '../../net/stack';
+import { NapiStruct } from '../../net/stack';
+import { CHECKSUM_NONE, CHECKSUM_PARTIAL, CHECKSUM_UNNECESSARY, MAX_SKB_FRAGS, SKB_GSO_TCPV4, type SkBuff } from '../../net/skb';
+import {
+  NetDevice, NETDEV_TX_BUSY, NETDEV_TX_OK, NETIF_F_IP_CSUM, NETIF_F_IPV6_CSUM, NETIF_F_SG, NETIF_F_TSO, type NetdevTx,
+} from '../../net/netdevice';
+import { NET_PARAMS, NIC_PARAMS, type NetCosts, type NicCosts } from '../../net/costs';
+import type { EthernetLink, LinkEndpoint } from '../../net/link';
+import { emitStep } from '../../net/walk';
+import { defineTraceEvents, type TracePoint } from '../../sim/trace';
+import { csum_fold, csum_partial, csum_tcpudp_nofold, CSUM_MANGLED_0 } from '../../wire/checksum';
+import { MacAddr } from '../../wire/address';
+import type { Params } from '../../params';
+import { tsoLayout, tsoSegment, type TsoLayout } from './tso';
+
+declare module '../../sim/trace' {
+  interface TraceEvents {
+    'nic.irq': { nic: string; txPending: number; rxPending: number };
+  }
+}
+defineTraceEvents({
+  'nic.irq': 'The NIC raised its (throttled) interrupt; txPending/rxPending count completed descriptors waiting for the driver.',
+});
+
+/** ixgbe DESC_NEEDED: MAX_SKB_FRAGS + 4 descriptors must stay free after a transmit. */
+export const DESC_NEEDED = MAX_SKB_FRAGS + 4;
+/** ixgbe TX_WAKE_THRESHOLD: wake a stopped queue once this many descriptors are free. */
+export const TX_WAKE_THRESHOLD = DESC_NEEDED * 2;
+/** IXGBE_RXBUFFER_2K: receive buffer size for an MTU of 1500. */
+export const IXGBE_RXBUFFER_2K = 2048;
+
+export interface IxgbeNicOptions {
+  /** Interface name, e.g. 'eth0'. */
+  name: string;
+  /** MAC address (string or MacAddr). */
+  mac: string | MacAddr;
+  /** Default 1500. */
+  mtu?: number;
+  /** Parameters (default: the stack's). */
+  params?: Params;
+}
+
+export class IxgbeNic extends NetDevice implements LinkEndpoint {
+  readonly nic: NicCosts;
+  readonly net: NetCosts;
+  readonly napi: NapiStruct;
+  /** ethtool -S style counters. */
+  readonly counters: {
+    tx_busy: number; tx_restart_queue: number; tx_timeout_count: number; tx_tso_segments: number; tx_csum_offload: number;
+    rx_no_dma_resources: number; rx_length_errors: number; rx_csum_good: number; rx_csum_bad: number;
+    interrupts: number; tx_descriptors: number;
+  };
+  private link: EthernetLink | null = null;
+  private linkEnd: 0 | 1 = 0;
+
+  // Transmit ring: the skb at its first descriptor, its descriptor count, when the hardware is done with it.
+  readonly txRingSize: number;
+  private readonly txSkb: (SkBuff | null)[];
+  private readonly txDescs: Int32Array;
+  private readonly txDoneAt: Float64Array;
+  private txNtu = 0;
+  private txNtc = 0;
+  private txFrames = 0;
+
+  // Receive ring: one preallocated buffer per descriptor.
+  readonly rxRingSize: number;
+  private readonly rxBuf: Uint8Array[];
+  private readonly rxLen: Int32Array;
+  private readonly rxPkt: Float64Array;
+  private readonly rxBorn: Float64Array;
+  private readonly rxReadyAt: Float64Array;
+  /** Hardware's next descriptor to fill / driver's next to clean (free-running). */
+  private rxNtu = 0;
+  private rxNtc = 0;
+
+  // Interrupt state.
+  private irqEnabled = true;
+  private irqArmedAt = -1;
+  private irqEvent = -1;
+  private lastIrqAt = -Infinity;
+  private readonly hIrq: number;
+
+  private readonly tpStep: TracePoint<'pkt.step'>;
+  private readonly tpIrq: TracePoint<'nic.irq'>;
+  private readonly layout: TsoLayout = { ip: 0, tcp: 0, hdrLen: 0, payload: 0 };
+  private tsoScratch = new Uint8Array(65536 + 256);
+  private readonly where: string;
+
+  constructor(readonly stack: NetStack, opts: IxgbeNicOptions) {
+    super(opts.name, MacAddr.from(opts.mac).octets(), opts.mtu ?? 1500);
+    const params = opts.params ?? stack.params;
+    this.nic = params.group(NIC_PARAMS);
+    this.net = params.group(NET_PARAMS);
+    this.where = opts.name;
+    this.features = NETIF_F_SG | NETIF_F_TSO | (this.nic.tx_csum_offload ? NETIF_F_IP_CSUM | NETIF_F_IPV6_CSUM : 0);
+    this.txQueueLen = this.net.tx_queue_len;
+    this.carrier = false;
+    this.txRingSize = this.nic.tx_ring_size;
+    this.txSkb = new Array<SkBuff | null>(this.txRingSize).fill(null);
+    this.txDescs = new Int32Array(this.txRingSize);
+    this.txDoneAt = new Float64Array(this.txRingSize);
+    this.rxRingSize = this.nic.rx_ring_size;
+    this.rxBuf = [];
+    for (let i = 0; i < this.rxRingSize; i++) this.rxBuf.push(new Uint8Array(IXGBE_RXBUFFER_2K));
+    this.rxLen = new Int32Array(this.rxRingSize);
+    this.rxPkt = new Float64Array(this.rxRingSize);
+    this.rxBorn = new Float64Array(this.rxRingSize);
+    this.rxReadyAt = new Float64Array(this.rxRingSize);
+    this.counters = stack.sim.counters.register(`${stack.name}.${opts.name}.ixgbe`, {
+      tx_busy: 0, tx_restart_queue: 0, tx_timeout_count: 0, tx_tso_segments: 0, tx_csum_offload: 0,
+      rx_no_dma_resources: 0, rx_length_errors: 0, rx_csum_good: 0, rx_csum_bad: 0, interrupts: 0, tx_descriptors: 0,
+    });
+    this.napi = new NapiStruct(`ixgbe-${opts.name}-TxRx-0`, (budget) => this.ixgbe_poll(budget), this.net.dev_weight);
+    stack.netif_napi_add(this.napi);
+    stack.register_netdev(this);
+    this.hIrq = stack.sim.register(`${stack.name}.${opts.name}.irq`, () => this.ixgbe_msix_clean_rings());
+    this.tpStep = stack.sim.trace.point('pkt.step');
+    this.tpIrq = stack.sim.trace.point('nic.irq');
+  }
+
+  /** Plugs the NIC into one end of a link (carrier on). */
+  attachLink(link: EthernetLink, end: 0 | 1): void {
+    if (this.link !== null) throw new Error(`${this.name}: already attached to link ${this.link.name}`);
+    link.attach(end, this);
+    this.link = link;
+    this.linkEnd = end;
+    this.carrier = true;
+  }
+
+  /** Transmit descriptors in use (posted, not yet cleaned). */
+  get txInUse(): number {
+    return this.txNtu - this.txNtc;
+  }
+
+  /** ixgbe_desc_unused() */
+  get txUnused(): number {
+    return this.txRingSize - (this.txNtu - this.txNtc) - 1;
+  }
+
+  /** Received frames waiting for the driver. */
+  get rxPending(): number {
+    return this.rxNtu - this.rxNtc;
+  }
+
+  private hwNow(): number {
+    const n = this.stack.sim.now;
+    const b = this.stack.cpu.busyUntil;
+    return b > n ? b : n;
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Transmit
+
+  /**
+   * ndo_start_xmit. Puts the skb on the transmit ring and rings the doorbell; the hardware sends
+   * it on the link. Returns NETDEV_TX_BUSY (queue stopped) when the ring lacks descriptors.
+   * @models linux ixgbe_main.c ixgbe_xmit_frame(), ixgbe_xmit_frame_ring(), ixgbe_maybe_stop_tx()
+   */
+  ndo_start_xmit(skb: SkBuff): NetdevTx {
+    const st = this.stack;
+    st.cpu.run(st.sim.now, this.nic.driver_xmit_ns);
+    if (this.tpStep.on) emitStep(this.tpStep, skb.id, 'ixgbe_xmit_frame', 'nic', st.domid, this.nic.driver_xmit_ns, this.name);
+    const offload = skb.ipSummed === CHECKSUM_PARTIAL || skb.gsoSize !== 0 ? 1 : 0;
+    const count = 1 + skb.nrFrags + offload;
+    if (this.txUnused < count + 3) {
+      this.netif_stop_queue();
+      this.counters.tx_busy++;
+      return NETDEV_TX_BUSY;
+    }
+    if (this.link === null || !this.carrier) {
+      // No link: the hardware never sends it; the driver frees it.
+      this.stats.tx_dropped++;
+      st.kfree_skb(skb, this.where, 'no_carrier');
+      return NETDEV_TX_OK;
+    }
+    const i = this.txNtu % this.txRingSize;
+    this.txSkb[i] = skb;
+    this.txDescs[i] = count;
+    this.txNtu += count;
+    this.counters.tx_descriptors += count;
+    this.txFrames++;
+    this.txDoneAt[i] = this.hardwareTransmit(skb);
+    this.scheduleIrq(Math.ceil(this.txDoneAt[i]!));
+    if (this.txUnused < DESC_NEEDED) this.netif_stop_queue();
+    return NETDEV_TX_OK;
+  }
+
+  /**
+   * The MAC: DMA-reads the frame (linear + frags) into the link's buffer, finishes offloads and
+   * serializes it. Returns the time (real ns) the last bit leaves, when the descriptor is done.
+   */
+  private hardwareTransmit(skb: SkBuff): number {
+    const link = this.link!;
+    const end = this.linkEnd;
+    const doorbell = this.hwNow();
+    const nic = this.nic;
+    if (skb.gsoSize !== 0) return this.hardwareTso(skb, doorbell);
+    const len = skb.len;
+    const buf = link.txBuffer(end, len < 60 ? 60 : len);
+    if (skb.nrFrags === 0) buf.set(skb.head.subarray(skb.data, skb.data + len), 0);
+    else skb.copyBits(0, buf, 0, len);
+    if (len < 60) buf.fill(0, len, 60);
+    if (skb.ipSummed === CHECKSUM_PARTIAL) {
+      finishChecksum(buf, len, skb.csumStart, skb.csumOffset);
+      this.counters.tx_csum_offload++;
+    }
+    const ready = doorbell + nic.dma_latency_ns + len * nic.dma_byte_ns;
+    return link.transmit(end, len < 60 ? 60 : len, skb.id, skb.bornAt, ready);
+  }
+
+  /** TSO: one wire frame per MSS of payload (TCPv4). */
+  private hardwareTso(skb: SkBuff, doorbell: number): number {
+    const link = this.link!;
+    const end = this.linkEnd;
+    const len = skb.len;
+    if (this.tsoScratch.length < len) this.tsoScratch = new Uint8Array(len);
+    const src = this.tsoScratch;
+    skb.copyBits(0, src, 0, len);
+    const l = this.layout;
+    const err = (skb.gsoType & SKB_GSO_TCPV4) === 0 ? 'not TCPv4' : tsoLayout(src, len, l);
+    if (err !== undefined || skb.gsoSize <= 0) {
+      // The hardware would send garbage; the model counts the packet as dropped by the MAC.
+      this.stack.sim.drops.count(this.where, 'tso_bad_header', len);
+      return doorbell;
+    }
+    const mss = skb.gsoSize;
+    const segs = Math.max(1, Math.ceil(l.payload / mss));
+    let ready = doorbell + this.nic.dma_latency_ns;
+    let last = doorbell;
+    for (let s = 0; s < segs; s++) {
+      const flen = l.hdrLen + Math.min(mss, l.payload - s * mss);
+      const buf = link.txBuffer(end, Math.max(flen, 60));
+      const n = tsoSegment(src, l, mss, s, buf);
+      if (n < 60) buf.fill(0, n, 60);
+      ready += n * this.nic.dma_byte_ns;
+      last = link.transmit(end, n < 60 ? 60 : n, skb.id, skb.bornAt, ready);
+      this.counters.tx_tso_segments++;
+    }
+    return last;
+  }
+
+  /**
+   * Frees the skbs whose descriptors are done, up to tx_work_limit; wakes the queue when enough
+   * descriptors are free. Returns true when it finished (no done descriptor left behind).
+   * @models linux ixgbe_main.c ixgbe_clean_tx_irq()
+   */
+  private ixgbe_clean_tx_irq(): boolean {
+    const st = this.stack;
+    const now = this.hwNow();
+    let budget = this.nic.tx_work_limit;
+    let cleaned = 0;
+    while (this.txNtc !== this.txNtu && budget > 0) {
+      const i = this.txNtc % this.txRingSize;
+      if (this.txDoneAt[i]! > now) break;
+      const skb = this.txSkb[i]!;
+      this.txSkb[i] = null;
+      this.txNtc += this.txDescs[i]!;
+      this.txFrames--;
+      this.stats.tx_packets++;
+      this.stats.tx_bytes += skb.len;
+      st.cpu.run(st.sim.now, this.nic.clean_tx_ns);
+      if (this.tpStep.on) emitStep(this.tpStep, skb.id, 'ixgbe_clean_tx_irq', 'nic', st.domid, this.nic.clean_tx_ns, this.name);
+      st.consume_skb(skb);
+      budget--;
+      cleaned++;
+    }
+    if (cleaned > 0 && this.txStopped && this.txUnused >= TX_WAKE_THRESHOLD) {
+      this.counters.tx_restart_queue++;
+      this.netif_wake_queue();
+    }
+    return budget > 0;
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Receive
+
+  /** A frame arrives from the link: DMA into the next free descriptor, or drop. */
+  linkRx(buf: Uint8Array, len: number, pkt: number, bornAt: number): Uint8Array {
+    if (!this.up) {
+      this.stack.sim.drops.count(this.where, 'dev_down', len);
+      return buf;
+    }
+    if (len > this.mtu + 18 || len > 65535) {
+      this.counters.rx_length_errors++;
+      this.stats.rx_dropped++;
+      this.stack.sim.drops.count(this.where, 'rx_length_error', len);
+      return buf;
+    }
+    if (this.rxNtu - this.rxNtc >= this.rxRingSize - 1) {
+      this.counters.rx_no_dma_resources++;
+      this.stats.rx_dropped++;
+      this.stack.sim.drops.count(this.where, 'rx_ring_full', len);
+      return buf;
+    }
+    const i = this.rxNtu % this.rxRingSize;
+    const mine = this.rxBuf[i]!;
+    this.rxBuf[i] = buf; // the DMA wrote into the descriptor's buffer: swap buffers
+    this.rxLen[i] = len;
+    this.rxPkt[i] = pkt;
+    this.rxBorn[i] = bornAt;
+    const ready = Math.ceil(this.stack.sim.now + this.nic.dma_latency_ns + len * this.nic.dma_byte_ns);
+    this.rxReadyAt[i] = ready;
+    this.rxNtu++;
+    this.scheduleIrq(ready);
+    return mine;
+  }
+
+  /**
+   * Builds an skb for each received frame (up to `budget`) and hands it to the stack.
+   * @models linux ixgbe_main.c ixgbe_clean_rx_irq(), ixgbe_process_skb_fields(), ixgbe_rx_checksum()
+   */
+  private ixgbe_clean_rx_irq(budget: number): number {
+    const st = this.stack;
+    const now = this.hwNow();
+    const cost = this.nic.clean_rx_ns + this.net.skb_alloc_ns;
+    const mode = this.nic.rx_csum;
+    let work = 0;
+    while (work < budget && this.rxNtc !== this.rxNtu) {
+      const i = this.rxNtc % this.rxRingSize;
+      if (this.rxReadyAt[i]! > now) break;
+      this.rxNtc++;
+      const len = this.rxLen[i]!;
+      const buf = this.rxBuf[i]!;
+      const skb = st.pool.alloc();
+      skb.id = this.rxPkt[i]!;
+      skb.bornAt = this.rxBorn[i]!;
+      const at = skb.put(len);
+      skb.head.set(buf.subarray(0, len), at);
+      skb.dev = this;
+      if (mode !== 'off') {
+        const r = mode === 'verify' ? l4ChecksumStatus(buf, len) : isTcpUdpV4(buf, len) ? 1 : -1;
+        if (r === 1) {
+          skb.ipSummed = CHECKSUM_UNNECESSARY;
+          this.counters.rx_csum_good++;
+        } else {
+          skb.ipSummed = CHECKSUM_NONE;
+          if (r === 0) this.counters.rx_csum_bad++;
+        }
+      }
+      this.stats.rx_packets++;
+      this.stats.rx_bytes += len;
+      st.cpu.run(st.sim.now, cost);
+      if (this.tpStep.on) emitStep(this.tpStep, skb.id, 'ixgbe_clean_rx_irq', 'nic', st.domid, cost, this.name);
+      st.netif_receive_skb(skb);
+      work++;
+    }
+    return work;
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Interrupts and NAPI
+
+  /** Requests an interrupt for a cause that becomes visible at `t` (throttled by EITR). */
+  private scheduleIrq(t: number): void {
+    if (!this.irqEnabled) return; // masked while NAPI runs; ixgbe_poll re-checks on completion
+    const sim = this.stack.sim;
+    let when = Math.max(t, sim.now);
+    const itrEnd = this.lastIrqAt + this.nic.itr_ns;
+    if (when < itrEnd) when = Math.ceil(itrEnd);
+    if (this.irqArmedAt >= 0) {
+      if (this.irqArmedAt <= when) return;
+      sim.cancel(this.irqEvent);
+    }
+    this.irqArmedAt = when;
+    this.irqEvent = sim.at(when, this.hIrq);
+  }
+
+  /** The MSI-X vector's handler: mask, schedule NAPI. @models linux ixgbe_main.c ixgbe_msix_clean_rings() */
+  private ixgbe_msix_clean_rings(): void {
+    const st = this.stack;
+    this.irqArmedAt = -1;
+    this.lastIrqAt = st.sim.now;
+    this.counters.interrupts++;
+    this.irqEnabled = false;
+    st.charge(this.net.irq_entry_ns);
+    if (this.tpIrq.on) this.tpIrq.emit({ nic: this.name, txPending: this.txFrames, rxPending: this.rxNtu - this.rxNtc });
+    st.napi_schedule(this.napi);
+  }
+
+  /**
+   * NAPI poll: transmit completions, then up to `budget` received frames; when done, complete and
+   * re-enable the interrupt (which fires again if work arrived meanwhile).
+   * @models linux ixgbe_main.c ixgbe_poll()
+   */
+  private ixgbe_poll(budget: number): number {
+    const cleanComplete = this.ixgbe_clean_tx_irq();
+    const work = this.ixgbe_clean_rx_irq(budget);
+    if (!cleanComplete || work >= budget) return budget;
+    this.stack.napi_complete_done(this.napi, work);
+    this.irqEnabled = true; // ixgbe_irq_enable_queues
+    if (this.rxNtc !== this.rxNtu) this.scheduleIrq(this.rxReadyAt[this.rxNtc % this.rxRingSize]!);
+    if (this.txNtc !== this.txNtu) this.scheduleIrq(Math.ceil(this.txDoneAt[this.txNtc % this.txRingSize]!));
+    return work;
+  }
+}
+
+/** Finishes a CHECKSUM_PARTIAL checksum in a frame buffer (the NIC's checksum offload). */
+function finishChecksum(buf: Uint8Array, len: number, start: number, offset: number): void {
+  const at = start + offset;
+  if (start < 0 || at + 2 > len) return; // garbage in, garbage out: the hardware would do the same
+  const c = csum_fold(csum_partial(buf, start, len, 0)) || CSUM_MANGLED_0;
+  buf[at] = c >>> 8;
+  buf[at + 1] = c & 0xff;
+}
+
+/** Offset of the IPv4 header (14 or 18) or -1; the frame is untrusted. */
+function ipv4Offset(buf: Uint8Array, len: number): number {
+  if (len < 34) return -1;
+  let t = (buf[12]! << 8) | buf[13]!;
+  let ip = 14;
+  if (t === 0x8100) {
+    if (len < 38) return -1;
+    t = (buf[16]! << 8) | buf[17]!;
+    ip = 18;
+  }
+  return t === 0x0800 && buf[ip]! >>> 4 === 4 ? ip : -1;
+}
+
+function isTcpUdpV4(buf: Uint8Array, len: number): boolean {
+  const ip = ipv4Offset(buf, len);
+  if (ip < 0) return false;
+  const p = buf[ip + 9]!;
+  return (p === 6 || p === 17) && (((buf[ip + 6]! << 8) | buf[ip + 7]!) & 0x3fff) === 0;
+}
+
+/**
+ * What ixgbe's receive checksum offload reports for a frame: 1 when it is an unfragmented IPv4
+ * TCP/UDP packet whose L4 checksum verifies (or a UDP packet without checksum), 0 when the
+ * checksum is wrong, -1 when the hardware does not check this kind of frame.
+ */
+export function l4ChecksumStatus(buf: Uint8Array, len: number): -1 | 0 | 1 {
+  const ip = ipv4Offset(buf, len);
+  if (ip < 0) return -1;
+  const ihl = (buf[ip]! & 0xf) * 4;
+  const total = (buf[ip + 2]! << 8) | buf[ip + 3]!;
+  if (ihl < 20 || total < ihl || ip + total > len) return -1;
+  if ((((buf[ip + 6]! << 8) | buf[ip + 7]!) & 0x3fff) !== 0) return -1;
+  const proto = buf[ip + 9]!;
+  if (proto !== 6 && proto !== 17) return -1;
+  const l4 = ip + ihl;
+  const l4Len = total - ihl;
+  if (proto === 17) {
+    if (l4Len < 8) return 0;
+    if (buf[l4 + 6] === 0 && buf[l4 + 7] === 0) return 1;
+  } else if (l4Len < 20) return 0;
+  const saddr = ((buf[ip + 12]! << 24) | (buf[ip + 13]! << 16) | (buf[ip + 14]! << 8) | buf[ip + 15]!) >>> 0;
+  const daddr = ((buf[ip + 16]! << 24) | (buf[ip + 17]! << 16) | (buf[ip + 18]! << 8) | buf[ip + 19]!) >>> 0;
+  const sum = csum_partial(buf, l4, l4 + l4Len, csum_tcpudp_nofold(saddr, daddr, l4Len, proto, 0));
+  return csum_fold(sum) === 0 ? 1 : 0;
+}

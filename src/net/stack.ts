@@ -1,0 +1,638 @@
+/**
+ * The core of one domain's kernel network stack (dom0, a guest, or an external host): the per-CPU
+ * backlog and NAPI softirq, the receive core, and the transmit path through a qdisc to a driver.
+ *
+ *   driver (NIC, netback, netfront…)                          bridge / local endpoint
+ *      │ netif_rx(skb) ──► enqueue_to_backlog ─┐                  ▲
+ *      │                   (netdev_max_backlog)│ process_backlog  │ rx_handler, else
+ *      │ napi_schedule(napi) ─► poll list ─────┴─► net_rx_action ─┴► __netif_receive_skb_core
+ *      │                        (NET_RX_SOFTIRQ)   budget 300 / 2 ms, weight 64 per poll
+ *      │
+ *   dev_queue_xmit(skb) ─► qdisc (pfifo, tx_queue_len) ─► dev_hard_start_xmit ─► ndo_start_xmit
+ *          ▲ requeue on NETDEV_TX_BUSY; netif_wake_queue ─► __netif_schedule ─► net_tx_action
+ *
+ * One `Cpu` per stack: every step charges its cost (from the `net` parameter group) on it, so a
+ * busy dom0 delays everything behind it. Hardware events the drivers schedule use the time the
+ * CPU finishes the work submitted so far (`stack.cpu.busyUntil`).
+ *
+ * The packet walk. Every step a packet takes is one `pkt.step` trace event (see ./walk):
+ * `{pkt: skb.id, fn: '<real function name>', lane, dom, cpuNs}` — "packet P passed function F in
+ * domain D, costing cpuNs of CPU". The stack emits `netif_rx`, `process_backlog`,
+ * `netif_receive_skb`, `__netif_receive_skb_core`, `dev_queue_xmit`, `dev_hard_start_xmit`; the
+ * drivers (netfront, netback, the NIC), the bridge glue and the endpoints emit theirs with the
+ * same shape through `stack.step()` or `emitStep()`.
+ *
+ * Drops (all counted through `sim.drops.count(where, reason, bytes)`):
+ *   `<stack>.backlog` backlog_full      netif_rx with netdev_max_backlog packets queued
+ *   `<dev>`          qdisc_full         the device's qdisc holds tx_queue_len packets
+ *   `<dev>`          noqueue_stopped    a noqueue device (tx_queue_len 0) returned busy / was stopped
+ *   `<dev>`          dev_down           transmit on a device that is not up
+ *   `<dev>`          unhandled_proto    received frame with no rx handler and no protocol handler
+ *   `<dev>`          gso_unsupported    a GSO skb on a device without TSO (software GSO is not modeled)
+ *   `<dev>`          csum_error         skb_checksum_help failed on a CHECKSUM_PARTIAL skb
+ *
+ * @models linux net/core/dev.c netif_rx(), enqueue_to_backlog(), process_backlog(), napi_schedule(),
+ *   net_rx_action(), napi_poll(), napi_complete_done(), __netif_receive_skb_core(), dev_queue_xmit(),
+ *   __dev_xmit_skb(), dev_hard_start_xmit(), __netif_schedule(), net_tx_action();
+ *   net/sched/sch_generic.c __qdisc_run(), dev_requeue_skb(), pfifo_fast
+ * @simplified one CPU per stack (no RPS/XPS), one transmit queue per device, pfifo_fast's three
+ *   bands are one FIFO; GRO is not modeled; a NAPI poll that does less than its weight without
+ *   calling napi_complete_done is completed for it (Linux would leave it scheduled forever).
+ */
+import type { Simulator } from '../sim/simulator';
+import { Cpu } from '../sim/cpu';
+import type { TracePoint } from '../sim/trace';
+import { Params } from '../params';
+import { CHECKSUM_NONE, CHECKSUM_PARTIAL, SkbPool, type SkBuff } from './skb';
+import {
+  NETDEV_TX_BUSY, NETDEV_TX_OK, NETIF_F_CSUM_MASK, NETIF_F_TSO, RX_HANDLER_ANOTHER, RX_HANDLER_CONSUMED,
+  type NetDevice, type NetdevTx,
+} from './netdevice';
+import { NET_PARAMS, type NetCosts } from './costs';
+import { emitStep, type Lane } from './walk';
+import { csum_fold, csum_partial, CSUM_MANGLED_0 } from '../wire/checksum';
+
+/** A protocol handler for frames delivered up on a device (ptype: ip_rcv / arp_rcv of an endpoint). */
+export interface ProtocolHandler {
+  /** Takes ownership of the skb: it must free it (consume or drop) or pass it on. */
+  protoRcv(skb: SkBuff): void;
+}
+
+/** NAPI_STATE_SCHED and friends, as plain booleans. */
+export class NapiStruct {
+  /** NAPI_STATE_SCHED: scheduled or being polled, until napi_complete_done. */
+  scheduled = false;
+  /** On the stack's poll list. */
+  onList = false;
+  /** Polls done and packets processed (for charts and tests). */
+  polls = 0;
+  work = 0;
+  /** Polls that used the whole weight (repolled). */
+  repolls = 0;
+  /** @internal set by netif_napi_add */
+  stack: NetStack | null = null;
+
+  /**
+   * @param name e.g. 'ixgbe-eth0-TxRx-0', 'vif1.0-q0', 'backlog'
+   * @param poll the driver's poll function: processes at most `budget` packets, returns how many;
+   *   when it returns less than `budget` it has finished (it should call napi_complete_done).
+   * @param weight the NAPI weight (NAPI_POLL_WEIGHT 64)
+   */
+  constructor(
+    readonly name: string,
+    readonly poll: (budget: number) => number,
+    readonly weight = 64,
+  ) {
+    if (!Number.isInteger(weight) || weight < 1) {
+      throw new RangeError(`NapiStruct ${name}: weight ${weight} is not allowed; use an integer >= 1`);
+    }
+  }
+}
+
+/** One device's transmit queue discipline: a pfifo of `limit` skbs (0 = noqueue). */
+class Qdisc {
+  readonly ring: (SkBuff | null)[];
+  head = 0;
+  len = 0;
+  /** __QDISC_STATE_SCHED: a net_tx_action run is pending. */
+  scheduled = false;
+  readonly stats = { enqueued: 0, dropped: 0, requeues: 0, overlimits: 0, bypass: 0 };
+
+  constructor(readonly dev: NetDevice, readonly limit: number) {
+    this.ring = new Array<SkBuff | null>(Math.max(limit, 1)).fill(null);
+  }
+
+  enqueue(skb: SkBuff): void {
+    this.ring[(this.head + this.len) % this.ring.length] = skb;
+    this.len++;
+  }
+
+  /** dev_requeue_skb: back to the head. */
+  requeue(skb: SkBuff): void {
+    this.head = (this.head + this.ring.length - 1) % this.ring.length;
+    this.ring[this.head] = skb;
+    this.len++;
+  }
+
+  dequeue(): SkBuff {
+    const skb = this.ring[this.head]!;
+    this.ring[this.head] = null;
+    this.head = this.head + 1 === this.ring.length ? 0 : this.head + 1;
+    this.len--;
+    return skb;
+  }
+}
+
+export interface NetStackOptions {
+  /** Name of the domain or host, e.g. 'dom0', 'domU1', 'hostB'; prefixes counters and drop sites. */
+  name: string;
+  /** Xen domain id (-1 for an external host). */
+  domid: number;
+  /** Swimlane of the stack's own steps (default 'dom0' for domid 0, 'domU' for a guest, 'host' for domid -1). */
+  lane?: Lane;
+  /** The CPU the stack runs on (default a new Cpu named after the stack). */
+  cpu?: Cpu;
+  /** The skb pool (default: one pool per simulator, so packet ids are unique across hosts). */
+  pool?: SkbPool;
+  params?: Params;
+}
+
+const POOLS = new WeakMap<Simulator, SkbPool>();
+
+/** The simulator-wide skb pool: packet ids stay unique across every host of one simulation. */
+export function simPool(sim: Simulator): SkbPool {
+  let p = POOLS.get(sim);
+  if (p === undefined) {
+    p = new SkbPool();
+    POOLS.set(sim, p);
+  }
+  return p;
+}
+
+/** __QDISC run quota (dev_tx_weight). */
+const DEV_TX_WEIGHT = 64;
+
+export class NetStack {
+  readonly name: string;
+  readonly domid: number;
+  readonly lane: Lane;
+  readonly cpu: Cpu;
+  readonly pool: SkbPool;
+  readonly params: Params;
+  readonly costs: NetCosts;
+  /** Devices by ifindex (index 0 unused). */
+  readonly devices: (NetDevice | null)[] = [null];
+  private readonly qdiscs: (Qdisc | null)[] = [null];
+  private readonly protoHandlers: (ProtocolHandler | null)[] = [null];
+
+  /** softnet_data counters (as /proc/net/softnet_stat) and more. */
+  readonly counters: {
+    processed: number; dropped: number; time_squeeze: number; net_rx_action: number; net_tx_action: number;
+    napi_polls: number; backlog_max: number;
+  };
+
+  // Per-CPU backlog (softnet_data.input_pkt_queue) as a ring.
+  private readonly backlog: (SkBuff | null)[];
+  private backlogHead = 0;
+  private backlogLen = 0;
+  readonly backlogNapi: NapiStruct;
+
+  // Poll list (softnet_data.poll_list) as a ring of NAPI instances.
+  private pollList: (NapiStruct | null)[] = new Array<NapiStruct | null>(64).fill(null);
+  private pollHead = 0;
+  private pollLen = 0;
+  private rxSoftirqPending = false;
+  private inRxAction = false;
+
+  private readonly hNetRx: number;
+  private readonly hNetTx: number;
+  /** The `pkt.step` trace point; drivers built on this stack may emit through it. */
+  readonly tpStep: TracePoint<'pkt.step'>;
+
+  constructor(readonly sim: Simulator, opts: NetStackOptions) {
+    if (typeof opts.name !== 'string' || opts.name.length === 0) {
+      throw new Error(`NetStack: name ${JSON.stringify(opts.name)} is not allowed; use a non-empty string such as 'dom0'`);
+    }
+    if (!Number.isInteger(opts.domid) || opts.domid < -1 || opts.domid > 0x7fef) {
+      throw new RangeError(`NetStack ${opts.name}: domid ${opts.domid} is not allowed; use -1 (external host) or a Xen domain id 0..32751`);
+    }
+    this.name = opts.name;
+    this.domid = opts.domid;
+    this.lane = opts.lane ?? (opts.domid === 0 ? 'dom0' : opts.domid < 0 ? 'host' : 'domU');
+    this.cpu = opts.cpu ?? new Cpu(`${opts.name}.cpu0`);
+    this.pool = opts.pool ?? simPool(sim);
+    this.params = opts.params ?? Params.defaults();
+    this.costs = this.params.group(NET_PARAMS);
+    this.backlog = new Array<SkBuff | null>(this.costs.netdev_max_backlog).fill(null);
+    this.counters = sim.counters.register(`${this.name}.softnet`, {
+      processed: 0, dropped: 0, time_squeeze: 0, net_rx_action: 0, net_tx_action: 0, napi_polls: 0, backlog_max: 0,
+    });
+    this.tpStep = sim.trace.point('pkt.step');
+    this.hNetRx = sim.register(`${this.name}.net_rx_action`, () => this.net_rx_action());
+    this.hNetTx = sim.register(`${this.name}.net_tx_action`, (ifindex) => this.net_tx_action(ifindex));
+    this.backlogNapi = new NapiStruct('backlog', (budget) => this.process_backlog(budget), this.costs.dev_weight);
+    this.netif_napi_add(this.backlogNapi);
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Devices
+
+  /**
+   * register_netdev(): gives the device an ifindex in this stack and a qdisc of `dev.txQueueLen`
+   * packets (0 = noqueue), and hooks netif_wake_queue to the qdisc.
+   */
+  register_netdev(dev: NetDevice): void {
+    if (dev.ifindex !== 0) throw new Error(`register_netdev: ${dev.name} is already registered (ifindex ${dev.ifindex})`);
+    for (const d of this.devices) {
+      if (d !== null && d.name === dev.name) throw new Error(`register_netdev: ${this.name} already has a device named '${dev.name}' (-EEXIST)`);
+    }
+    if (!Number.isInteger(dev.txQueueLen) || dev.txQueueLen < 0) {
+      throw new RangeError(`register_netdev: ${dev.name}.txQueueLen ${dev.txQueueLen} is not allowed; use an integer >= 0`);
+    }
+    dev.ifindex = this.devices.length;
+    this.devices.push(dev);
+    this.qdiscs.push(new Qdisc(dev, dev.txQueueLen));
+    this.protoHandlers.push(null);
+    const ifindex = dev.ifindex;
+    dev.onWake = () => this.__netif_schedule(ifindex);
+  }
+
+  /** The registered device called `name`. */
+  dev(name: string): NetDevice {
+    for (const d of this.devices) if (d !== null && d.name === name) return d;
+    throw new Error(`${this.name}: no device '${name}'; devices: ${this.devices.filter((d) => d !== null).map((d) => d!.name).join(', ') || '(none)'}`);
+  }
+
+  /** Attaches the protocol handler (an IP endpoint) that receives frames delivered up on `dev`. */
+  setProtocolHandler(dev: NetDevice, handler: ProtocolHandler | null): void {
+    this.checkDev('setProtocolHandler', dev);
+    this.protoHandlers[dev.ifindex] = handler;
+  }
+
+  /** Qdisc statistics of a device (tc -s qdisc show dev X). */
+  qdiscStats(dev: NetDevice): { qlen: number; limit: number; enqueued: number; dropped: number; requeues: number; bypass: number } {
+    this.checkDev('qdiscStats', dev);
+    const q = this.qdiscs[dev.ifindex]!;
+    return { qlen: q.len, limit: q.limit, ...q.stats };
+  }
+
+  /** Packets waiting in the backlog. */
+  get backlogLength(): number {
+    return this.backlogLen;
+  }
+
+  private checkDev(fn: string, dev: NetDevice): void {
+    if (dev.ifindex <= 0 || this.devices[dev.ifindex] !== dev) {
+      throw new Error(`${fn}: device ${dev.name} is not registered with stack ${this.name}; call register_netdev first`);
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Cost accounting and the walk
+
+  /** Charges `cost` ns of CPU now; returns when that work completes. */
+  charge(cost: number): number {
+    return this.cpu.run(this.sim.now, cost);
+  }
+
+  /** Charges `cost` and records the step `fn` of packet `skb` (a `pkt.step` event when tracing). */
+  step(skb: SkBuff, fn: string, cost: number): void {
+    this.cpu.run(this.sim.now, cost);
+    if (this.tpStep.on) emitStep(this.tpStep, skb.id, fn, this.lane, this.domid, cost);
+  }
+
+  /** Same as `step` with another lane (the bridge glue, the NIC driver). */
+  stepIn(skb: SkBuff, fn: string, lane: Lane, cost: number, detail?: string): void {
+    this.cpu.run(this.sim.now, cost);
+    if (this.tpStep.on) emitStep(this.tpStep, skb.id, fn, lane, this.domid, cost, detail);
+  }
+
+  /** Frees an skb normally (consume_skb), charging skb_free_ns. */
+  consume_skb(skb: SkBuff): void {
+    this.cpu.run(this.sim.now, this.costs.skb_free_ns);
+    this.pool.free(skb);
+  }
+
+  /** Drops an skb (kfree_skb with a reason): counts it and frees it. */
+  kfree_skb(skb: SkBuff, where: string, reason: string): void {
+    this.sim.drops.count(where, reason, skb.len);
+    this.cpu.run(this.sim.now, this.costs.skb_free_ns);
+    this.pool.free(skb);
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // NAPI
+
+  /** netif_napi_add(): attaches a NAPI instance to this stack's CPU. */
+  netif_napi_add(napi: NapiStruct): void {
+    if (napi.stack !== null && napi.stack !== this) throw new Error(`netif_napi_add: ${napi.name} already belongs to stack ${napi.stack.name}`);
+    napi.stack = this;
+  }
+
+  /**
+   * napi_schedule(): marks the instance scheduled, puts it on the poll list and raises
+   * NET_RX_SOFTIRQ. Returns false if it was already scheduled (the call is then free).
+   */
+  napi_schedule(napi: NapiStruct): boolean {
+    if (napi.scheduled) return false;
+    if (napi.stack !== this) throw new Error(`napi_schedule: ${napi.name} is not attached to stack ${this.name}; call netif_napi_add`);
+    napi.scheduled = true;
+    this.cpu.run(this.sim.now, this.costs.napi_schedule_ns);
+    this.listAdd(napi);
+    this.raiseRxSoftirq();
+    return true;
+  }
+
+  /** napi_complete_done(): the driver has no more work; the instance may be scheduled again. */
+  napi_complete_done(napi: NapiStruct, _workDone: number): void {
+    napi.scheduled = false;
+  }
+
+  private listAdd(napi: NapiStruct): void {
+    if (this.pollLen === this.pollList.length) {
+      const bigger = new Array<NapiStruct | null>(this.pollList.length * 2).fill(null);
+      for (let i = 0; i < this.pollLen; i++) bigger[i] = this.pollList[(this.pollHead + i) % this.pollList.length]!;
+      this.pollList = bigger;
+      this.pollHead = 0;
+    }
+    this.pollList[(this.pollHead + this.pollLen) % this.pollList.length] = napi;
+    this.pollLen++;
+    napi.onList = true;
+  }
+
+  private raiseRxSoftirq(): void {
+    if (this.rxSoftirqPending || this.inRxAction) return;
+    this.rxSoftirqPending = true;
+    const t = Math.max(this.sim.now, this.cpu.busyUntil) + this.costs.softirq_latency_ns;
+    this.sim.at(t, this.hNetRx);
+  }
+
+  /**
+   * NET_RX_SOFTIRQ: polls the scheduled NAPI instances round-robin, each up to its weight, until
+   * the list is empty or netdev_budget packets / netdev_budget_usecs are used (then time_squeeze
+   * and the softirq is raised again).
+   * @models linux net/core/dev.c net_rx_action(), napi_poll()
+   */
+  net_rx_action(): void {
+    this.rxSoftirqPending = false;
+    this.inRxAction = true;
+    this.counters.net_rx_action++;
+    const c = this.costs;
+    const start = Math.max(this.sim.now, this.cpu.busyUntil);
+    const timeLimit = start + c.netdev_budget_usecs * 1000;
+    let budget = c.netdev_budget;
+    while (this.pollLen > 0) {
+      const n = this.pollList[this.pollHead]!;
+      this.pollList[this.pollHead] = null;
+      this.pollHead = this.pollHead + 1 === this.pollList.length ? 0 : this.pollHead + 1;
+      this.pollLen--;
+      n.onList = false;
+      this.cpu.run(this.sim.now, c.napi_poll_ns);
+      const work = n.poll(n.weight);
+      if (!(work >= 0 && work <= n.weight)) {
+        throw new Error(`NAPI poll ${n.name} returned ${work}; a poll must return 0..weight (${n.weight})`);
+      }
+      n.polls++;
+      n.work += work;
+      this.counters.napi_polls++;
+      budget -= work;
+      if (work === n.weight) {
+        // Still scheduled: the driver has more; go to the tail (repoll).
+        if (n.scheduled && !n.onList) {
+          n.repolls++;
+          this.listAdd(n);
+        }
+      } else if (n.scheduled && !n.onList) {
+        n.scheduled = false; // @simplified: completed on the driver's behalf
+      }
+      if (this.pollLen > 0 && (budget <= 0 || this.cpu.busyUntil > timeLimit)) {
+        this.counters.time_squeeze++;
+        this.inRxAction = false;
+        this.raiseRxSoftirq();
+        return;
+      }
+    }
+    this.inRxAction = false;
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Receive
+
+  /**
+   * netif_rx(): queues a received skb (skb.dev = the receiving device) on this CPU's backlog;
+   * the backlog's NAPI instance delivers it from the softirq. Drops with `backlog_full` when
+   * netdev_max_backlog packets are already queued. Returns NET_RX_SUCCESS (0) or NET_RX_DROP (1).
+   * @models linux net/core/dev.c netif_rx(), enqueue_to_backlog()
+   */
+  netif_rx(skb: SkBuff): number {
+    this.step(skb, 'netif_rx', this.costs.netif_rx_ns);
+    if (this.backlogLen >= this.backlog.length) {
+      this.counters.dropped++;
+      const dev = skb.dev as NetDevice | null;
+      if (dev !== null && dev.stats !== undefined) dev.stats.rx_dropped++;
+      this.kfree_skb(skb, `${this.name}.backlog`, 'backlog_full');
+      return 1;
+    }
+    this.backlog[(this.backlogHead + this.backlogLen) % this.backlog.length] = skb;
+    this.backlogLen++;
+    if (this.backlogLen > this.counters.backlog_max) this.counters.backlog_max = this.backlogLen;
+    if (!this.backlogNapi.scheduled) this.napi_schedule(this.backlogNapi);
+    return 0;
+  }
+
+  /** @models linux net/core/dev.c process_backlog() */
+  private process_backlog(budget: number): number {
+    let work = 0;
+    while (work < budget && this.backlogLen > 0) {
+      const skb = this.backlog[this.backlogHead]!;
+      this.backlog[this.backlogHead] = null;
+      this.backlogHead = this.backlogHead + 1 === this.backlog.length ? 0 : this.backlogHead + 1;
+      this.backlogLen--;
+      if (this.tpStep.on) emitStep(this.tpStep, skb.id, 'process_backlog', this.lane, this.domid, 0);
+      this.__netif_receive_skb_core(skb);
+      work++;
+    }
+    if (this.backlogLen === 0 && work < budget) this.napi_complete_done(this.backlogNapi, work);
+    return work;
+  }
+
+  /**
+   * netif_receive_skb(): delivers an skb at once, from a NAPI poll (NIC, netback). skb.dev must
+   * be the receiving device, registered with this stack.
+   * @models linux net/core/dev.c netif_receive_skb()
+   */
+  netif_receive_skb(skb: SkBuff): void {
+    if (this.tpStep.on) emitStep(this.tpStep, skb.id, 'netif_receive_skb', this.lane, this.domid, 0);
+    this.__netif_receive_skb_core(skb);
+  }
+
+  /**
+   * The receive core: taps (ptype_all), then the device's rx_handler (the bridge), else protocol
+   * delivery to the handler attached to the device.
+   * @models linux net/core/dev.c __netif_receive_skb_core()
+   * @simplified no VLAN untagging, tc or netfilter ingress.
+   */
+  __netif_receive_skb_core(skb: SkBuff): void {
+    this.counters.processed++;
+    let dev = skb.dev as NetDevice | null;
+    if (dev === null) throw new Error(`__netif_receive_skb_core: skb ${skb.id} has no skb.dev; the driver must set the receiving device`);
+    this.step(skb, '__netif_receive_skb_core', this.costs.netif_receive_skb_core_ns);
+    for (let round = 0; round < 8; round++) {
+      if (dev.taps.length > 0) dev.tapFrame('rx', skb);
+      const h = dev.rxHandler;
+      if (h === null) break;
+      const r = h(skb);
+      if (r === RX_HANDLER_CONSUMED) return;
+      if (r !== RX_HANDLER_ANOTHER) break; // PASS / EXACT: deliver on this device
+      dev = skb.dev as NetDevice; // ANOTHER: go round again on the new device
+    }
+    const handler = dev.ifindex > 0 && this.devices[dev.ifindex] === dev ? this.protoHandlers[dev.ifindex]! : null;
+    if (handler === null) {
+      this.kfree_skb(skb, dev.name, 'unhandled_proto');
+      return;
+    }
+    handler.protoRcv(skb);
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Transmit
+
+  /**
+   * dev_queue_xmit(): transmits `skb` on `skb.dev` (or `dev` if given, which sets skb.dev)
+   * through the device's qdisc. Returns NETDEV_TX_OK when the skb was sent or queued, or 1
+   * (NET_XMIT_DROP) when it was dropped (and counted).
+   * @models linux net/core/dev.c __dev_queue_xmit(), __dev_xmit_skb(), validate_xmit_skb()
+   */
+  dev_queue_xmit(skb: SkBuff, dev?: NetDevice): number {
+    if (dev !== undefined) skb.dev = dev;
+    const d = skb.dev as NetDevice | null;
+    if (d === null || d.ifindex <= 0 || this.devices[d.ifindex] !== d) {
+      throw new Error(`dev_queue_xmit: skb ${skb.id} has device ${d === null ? 'null' : d.name}, which is not registered with stack ${this.name}`);
+    }
+    this.step(skb, 'dev_queue_xmit', this.costs.dev_queue_xmit_ns);
+    if (!d.up) {
+      d.stats.tx_dropped++;
+      this.kfree_skb(skb, d.name, 'dev_down');
+      return 1;
+    }
+    // validate_xmit_skb: software fallbacks for offloads the device lacks.
+    if (skb.gsoSize !== 0 && (d.features & NETIF_F_TSO) === 0) {
+      d.stats.tx_dropped++;
+      this.kfree_skb(skb, d.name, 'gso_unsupported');
+      return 1;
+    }
+    if (skb.ipSummed === CHECKSUM_PARTIAL && (d.features & NETIF_F_CSUM_MASK) === 0) {
+      if (!this.skb_checksum_help(skb)) {
+        d.stats.tx_dropped++;
+        this.kfree_skb(skb, d.name, 'csum_error');
+        return 1;
+      }
+    }
+    const q = this.qdiscs[d.ifindex]!;
+    if (q.limit === 0) {
+      // noqueue (virtual devices): straight to the driver.
+      if (!d.txStopped && this.dev_hard_start_xmit(skb, d) === NETDEV_TX_OK) return NETDEV_TX_OK;
+      d.stats.tx_dropped++;
+      this.kfree_skb(skb, d.name, 'noqueue_stopped');
+      return 1;
+    }
+    if (q.len === 0 && !d.txStopped && !q.scheduled) {
+      // TCQ_F_CAN_BYPASS: an empty pfifo sends directly.
+      q.stats.bypass++;
+      if (this.dev_hard_start_xmit(skb, d) === NETDEV_TX_BUSY) {
+        q.stats.requeues++;
+        q.requeue(skb);
+        // The driver stopped its queue; netif_wake_queue will run the qdisc.
+        if (!d.txStopped) this.__netif_schedule(d.ifindex);
+      }
+      return NETDEV_TX_OK;
+    }
+    if (q.len >= q.limit) {
+      q.stats.dropped++;
+      d.stats.tx_dropped++;
+      this.kfree_skb(skb, d.name, 'qdisc_full');
+      return 1;
+    }
+    q.enqueue(skb);
+    q.stats.enqueued++;
+    this.qdisc_run(q);
+    return NETDEV_TX_OK;
+  }
+
+  /**
+   * dev_hard_start_xmit(): taps (dev_queue_xmit_nit), then the driver.
+   * @models linux net/core/dev.c dev_hard_start_xmit(), xmit_one()
+   */
+  dev_hard_start_xmit(skb: SkBuff, dev: NetDevice): NetdevTx {
+    if (this.tpStep.on) emitStep(this.tpStep, skb.id, 'dev_hard_start_xmit', this.lane, this.domid, 0);
+    if (dev.taps.length > 0) dev.tapFrame('tx', skb);
+    return dev.ndo_start_xmit(skb);
+  }
+
+  /** @models linux net/sched/sch_generic.c __qdisc_run(), qdisc_restart(), sch_direct_xmit() */
+  private qdisc_run(q: Qdisc): void {
+    const d = q.dev;
+    let quota = DEV_TX_WEIGHT;
+    while (q.len > 0 && !d.txStopped) {
+      if (quota-- === 0) {
+        this.__netif_schedule(d.ifindex);
+        return;
+      }
+      const skb = q.dequeue();
+      if (this.dev_hard_start_xmit(skb, d) === NETDEV_TX_BUSY) {
+        q.stats.requeues++;
+        q.requeue(skb);
+        if (!d.txStopped) this.__netif_schedule(d.ifindex);
+        return;
+      }
+    }
+  }
+
+  /** __netif_schedule(): raise NET_TX_SOFTIRQ to run the device's qdisc (netif_wake_queue lands here). */
+  __netif_schedule(ifindex: number): void {
+    const q = this.qdiscs[ifindex]!;
+    if (q.scheduled || q.len === 0) return;
+    q.scheduled = true;
+    const t = Math.max(this.sim.now, this.cpu.busyUntil) + this.costs.softirq_latency_ns;
+    this.sim.at(t, this.hNetTx, ifindex);
+  }
+
+  /** NET_TX_SOFTIRQ for one qdisc. @models linux net/core/dev.c net_tx_action() */
+  private net_tx_action(ifindex: number): void {
+    const q = this.qdiscs[ifindex]!;
+    q.scheduled = false;
+    this.counters.net_tx_action++;
+    this.qdisc_run(q);
+  }
+
+  /**
+   * skb_checksum_help(): finishes a CHECKSUM_PARTIAL checksum in software (linear or fragmented
+   * skb), charging memcpy_byte_ns per summed byte. Returns false if csum_start/offset do not fit.
+   * @models linux net/core/dev.c skb_checksum_help()
+   */
+  skb_checksum_help(skb: SkBuff): boolean {
+    const start = skb.csumStart;
+    const at = start + skb.csumOffset;
+    if (start < 0 || at + 2 > skb.len) return false;
+    let sum = 0;
+    if (skb.nrFrags === 0) {
+      sum = csum_partial(skb.head, skb.data + start, skb.data + skb.len, 0);
+    } else {
+      const tmp = scratchFor(skb.len);
+      skb.copyBits(0, tmp, 0, skb.len);
+      sum = csum_partial(tmp, start, skb.len, 0);
+    }
+    const c = csum_fold(sum) || CSUM_MANGLED_0;
+    writeU16InSkb(skb, at, c);
+    skb.ipSummed = CHECKSUM_NONE;
+    this.cpu.run(this.sim.now, Math.round((skb.len - start) * this.costs.memcpy_byte_ns));
+    return true;
+  }
+}
+
+let scratch = new Uint8Array(65536 + 256);
+function scratchFor(n: number): Uint8Array {
+  if (scratch.length < n) scratch = new Uint8Array(n);
+  return scratch;
+}
+
+/** Writes a big-endian u16 at packet offset `off` of an skb (linear area or a frag). */
+export function writeU16InSkb(skb: SkBuff, off: number, v: number): void {
+  for (let k = 0; k < 2; k++) {
+    const o = off + k;
+    const b = k === 0 ? v >>> 8 : v & 0xff;
+    if (o < skb.headLen) {
+      skb.head[skb.data + o] = b;
+      continue;
+    }
+    let fs = skb.headLen;
+    for (let i = 0; i < skb.nrFrags; i++) {
+      const fl = skb.fragLen[i]!;
+      if (o < fs + fl) {
+        skb.fragPage[i]![skb.fragOff[i]! + o - fs] = b;
+        break;
+      }
+      fs += fl;
+    }
+  }
+}
