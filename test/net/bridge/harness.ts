@@ -252,8 +252,33 @@ export interface Mismatch {
   model: unknown;
 }
 
-/** Runs `steps` on both sides, returning every difference. */
-export async function runScenario(steps: Step[], real: BridgeUnderTest, model: BridgeUnderTest, firstStep: number): Promise<Mismatch[]> {
+export interface LogEntry {
+  step: number;
+  what: string;
+  value: unknown;
+}
+
+/** Runs `steps` on one side only and logs every observation (for the recorded golden). */
+export async function observe(steps: Step[], side: BridgeUnderTest, firstStep: number): Promise<LogEntry[]> {
+  const log: LogEntry[] = [];
+  let n = firstStep;
+  for (const st of steps) {
+    n++;
+    switch (st.kind) {
+      case 'send': log.push({ step: n, what: 'send', value: await side.send(st.port, stamp(st.frame, n), n) }); break;
+      case 'xmit': log.push({ step: n, what: 'xmit', value: await side.xmit(stamp(st.frame, n), n) }); break;
+      case 'config': log.push({ step: n, what: 'config ' + st.config.op, value: await side.config(st.config) }); break;
+      case 'wait': await side.wait(st.ms); break;
+      case 'checkFdb': log.push({ step: n, what: 'fdb', value: await side.fdb() }); break;
+      case 'checkPorts': log.push({ step: n, what: 'port states', value: await side.portStates() }); break;
+      case 'checkAgeing': log.push({ step: n, what: 'ageing_time', value: await side.ageingTime() }); break;
+    }
+  }
+  return log;
+}
+
+/** Runs `steps` on both sides, returning every difference and the real side's log. */
+export async function runScenario(steps: Step[], real: BridgeUnderTest, model: BridgeUnderTest, firstStep: number, log: LogEntry[] = []): Promise<Mismatch[]> {
   const out: Mismatch[] = [];
   const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
   let n = firstStep;
@@ -266,12 +291,14 @@ export async function runScenario(steps: Step[], real: BridgeUnderTest, model: B
         const f = stamp(st.frame, n);
         const r = st.kind === 'send' ? await real.send(st.port, f, n) : await real.xmit(f, n);
         const m = st.kind === 'send' ? await model.send(st.port, f, n) : await model.xmit(f, n);
+        log.push({ step: n, what: st.kind, value: r });
         if (!same(r, m)) out.push({ step: n, note, what: st.kind, real: r, model: m });
         break;
       }
       case 'config': {
         const m = await model.config(st.config); // first: the real side polls for the model's port states
         const r = await real.config(st.config);
+        log.push({ step: n, what: 'config ' + st.config.op, value: r });
         if (r !== m) out.push({ step: n, note, what: 'config ' + st.config.op, real: r, model: m });
         break;
       }
@@ -281,18 +308,21 @@ export async function runScenario(steps: Step[], real: BridgeUnderTest, model: B
       case 'checkFdb': {
         const r = await real.fdb();
         const m = await model.fdb();
+        log.push({ step: n, what: 'fdb', value: r });
         if (!same(r, m)) out.push({ step: n, note, what: 'fdb', real: r, model: m });
         break;
       }
       case 'checkPorts': {
         const r = await real.portStates();
         const m = await model.portStates();
+        log.push({ step: n, what: 'port states', value: r });
         if (!same(r, m)) out.push({ step: n, note, what: 'port states', real: r, model: m });
         break;
       }
       case 'checkAgeing': {
         const r = await real.ageingTime();
         const m = await model.ageingTime();
+        log.push({ step: n, what: 'ageing_time', value: r });
         if (r !== m) out.push({ step: n, note, what: 'ageing_time', real: r, model: m });
         break;
       }

@@ -7,9 +7,11 @@
  * except under CI (CI=true), where that is a failure.
  */
 import { execFileSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SCENARIOS } from './scenarios';
-import { ModelBridge, RealBridge, runScenario } from './harness';
+import { ModelBridge, RealBridge, runScenario, type LogEntry } from './harness';
 
 const NS = `xnl-br-${process.pid}-${Math.floor(Math.random() * 1e6)}`;
 
@@ -44,8 +46,14 @@ describe.skipIf(skipReason !== undefined && process.env.CI !== 'true')('real Lin
     sys('net.ipv4.igmp_link_local_mcast_reports=0');
   });
 
+  const golden: Record<string, LogEntry[]> = {};
+
   afterAll(() => {
     if (created) execFileSync('ip', ['netns', 'del', NS], { stdio: 'ignore' });
+    // XNL_UPDATE_GOLDEN=1 records what the kernel did, for the model-only replay test
+    if (process.env.XNL_UPDATE_GOLDEN === '1' && Object.keys(golden).length === Object.keys(SCENARIOS).length) {
+      writeFileSync(join(__dirname, 'real-bridge.golden.json'), JSON.stringify(golden, null, 1) + '\n');
+    }
   });
 
   let stepBase = 0;
@@ -58,7 +66,9 @@ describe.skipIf(skipReason !== undefined && process.env.CI !== 'true')('real Lin
       real.expectStates = () => model.portStates();
       try {
         await real.setup();
-        const mismatches = await runScenario(steps, real, model, first);
+        const log: LogEntry[] = [];
+        const mismatches = await runScenario(steps, real, model, first, log);
+        golden[name] = log;
         expect(mismatches, JSON.stringify(mismatches, null, 1)).toEqual([]);
       } finally {
         await real.teardown();
