@@ -1,0 +1,46 @@
+/**
+ * Constants of xen-netfront (torvalds/linux drivers/net/xen-netfront.c and, for the classic
+ * receive policy, the 2.6.18-xen drivers/xen/netfront/netfront.{c,h}).
+ */
+import { NET_RX_RING_SIZE, NET_TX_RING_SIZE, XEN_NETIF_NR_SLOTS_MIN } from '../../io/netif';
+
+export { NET_RX_RING_SIZE, NET_TX_RING_SIZE };
+
+/** Free-list terminator of `tx_link[]`. */
+export const TX_LINK_NONE = 0xffff;
+/** `tx_link[id]` of a request published to the backend and not yet answered. */
+export const TX_PENDING = 0xfffe;
+/** `grant_ref_t` value meaning "no grant" (`INVALID_GRANT_REF`, ((grant_ref_t)-1)). */
+export const INVALID_GRANT_REF = 0xffffffff;
+/** Bytes pulled into the linear area of a received skb (the rest stays as page frags). */
+export const RX_COPY_THRESHOLD = 256;
+/** Publish rx requests only when at least this many are outstanding (XEN_NETIF_NR_SLOTS_MIN + 1). */
+export const NET_RX_SLOTS_MIN = XEN_NETIF_NR_SLOTS_MIN + 1;
+/** 65536 / XEN_PAGE_SIZE + 1: an skb needing more than MAX_XEN_SKB_FRAGS + 1 slots is linearised. */
+export const MAX_XEN_SKB_FRAGS = 65536 / 4096 + 1;
+/** ETH_HLEN: the first tx request must carry at least a whole Ethernet header. */
+export const ETH_HLEN = 14;
+/** Stop the queue when this many tx slots are outstanding: NET_TX_RING_SIZE - XEN_NETIF_NR_SLOTS_MIN - 1. */
+export const TX_STOP_THRESHOLD = NET_TX_RING_SIZE - XEN_NETIF_NR_SLOTS_MIN - 1;
+
+/** 2.6.18 adaptive rx fill target (drivers/xen/netfront/netfront.h). */
+export const RX_MIN_TARGET = 8;
+export const RX_DFL_MIN_TARGET = 64;
+export const RX_MAX_TARGET = Math.min(NET_RX_RING_SIZE, 256);
+
+/** Errno values netfront returns (Linux numbering). */
+export const EINVAL = 22;
+export const ENOENT = 2;
+export const E2BIG = 7;
+export const EBADR = 53;
+export const ENOMEM = 12;
+export const ENODEV = 19;
+export const EAGAIN = 11;
+
+export {
+  XenbusStateUnknown, XenbusStateInitialising, XenbusStateInitWait, XenbusStateInitialised, XenbusStateConnected,
+  XenbusStateClosing, XenbusStateClosed, XenbusStateReconfiguring, XenbusStateReconfigured,
+} from '../../io/xen-constants';
+export const XENBUS_STATE_NAMES: readonly string[] = [
+  'Unknown', 'Initialising', 'InitWait', 'Initialised', 'Connected', 'Closing', 'Closed', 'Reconfiguring', 'Reconfigured',
+];
