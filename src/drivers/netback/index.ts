@@ -1,0 +1,13 @@
+/**
+ * xen-netback: dom0's half of the PV network driver, in two designs chosen per vif — modern
+ * (torvalds/linux drivers/net/xen-netback) and classic (linux-2.6.18-xen drivers/xen/netback).
+ * See driver.ts for how a host wires it.
+ */
+export { NETBACK_PARAMS } from './params';
+export { NetbackDriver } from './driver';
+export { XenVif, type VifDesign, type VifConnectConfig, type VifQueueKeys, type VifCounters } from './interface';
+export { XenvifQueue, MAX_PENDING_REQS, XEN_NETBACK_TX_COPY_LEN, XEN_NETBK_LEGACY_SLOTS_MAX } from './common';
+export type { NetbackHypervisor, NetbackStack } from './platform';
+export { ringWalkIds } from './walk-ids';
+export { skbChecksumSetup } from './csum';
+export { netbackHypervisor } from './xen-adapter';

@@ -1,0 +1,376 @@
+/**
+ * The vif: dom0's net_device for one guest interface (`vif<domid>.<handle>`, MAC
+ * fe:ff:ff:ff:ff:ff so the bridge never picks it as its root MAC), its queues, and the
+ * connect/disconnect of the data rings (GNTTABOP_map_grant_ref of the ring pages,
+ * EVTCHNOP_bind_interdomain of the frontend's ports).
+ *
+ * Directions: the vif's net_device counters are dom0's view — `stats.rx_*` counts what the
+ * GUEST transmitted, `stats.tx_*` what it received (as `ip -s link show vif1.0` does). The
+ * ring-level counters in `counters` (registered as `vif<domid>.<handle>` in sim.counters) are
+ * named from the guest's point of view after the ring they concern: `tx_*` = the tx ring
+ * (guest transmit), `rx_*` = the rx ring (guest receive).
+ *
+ * Constructor (for src/topo): `nb.xenvif_alloc(domid, handle, design?)` creates the vif; the
+ * xenbus backend (xenbus.ts) or the caller then calls `vif.connect({...})` with what the
+ * frontend wrote in xenstore. The bridge enslaves the vif like any net_device; dom0's stack
+ * calls `ndo_start_xmit` to send to the guest.
+ *
+ * @models torvalds/linux drivers/net/xen-netback/interface.c (xenvif_alloc, xenvif_start_xmit,
+ *   xenvif_connect_data, xenvif_disconnect_data, xenvif_carrier_on/off) and, for classic vifs,
+ *   bronson/linux-2.6.18.8-ovz-xen drivers/xen/netback/interface.c (netif_alloc, netif_map)
+ */
+import { NetDevice, NETDEV_TX_OK, type NetdevTx } from '../../net/netdevice';
+import type { SkBuff } from '../../net/skb';
+import { SharedRing, BACK_RING_ATTACH, RING_SIZE } from '../../io/ring';
+import { GNTMAP_host_map, GNTST_okay, XEN_PAGE_SIZE, EINVAL } from '../../xen/constants';
+import type { GnttabMapGrantRef } from '../../xen/grant_table';
+import { ringWalkIds } from './walk-ids';
+import { XenvifQueue, XEN_NETBACK_TX_COPY_LEN } from './common';
+import type { NetbackDriver } from './driver';
+import { xenvif_tx_interrupt } from './modern/netback';
+import { xenvif_rx_queue_tail, xenvif_rx_queue_purge, xenvif_rx_ring_slots_available } from './modern/rx';
+import { netif_be_start_xmit } from './classic/netback';
+
+export type VifDesign = 'modern' | 'classic';
+
+/** EIO / EOPNOTSUPP as netback returns them. */
+const EIO = 5;
+const EOPNOTSUPP = 95;
+/** ETH_DATA_LEN; max MTU with SG: 65535 - VLAN_ETH_HLEN (modern) / 65535 - ETH_HLEN (2.6.18). */
+const ETH_DATA_LEN = 1500;
+
+/** One queue's ring refs and event channels, as the frontend wrote them. */
+export interface VifQueueKeys {
+  txRingRef: number;
+  rxRingRef: number;
+  /** event-channel-tx (or event-channel when shared). */
+  txEvtchn: number;
+  /** event-channel-rx (equal to txEvtchn when the frontend uses one channel). */
+  rxEvtchn: number;
+}
+
+/** What connect() reads from the frontend's xenstore keys (reference §7.3). */
+export interface VifConnectConfig {
+  queues: VifQueueKeys[];
+  /** request-rx-copy (modern requires it; classic flips pages without it). */
+  rxCopy: boolean;
+  /** feature-rx-notify (absent: 30 ms drain timeout, no stall detection). */
+  rxNotify?: boolean;
+  /** feature-sg */
+  canSg?: boolean;
+  /** feature-gso-tcpv4 / -tcpv6 */
+  gsoTcpv4?: boolean;
+  gsoTcpv6?: boolean;
+  /** !feature-no-csum-offload */
+  ipCsum?: boolean;
+  /** feature-ipv6-csum-offload */
+  ipv6Csum?: boolean;
+}
+
+/** Ring-level counters of a vif (guest view: tx = guest transmit ring, rx = guest receive ring). */
+export interface VifCounters {
+  [k: string]: number;
+  tx_polls: number; tx_requests: number; tx_copy_ops: number; tx_map_ops: number; tx_unmap_ops: number;
+  tx_responses: number; tx_error_responses: number; tx_null_responses: number; tx_notifies: number;
+  tx_dropped: number; tx_zerocopy_sent: number; tx_zerocopy_success: number; rx_gso_checksum_fixup: number;
+  rx_runs: number; rx_copy_ops: number; rx_copy_errors: number; rx_transfer_ops: number; rx_responses: number;
+  rx_notifies: number; rx_dropped: number; rx_queue_stops: number; fatal_errors: number; irqs: number; tx_frag_overflow: number;
+}
+
+export class XenVif extends NetDevice {
+  readonly counters: VifCounters;
+  readonly queues: XenvifQueue[] = [];
+  /** vif->disabled: set by xenvif_fatal_tx_err. */
+  disabled = false;
+  /** VIF_STATUS_CONNECTED */
+  connected = false;
+  canSg = false;
+  /** Bits (1 << XEN_NETIF_GSO_TYPE_*) the frontend accepts. */
+  gsoMask = 0;
+  ipCsum = true;
+  ipv6Csum = false;
+  /** Classic: guest receive by copy (true) or by page flipping (false). */
+  rxCopy = true;
+  drainTimeoutNs = 0;
+  stallTimeoutNs = 0;
+  stalledQueues = 0;
+  mcastCount = 0;
+  /** The frontend domain's event-channel handlers bound for this vif (local ports). */
+  private readonly boundPorts: number[] = [];
+  /** Where drops are counted (sim.drops `where`). */
+  readonly dropWhere: string;
+
+  constructor(readonly nb: NetbackDriver, readonly domid: number, readonly handle: number, readonly design: VifDesign) {
+    super(`vif${domid}.${handle}`, new Uint8Array([0xfe, 0xff, 0xff, 0xff, 0xff, 0xff]), ETH_DATA_LEN);
+    this.carrier = false;
+    this.dropWhere = this.name;
+    this.counters = nb.sim.counters.register(this.name, {
+      tx_polls: 0, tx_requests: 0, tx_copy_ops: 0, tx_map_ops: 0, tx_unmap_ops: 0,
+      tx_responses: 0, tx_error_responses: 0, tx_null_responses: 0, tx_notifies: 0,
+      tx_dropped: 0, tx_zerocopy_sent: 0, tx_zerocopy_success: 0, rx_gso_checksum_fixup: 0,
+      rx_runs: 0, rx_copy_ops: 0, rx_copy_errors: 0, rx_transfer_ops: 0, rx_responses: 0,
+      rx_notifies: 0, rx_dropped: 0, rx_queue_stops: 0, fatal_errors: 0, irqs: 0, tx_frag_overflow: 0,
+    } as VifCounters);
+  }
+
+  /** Largest MTU allowed now (xenvif_change_mtu). */
+  get maxMtu(): number {
+    if (!this.canSg) return ETH_DATA_LEN;
+    return this.design === 'modern' ? 65535 - 18 : 65535 - 14;
+  }
+
+  /**
+   * @models torvalds/linux drivers/net/xen-netback/interface.c xenvif_change_mtu()
+   */
+  ndo_change_mtu(mtu: number): void {
+    if (!Number.isInteger(mtu) || mtu < 68 || mtu > this.maxMtu) {
+      throw new RangeError(`${this.name}: mtu ${mtu} is not allowed; use 68..${this.maxMtu} (${this.canSg ? 'feature-sg' : 'no feature-sg'})`);
+    }
+    this.mtu = mtu;
+  }
+
+  /** The frontend is connected and not disabled (xenvif_schedulable). */
+  get schedulable(): boolean {
+    return this.up && this.connected && !this.disabled;
+  }
+
+  /**
+   * Guest receive entry point: dom0's stack (the bridge) transmits on the vif.
+   * @models torvalds/linux drivers/net/xen-netback/interface.c xenvif_start_xmit()
+   */
+  ndo_start_xmit(skb: SkBuff): NetdevTx {
+    if (this.design === 'classic') return netif_be_start_xmit(this, skb);
+    return this.xenvif_start_xmit(skb);
+  }
+
+  /** @models torvalds/linux drivers/net/xen-netback/interface.c xenvif_start_xmit() */
+  xenvif_start_xmit(skb: SkBuff): NetdevTx {
+    const nb = this.nb;
+    const nq = this.queues.length;
+    nb.stepCost += nb.costs.xmit_ns;
+    if (nq < 1) { this.dropXmit(skb, 'not_connected'); return NETDEV_TX_OK; }
+    let index = skb.queueMapping;
+    if (index >= nq) index %= nq;
+    const q = this.queues[index]!;
+    if (q.rx === null || !this.schedulable) { this.dropXmit(skb, this.disabled ? 'vif_disabled' : 'not_connected'); return NETDEV_TX_OK; }
+    if (!this.carrier) { this.dropXmit(skb, 'carrier_off'); return NETDEV_TX_OK; }
+    this.tapFrame('tx', skb);
+    if (!xenvif_rx_queue_tail(q, skb, nb.sim.now + this.drainTimeoutNs)) {
+      this.dropXmit(skb, 'rx_queue_full');
+      return NETDEV_TX_OK;
+    }
+    if (nb.tpStep.on) nb.step(skb.id, 'xenvif_start_xmit', nb.costs.xmit_ns, `queue ${index}, ${q.rx_queue_len} B queued`);
+    nb.kickRxThread(q);
+    nb.flushCost();
+    return NETDEV_TX_OK;
+  }
+
+  /** Drops an skb handed to start_xmit (dev->stats.tx_dropped, dom0 view). */
+  dropXmit(skb: SkBuff, reason: string): void {
+    this.stats.tx_dropped++;
+    this.dropGuestRx(skb, reason);
+    this.nb.flushCost();
+  }
+
+  /** Counts and frees a packet that will never reach the guest. */
+  dropGuestRx(skb: SkBuff, reason: string): void {
+    this.counters.rx_dropped++;
+    this.nb.sim.drops.count(this.dropWhere, reason, skb.len);
+    this.nb.stack.pool.free(skb);
+  }
+
+  /** Counts a guest packet netback refused (ERROR responses were written). */
+  dropGuestTx(reason: string, bytes: number): void {
+    this.counters.tx_dropped++;
+    this.stats.rx_dropped++;
+    this.nb.sim.drops.count(this.dropWhere, reason, bytes);
+  }
+
+  /** Charges one event-channel interrupt. */
+  chargeIrq(): void {
+    this.counters.irqs++;
+    this.nb.stepCost += this.nb.costs.irq_ns;
+  }
+
+  /** netif_carrier_on/off with a trace event. */
+  setCarrier(on: boolean, reason: string): void {
+    if (this.carrier === on) return;
+    this.carrier = on;
+    const tp = this.nb.tpCarrier;
+    if (tp.on) tp.emit({ vif: this.name, on, reason });
+  }
+
+  /**
+   * Maps the rings and binds the event channels of every queue, then turns the carrier on.
+   * Returns 0, or a negative errno (the connect fails and nothing stays mapped).
+   * @models torvalds/linux drivers/net/xen-netback/xenbus.c connect() and interface.c xenvif_connect_data()
+   */
+  connect(cfg: VifConnectConfig): number {
+    const nb = this.nb;
+    const fail = (rc: number, reason: string): number => {
+      this.disconnect();
+      if (nb.tpConnect.on) nb.tpConnect.emit({ vif: this.name, queues: cfg.queues.length, rxCopy: cfg.rxCopy, sg: !!cfg.canSg, gsoMask: this.gsoMask, split: false, rc, reason });
+      return rc;
+    };
+    if (this.connected) throw new Error(`${this.name}: connect() while connected; disconnect() first`);
+    if (!Array.isArray(cfg.queues) || cfg.queues.length < 1) return fail(-EINVAL, 'multi-queue-num-queues = 0');
+    if (cfg.queues.length > nb.params.max_queues) return fail(-EINVAL, `multi-queue-num-queues ${cfg.queues.length} > max_queues ${nb.params.max_queues}`);
+    if (this.design === 'classic' && cfg.queues.length !== 1) return fail(-EINVAL, 'the 2.6.18 backend has one queue per vif');
+    if (this.design === 'modern' && !cfg.rxCopy) return fail(-EOPNOTSUPP, 'frontend does not request-rx-copy (flip-only frontends are not supported)');
+    this.rxCopy = cfg.rxCopy;
+    this.canSg = !!cfg.canSg;
+    this.gsoMask = (cfg.gsoTcpv4 ? 1 << 1 : 0) | (cfg.gsoTcpv6 ? 1 << 2 : 0);
+    this.ipCsum = cfg.ipCsum ?? true;
+    this.ipv6Csum = !!cfg.ipv6Csum;
+    const rxNotify = cfg.rxNotify ?? true;
+    this.drainTimeoutNs = (rxNotify ? nb.params.rx_drain_timeout_msecs : 30) * 1_000_000;
+    this.stallTimeoutNs = rxNotify ? nb.params.rx_stall_timeout_msecs * 1_000_000 : 0;
+    this.disabled = false;
+    for (let i = 0; i < cfg.queues.length; i++) {
+      const q = new XenvifQueue(this, i);
+      q.uid = nb.addQueue(q);
+      q.kaddrBase = nb.allocKaddrRange();
+      q.rx_queue_max = nb.params.rx_queue_max_bytes;
+      this.queues.push(q);
+      const rc = this.connectData(q, cfg.queues[i]!);
+      if (rc !== 0) return fail(rc, rc === -EIO ? 'ring has an impossible req_prod - rsp_prod' : `queue ${i}: mapping a ring or binding an event channel failed`);
+    }
+    if (this.design === 'classic') nb.classic.netif_map(this);
+    this.connected = true;
+    this.stalledQueues = this.stallTimeoutNs !== 0 ? this.queues.length : 0;
+    for (const q of this.queues) q.stalled = this.stallTimeoutNs !== 0;
+    this.setCarrier(true, 'connected');
+    if (nb.tpConnect.on) {
+      const k = cfg.queues[0]!;
+      nb.tpConnect.emit({ vif: this.name, queues: cfg.queues.length, rxCopy: cfg.rxCopy, sg: this.canSg, gsoMask: this.gsoMask, split: k.txEvtchn !== k.rxEvtchn, rc: 0, reason: 'connected' });
+    }
+    if (this.design === 'modern') for (const q of this.queues) nb.kickRxThread(q);
+    return 0;
+  }
+
+  /** Maps one ring page writable; returns the mfn (and handle via the op), or -1. */
+  private mapRing(ref: number, op: GnttabMapGrantRef, kaddr: number): number {
+    op.host_addr = kaddr;
+    op.flags = GNTMAP_host_map;
+    op.ref = ref >>> 0;
+    op.dom = this.domid;
+    op.status = 0;
+    op.handle = -1;
+    op.dev_bus_addr = 0;
+    this.nb.stepCost += this.nb.hv.map([op], 1);
+    return op.status === GNTST_okay ? Math.floor(op.dev_bus_addr / XEN_PAGE_SIZE) : -1;
+  }
+
+  /**
+   * @models torvalds/linux drivers/net/xen-netback/netback.c xenvif_map_frontend_data_rings() and
+   *   interface.c xenvif_connect_data()
+   */
+  private connectData(q: XenvifQueue, k: VifQueueKeys): number {
+    const nb = this.nb;
+    const mem = nb.hv.mem;
+    const op: GnttabMapGrantRef = { host_addr: 0, flags: 0, ref: 0, dom: 0, status: 0, handle: -1, dev_bus_addr: 0 };
+    const txMfn = this.mapRing(k.txRingRef, op, q.kaddrBase + 0x1000000);
+    if (txMfn < 0) return -EINVAL;
+    q.txRingMfn = txMfn;
+    q.txRingHandle = op.handle;
+    const txs = new SharedRing(mem.page(txMfn), 12);
+    const tx = BACK_RING_ATTACH(txs, txs.rsp_prod);
+    q.tx = tx;
+    if (((txs.req_prod - txs.rsp_prod) >>> 0) > RING_SIZE(tx)) return -EIO;
+    const rxMfn = this.mapRing(k.rxRingRef, op, q.kaddrBase + 0x2000000);
+    if (rxMfn < 0) return -EINVAL;
+    q.rxRingMfn = rxMfn;
+    q.rxRingHandle = op.handle;
+    const rxs = new SharedRing(mem.page(rxMfn), 8);
+    const rx = BACK_RING_ATTACH(rxs, rxs.rsp_prod);
+    q.rx = rx;
+    if (((rxs.req_prod - rxs.rsp_prod) >>> 0) > RING_SIZE(rx)) return -EIO;
+    q.txWalk = ringWalkIds(mem, txMfn);
+    q.rxWalk = ringWalkIds(mem, rxMfn);
+    // Staging frames for the tx header copies (32 per frame) and whole-slot copies.
+    if (this.design === 'modern') {
+      const small = Math.ceil(nb.params.napi_weight / (XEN_PAGE_SIZE / XEN_NETBACK_TX_COPY_LEN));
+      for (let i = 0; i < small; i++) q.landSmall.push(this.page());
+      for (let i = 0; i < 4; i++) q.landBig.push(this.page());
+    }
+    const uidQ = q;
+    if (k.txEvtchn === k.rxEvtchn) {
+      const port = nb.hv.bindInterdomain(this.domid, k.txEvtchn, () => this.interrupt(uidQ));
+      if (port < 0) return port;
+      q.txIrq = q.rxIrq = port;
+      this.boundPorts.push(port);
+    } else {
+      const tp = nb.hv.bindInterdomain(this.domid, k.txEvtchn, () => this.txInterrupt(uidQ));
+      if (tp < 0) return tp;
+      q.txIrq = tp;
+      this.boundPorts.push(tp);
+      const rp = nb.hv.bindInterdomain(this.domid, k.rxEvtchn, () => this.rxInterrupt(uidQ));
+      if (rp < 0) return rp;
+      q.rxIrq = rp;
+      this.boundPorts.push(rp);
+    }
+    nb.flushCost();
+    return 0;
+  }
+
+  private page(): number {
+    const mfn = this.nb.hv.allocPage();
+    if (mfn < 0) throw new Error(`${this.name}: out of host memory for netback's staging pages`);
+    return mfn;
+  }
+
+  /** xenvif_interrupt: one channel for both directions. */
+  private interrupt(q: XenvifQueue): void {
+    this.txInterrupt(q);
+    this.rxInterrupt(q);
+  }
+
+  private txInterrupt(q: XenvifQueue): void {
+    if (this.design === 'classic') this.nb.classic.netif_be_int(this, q);
+    else xenvif_tx_interrupt(q);
+    this.nb.flushCost();
+  }
+
+  /**
+   * The frontend posted rx buffers (feature-rx-notify): wake the guest-receive side.
+   * @models torvalds/linux drivers/net/xen-netback/interface.c xenvif_rx_interrupt()
+   */
+  private rxInterrupt(q: XenvifQueue): void {
+    if (this.design === 'classic') { this.nb.classic.rxInterrupt(this); return; }
+    this.chargeIrq();
+    if (xenvif_rx_ring_slots_available(q) || (this.stallTimeoutNs !== 0 && q.stalled)) this.nb.kickRxThread(q);
+    this.nb.flushCost();
+  }
+
+  /**
+   * Unbinds the event channels, unmaps the rings (after in-flight guest pages come back) and
+   * drops everything queued for the guest.
+   * @models torvalds/linux drivers/net/xen-netback/interface.c xenvif_disconnect_data()
+   */
+  disconnect(): void {
+    const nb = this.nb;
+    const wasConnected = this.connected;
+    this.connected = false;
+    this.setCarrier(false, 'disconnect');
+    for (const p of this.boundPorts) nb.hv.unbind(p);
+    this.boundPorts.length = 0;
+    for (const q of this.queues) {
+      q.kthreadStopped = true;
+      if (q.rxTimerId >= 0) { nb.sim.cancel(q.rxTimerId); q.rxTimerId = -1; }
+      if (q.rx !== null) xenvif_rx_queue_purge(q, 'disconnect');
+      const ops: GnttabMapGrantRef[] = [];
+      void ops;
+      const unmaps = [];
+      if (q.txRingHandle >= 0) unmaps.push({ host_addr: q.kaddrBase + 0x1000000, dev_bus_addr: 0, handle: q.txRingHandle, status: 0 });
+      if (q.rxRingHandle >= 0) unmaps.push({ host_addr: q.kaddrBase + 0x2000000, dev_bus_addr: 0, handle: q.rxRingHandle, status: 0 });
+      if (unmaps.length) nb.stepCost += nb.hv.unmap(unmaps, unmaps.length);
+      q.txRingHandle = q.rxRingHandle = -1;
+      q.tx = null;
+      q.rx = null;
+    }
+    if (this.design === 'classic') nb.classic.netif_disconnect(this);
+    this.queues.length = 0;
+    nb.flushCost();
+    if (wasConnected && nb.tpDisconnect.on) nb.tpDisconnect.emit({ vif: this.name });
+  }
+}

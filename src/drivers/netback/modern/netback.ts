@@ -1,0 +1,834 @@
+/**
+ * Modern xen-netback, guest transmit (guest → dom0): the event-channel interrupt schedules NAPI;
+ * each poll reads up to `budget` packets of requests from the tx ring, validates them as Linux
+ * does (table 6.5 of reference/xen-netif.md), grant-COPIES the first 128 bytes of each packet
+ * into the skb's linear area and grant-MAPS every other slot as a page fragment, in one
+ * GNTTABOP_copy and one GNTTABOP_map_grant_ref hypercall per poll, then hands the skbs to
+ * `netif_receive_skb`. The mapped guest pages stay mapped while dom0 holds the skb ("zero
+ * copy"); when dom0 frees it, `xenvif_zerocopy_callback` queues the pending indices on the
+ * dealloc ring, the dealloc thread unmaps them in one batch and answers each request OKAY.
+ *
+ *   evtchn → xenvif_tx_interrupt → napi_schedule → xenvif_poll(budget)
+ *     xenvif_tx_action
+ *       xenvif_tx_build_gops: per packet
+ *         RING_COPY_REQUEST, tx_credit_exceeded, xenvif_get_extras, xenvif_count_requests,
+ *         size checks, copy op (≤128 B of slot 0; whole slot 0 when ≥17 more slots, XSA-432),
+ *         map ops (rest of slot 0 as frag 0, then one per further slot)
+ *       gnttab_batch_copy + gnttab_map_refs          (one hypercall each)
+ *       xenvif_tx_submit: per skb xenvif_tx_check_gop, xenvif_fill_frags, checksum_setup,
+ *                         netif_receive_skb
+ *   dom0 frees skb → xenvif_zerocopy_callback → dealloc_ring → xenvif_tx_dealloc_action
+ *     gnttab_unmap_refs (one hypercall) → xenvif_idx_release → make_tx_response →
+ *     RING_PUSH_RESPONSES_AND_CHECK_NOTIFY → notify_remote_via_irq
+ *
+ * @models torvalds/linux drivers/net/xen-netback/netback.c
+ * @simplified the header is copied from the first slot only (the pre-XSA-423 layout; a
+ *   well-behaved frontend never splits the Ethernet header across slots); no frag_list (with
+ *   the XSA-432 rule and MAX_SKB_FRAGS 17 it cannot be needed); multicast-control extras are
+ *   accepted and answered but filtering is not applied; no hash extras on tx; lateeoi is not
+ *   modeled (events are re-enabled at once).
+ */
+import {
+  GNTCOPY_source_gref, GNTMAP_host_map, GNTMAP_readonly, GNTST_okay, DOMID_SELF, XEN_PAGE_SIZE,
+} from '../../../xen/constants';
+import {
+  RING_COPY_REQUEST as _unusedCopy, RING_FINAL_CHECK_FOR_REQUESTS, RING_GET_REQUEST, RING_GET_RESPONSE,
+  RING_HAS_UNCONSUMED_REQUESTS, RING_PUSH_RESPONSES_AND_CHECK_NOTIFY,
+} from '../../../io/ring';
+import {
+  NETIF_RSP_ERROR, NETIF_RSP_OKAY, NETTXF_csum_blank, NETTXF_data_validated, NETTXF_extra_info, NETTXF_more_data,
+  XEN_NETIF_EXTRA_FLAG_MORE, XEN_NETIF_EXTRA_TYPE_GSO, XEN_NETIF_EXTRA_TYPE_MAX, XEN_NETIF_EXTRA_TYPE_MCAST_ADD,
+  XEN_NETIF_EXTRA_TYPE_MCAST_DEL, XEN_NETIF_GSO_TYPE_TCPV4, XEN_NETIF_GSO_TYPE_TCPV6, writeTxNullResponse,
+  writeTxResponse,
+} from '../../../io/netif';
+import {
+  CHECKSUM_PARTIAL, CHECKSUM_UNNECESSARY, MAX_SKB_FRAGS, SKB_GSO_TCPV4, SKB_GSO_TCPV6, type SkBuff,
+} from '../../../net/skb';
+import {
+  ETH_HLEN, INVALID_PENDING_IDX, MAX_PENDING_REQS, NETBACK_INVALID_HANDLE, XEN_NETBACK_TX_COPY_LEN,
+  XEN_NETBK_LEGACY_SLOTS_MAX, XEN_NETBK_MCAST_MAX, type XenvifQueue,
+} from '../common';
+import { skbChecksumSetup } from '../csum';
+import type { XenVif } from '../interface';
+
+void _unusedCopy;
+
+/** XEN_NETIF_TX_RING_SIZE */
+const TX_RING_SIZE = 256;
+
+// Fields of one request copied out of the ring (RING_COPY_REQUEST into locals).
+let rqGref = 0, rqOffset = 0, rqFlags = 0, rqId = 0, rqSize = 0;
+
+/** RING_COPY_REQUEST(&queue->tx, idx, &txreq) into the module-level locals rq*. */
+function copyTxRequest(q: XenvifQueue, idx: number): void {
+  const r = q.tx!;
+  const v = r.sring.view;
+  const o = RING_GET_REQUEST(r, idx);
+  // ORDERING: the request is read once into private copies (XSA-155); only the copies are used.
+  rqGref = v.getUint32(o, true);
+  rqOffset = v.getUint16(o + 4, true);
+  rqFlags = v.getUint16(o + 6, true);
+  rqId = v.getUint16(o + 8, true);
+  rqSize = v.getUint16(o + 10, true);
+}
+
+/**
+ * Event-channel handler of the tx (or shared) channel: schedule NAPI if the ring has work.
+ * @models torvalds/linux drivers/net/xen-netback/interface.c xenvif_tx_interrupt()
+ * @simplified no lateeoi: a spurious event is simply ignored.
+ */
+export function xenvif_tx_interrupt(q: XenvifQueue): void {
+  const vif = q.vif;
+  vif.chargeIrq();
+  if (q.tx !== null && RING_HAS_UNCONSUMED_REQUESTS(q.tx) !== 0) napi_schedule(q);
+}
+
+/** napi_schedule(): the poll runs from NET_RX softirq. */
+export function napi_schedule(q: XenvifQueue): void {
+  if (q.napiScheduled) return;
+  q.napiScheduled = true;
+  q.vif.nb.schedulePoll(q);
+}
+
+/**
+ * The NAPI poll of one queue.
+ * @models torvalds/linux drivers/net/xen-netback/interface.c xenvif_poll()
+ */
+export function xenvif_poll(q: XenvifQueue, budget: number): number {
+  const vif = q.vif;
+  q.napiScheduled = false;
+  // A fatal error stops all guest-transmit processing; the kthread turns the carrier off.
+  if (vif.disabled || q.tx === null) return 0;
+  const workDone = xenvif_tx_action(q, budget);
+  if (workDone < budget) {
+    // napi_complete_done(); then re-arm the event or reschedule if more arrived.
+    if (!q.rate_limited) xenvif_napi_schedule_or_enable_events(q);
+  } else {
+    napi_schedule(q);
+  }
+  return workDone;
+}
+
+/**
+ * @models torvalds/linux drivers/net/xen-netback/netback.c xenvif_napi_schedule_or_enable_events()
+ */
+export function xenvif_napi_schedule_or_enable_events(q: XenvifQueue): void {
+  if (q.tx === null) return;
+  if (RING_FINAL_CHECK_FOR_REQUESTS(q.tx) !== 0) napi_schedule(q);
+}
+
+/**
+ * Disables a vif whose frontend sent something no correct frontend sends. The carrier goes
+ * off from queue 0's kthread (deferred since XSA-90).
+ * @models torvalds/linux drivers/net/xen-netback/netback.c xenvif_fatal_tx_err()
+ */
+export function xenvif_fatal_tx_err(vif: XenVif, q: XenvifQueue, reason: string): void {
+  if (!vif.disabled) {
+    vif.counters.fatal_errors++;
+    const tp = vif.nb.tpFatal;
+    if (tp.on) tp.emit({ vif: vif.name, queue: q.id, reason });
+  }
+  vif.disabled = true;
+  if (vif.queues.length > 0) vif.nb.kickRxThread(vif.queues[0]!);
+}
+
+/**
+ * ERROR responses for the first request and every further slot up to `end`, consuming them.
+ * @models torvalds/linux drivers/net/xen-netback/netback.c xenvif_tx_err()
+ */
+function xenvif_tx_err(q: XenvifQueue, id: number, extraCount: number, end: number, pkt: number): void {
+  let cons = q.tx!.req_cons;
+  let rid = id;
+  let ec = extraCount;
+  for (;;) {
+    make_tx_response(q, rid, ec, NETIF_RSP_ERROR, pkt);
+    push_tx_responses(q);
+    if (cons === end) break;
+    const o = RING_GET_REQUEST(q.tx!, cons);
+    rid = q.tx!.sring.view.getUint16(o + 8, true);
+    cons = (cons + 1) >>> 0;
+    ec = 0;
+  }
+  q.tx!.req_cons = cons;
+}
+
+/**
+ * Writes {id, status} at rsp_prod_pvt and `status = NETIF_RSP_NULL` into the next
+ * `extraCount` slots (only the status field), then advances rsp_prod_pvt.
+ * @models torvalds/linux drivers/net/xen-netback/netback.c make_tx_response()
+ */
+export function make_tx_response(q: XenvifQueue, id: number, extraCount: number, status: number, pkt: number): void {
+  const r = q.tx!;
+  const v = r.sring.view;
+  let i = r.rsp_prod_pvt;
+  writeTxResponse(v, RING_GET_RESPONSE(r, i), id, status);
+  for (let k = 0; k < extraCount; k++) {
+    i = (i + 1) >>> 0;
+    writeTxNullResponse(v, RING_GET_RESPONSE(r, i));
+  }
+  r.rsp_prod_pvt = (i + 1) >>> 0;
+  const c = q.vif.counters;
+  c.tx_responses++;
+  c.tx_null_responses += extraCount;
+  if (status !== NETIF_RSP_OKAY) c.tx_error_responses++;
+  const nb = q.vif.nb;
+  nb.stepCost += nb.costs.tx_response_ns;
+  if (nb.tpStep.on) nb.step(pkt, 'make_tx_response', nb.costs.tx_response_ns, `id ${id} status ${status}`);
+  if (nb.tpResponse.on) nb.tpResponse.emit({ vif: q.vif.name, queue: q.id, id, status, nulls: extraCount, notify: false });
+}
+
+/**
+ * RING_PUSH_RESPONSES_AND_CHECK_NOTIFY, then notify the frontend if it asked.
+ * @models torvalds/linux drivers/net/xen-netback/netback.c push_tx_responses()
+ */
+export function push_tx_responses(q: XenvifQueue): void {
+  const notify = RING_PUSH_RESPONSES_AND_CHECK_NOTIFY(q.tx!);
+  if (notify) {
+    const nb = q.vif.nb;
+    nb.stepCost += nb.hv.send(q.txIrq);
+    q.vif.counters.tx_notifies++;
+  }
+}
+
+/**
+ * Answers one pending slot and returns its index to the pending ring before pushing.
+ * @models torvalds/linux drivers/net/xen-netback/netback.c xenvif_idx_release()
+ */
+export function xenvif_idx_release(q: XenvifQueue, pendingIdx: number, status: number): void {
+  make_tx_response(q, q.ptId[pendingIdx]!, q.ptExtraCount[pendingIdx]!, status, q.ptPkt[pendingIdx]!);
+  q.pending_ring[q.pending_prod & (MAX_PENDING_REQS - 1)] = pendingIdx;
+  q.pending_prod = (q.pending_prod + 1) >>> 0;
+  push_tx_responses(q);
+}
+
+/**
+ * Replenishes the credit of a rate-limited queue.
+ * @models torvalds/linux drivers/net/xen-netback/netback.c tx_add_credit()
+ */
+export function tx_add_credit(q: XenvifQueue): void {
+  const maxBurst = Math.max(131072, q.credit_bytes);
+  const maxCredit = Math.min(Number.MAX_SAFE_INTEGER, q.remaining_credit + q.credit_bytes);
+  q.remaining_credit = Math.min(maxCredit, maxBurst);
+  q.rate_limited = false;
+}
+
+/**
+ * @models torvalds/linux drivers/net/xen-netback/netback.c tx_credit_exceeded()
+ * @simplified time in ns instead of jiffies.
+ */
+function tx_credit_exceeded(q: XenvifQueue, size: number): boolean {
+  const nb = q.vif.nb;
+  const now = nb.sim.now;
+  const nextCredit = q.credit_window_start + Math.floor(q.credit_usec / 1000) * 1_000_000;
+  if (q.creditTimerPending) {
+    q.rate_limited = true;
+    return true;
+  }
+  if (now >= nextCredit) {
+    q.credit_window_start = now;
+    tx_add_credit(q);
+  }
+  if (size > q.remaining_credit) {
+    nb.armCreditTimer(q, nextCredit);
+    q.credit_window_start = nextCredit;
+    q.rate_limited = true;
+    return true;
+  }
+  return false;
+}
+
+/**
+ * Reads the extra_info slots following a request; a missing slot or an unknown type is fatal.
+ * Returns the remaining work_to_do (or -1 after a fatal error); extras by type in `extras`.
+ * @models torvalds/linux drivers/net/xen-netback/netback.c xenvif_get_extras()
+ */
+function xenvif_get_extras(q: XenvifQueue, workToDo: number, st: BuildState): number {
+  const r = q.tx!;
+  const v = r.sring.view;
+  let cons = r.req_cons;
+  let flags = 0;
+  do {
+    if (workToDo-- <= 0) {
+      xenvif_fatal_tx_err(q.vif, q, 'Missing extra info');
+      return -1;
+    }
+    const o = RING_GET_REQUEST(r, cons);
+    const type = v.getUint8(o);
+    flags = v.getUint8(o + 1);
+    const a = v.getUint16(o + 2, true);
+    const b = v.getUint8(o + 4);
+    r.req_cons = cons = (cons + 1) >>> 0;
+    st.extraCount++;
+    if (type === 0 || type >= XEN_NETIF_EXTRA_TYPE_MAX) {
+      xenvif_fatal_tx_err(q.vif, q, `Invalid extra type: ${type}`);
+      return -1;
+    }
+    st.extraType[type - 1] = type;
+    st.extraA[type - 1] = a;
+    st.extraB[type - 1] = b;
+  } while (flags & XEN_NETIF_EXTRA_FLAG_MORE);
+  return workToDo;
+}
+
+/** Per-packet scratch of xenvif_tx_build_gops (extras by type, extra_count). */
+interface BuildState {
+  extraType: Uint8Array;
+  extraA: Uint16Array;
+  extraB: Uint8Array;
+  extraCount: number;
+}
+const ST: BuildState = { extraType: new Uint8Array(4), extraA: new Uint16Array(4), extraB: new Uint8Array(4), extraCount: 0 };
+// count_requests results: the further slots, copied (gref, offset, flags, id, size) x n.
+const FR_GREF = new Uint32Array(64), FR_OFF = new Uint16Array(64), FR_FLAGS = new Uint16Array(64);
+const FR_ID = new Uint16Array(64), FR_SIZE = new Uint16Array(64);
+/** first->size after count_requests subtracted the other slots. */
+let firstSize = 0;
+
+/**
+ * Follows the more_data chain of a packet, checking each slot; returns the number of further
+ * slots, or < 0 when the packet was dropped (ERROR responses written) or the vif disabled.
+ * @models torvalds/linux drivers/net/xen-netback/netback.c xenvif_count_requests()
+ */
+function xenvif_count_requests(q: XenvifQueue, extraCount: number, workToDo: number, pkt: number): number {
+  if (!(rqFlags & NETTXF_more_data)) return 0;
+  const r = q.tx!;
+  const v = r.sring.view;
+  const cons = r.req_cons;
+  const fatalSlots = q.vif.nb.params.fatal_skb_slots;
+  let slots = 0;
+  let dropErr = '';
+  let more = 0;
+  do {
+    if (slots >= workToDo) {
+      xenvif_fatal_tx_err(q.vif, q, `Asked for ${workToDo} slots but exceeds this limit`);
+      return -1;
+    }
+    if (slots >= fatalSlots) {
+      xenvif_fatal_tx_err(q.vif, q, `Malicious frontend using ${slots} slots, threshold ${fatalSlots}`);
+      return -1;
+    }
+    if (dropErr === '' && slots >= XEN_NETBK_LEGACY_SLOTS_MAX) dropErr = 'too_many_slots';
+    const o = RING_GET_REQUEST(r, (cons + slots) >>> 0);
+    const off = v.getUint16(o + 4, true);
+    const fl = v.getUint16(o + 6, true);
+    const size = v.getUint16(o + 10, true);
+    if (dropErr === '' && size > firstSize) dropErr = 'frag_size_overflow';
+    firstSize = (firstSize - size) & 0xffff;
+    if (dropErr === '') {
+      FR_GREF[slots] = v.getUint32(o, true);
+      FR_OFF[slots] = off;
+      FR_FLAGS[slots] = fl;
+      FR_ID[slots] = v.getUint16(o + 8, true);
+      FR_SIZE[slots] = size;
+    }
+    slots++;
+    if (off + size > XEN_PAGE_SIZE) {
+      xenvif_fatal_tx_err(q.vif, q, `Cross page boundary, txp->offset: ${off}, size: ${size}`);
+      return -1;
+    }
+    more = fl & NETTXF_more_data;
+  } while (more);
+  if (dropErr !== '') {
+    q.vif.dropGuestTx(dropErr, rqSize);
+    xenvif_tx_err(q, rqId, extraCount, (cons + slots) >>> 0, pkt);
+    return -2;
+  }
+  return slots;
+}
+
+/** Fills pending_tx_info[pidx].req. */
+function setPending(q: XenvifQueue, pidx: number, gref: number, off: number, flags: number, id: number, size: number, extraCount: number, pkt: number): void {
+  q.ptGref[pidx] = gref;
+  q.ptOffset[pidx] = off;
+  q.ptFlags[pidx] = flags;
+  q.ptId[pidx] = id;
+  q.ptSize[pidx] = size;
+  q.ptExtraCount[pidx] = extraCount;
+  q.ptPkt[pidx] = pkt;
+}
+
+/** gnttab_set_map_op for pending slot `pidx` into map op `m`. */
+function createMapOp(q: XenvifQueue, pidx: number, m: number, domid: number): void {
+  const op = q.txMapOps[m]!;
+  op.host_addr = q.kaddrBase + pidx * XEN_PAGE_SIZE;
+  op.flags = GNTMAP_host_map | GNTMAP_readonly;
+  op.ref = q.ptGref[pidx]!;
+  op.dom = domid;
+  op.status = GNTST_okay;
+  op.handle = -1;
+  op.dev_bus_addr = 0;
+}
+
+let nMapOps = 0;
+let nReqsThisPoll = 0;
+
+/**
+ * Reads packets from the tx ring and prepares one batch of copy and map ops.
+ * @models torvalds/linux drivers/net/xen-netback/netback.c xenvif_tx_build_gops()
+ */
+function xenvif_tx_build_gops(q: XenvifQueue, budget: number): void {
+  const vif = q.vif;
+  const nb = vif.nb;
+  const r = q.tx!;
+  const sring = r.sring;
+  const copyOps = q.txCopyOps;
+  const domid = vif.domid;
+  const pool = nb.stack.pool;
+  const tpOn = nb.tpStep.on;
+  copyOps.reset();
+  nMapOps = 0;
+  q.txSkbCount = 0;
+  q.landBigUsed = 0;
+  const st = ST;
+
+  while (q.txSkbCount < budget) {
+    // No room for another packet's worth of pending indices: wait for completions.
+    if (q.nrPendingReqs + XEN_NETBK_LEGACY_SLOTS_MAX >= MAX_PENDING_REQS) break;
+    if (q.landBigUsed >= q.landBig.length) break;
+    if (((sring.req_prod - r.req_cons) >>> 0) > TX_RING_SIZE) {
+      xenvif_fatal_tx_err(vif, q, `Impossible number of requests. req_prod ${sring.req_prod}, req_cons ${r.req_cons}, size ${TX_RING_SIZE}`);
+      break;
+    }
+    let workToDo = RING_HAS_UNCONSUMED_REQUESTS(r);
+    if (workToDo === 0) break;
+    let idx = r.req_cons;
+    // rmb(): see the request before we copy it.
+    copyTxRequest(q, idx);
+    const pkt = q.txWalk[idx & 255]!;
+    nReqsThisPoll++;
+    if (rqSize > q.remaining_credit && tx_credit_exceeded(q, rqSize)) break;
+    q.remaining_credit -= rqSize;
+    workToDo--;
+    r.req_cons = idx = (idx + 1) >>> 0;
+    if (tpOn) nb.step(pkt, 'xenvif_tx_build_gops', nb.costs.tx_req_ns, `req ${(idx - 1) >>> 0} id ${rqId} size ${rqSize}`);
+    nb.stepCost += nb.costs.tx_req_ns;
+
+    st.extraType.fill(0);
+    st.extraCount = 0;
+    if (rqFlags & NETTXF_extra_info) {
+      workToDo = xenvif_get_extras(q, workToDo, st);
+      idx = r.req_cons;
+      if (workToDo < 0) break;
+      if (tpOn) nb.step(pkt, 'xenvif_get_extras', 0, `${st.extraCount} extra slot(s)`);
+    }
+    if (st.extraType[XEN_NETIF_EXTRA_TYPE_MCAST_ADD - 1]) {
+      const ok = vif.mcastCount < XEN_NETBK_MCAST_MAX;
+      if (ok) vif.mcastCount++;
+      make_tx_response(q, rqId, st.extraCount, ok ? NETIF_RSP_OKAY : NETIF_RSP_ERROR, pkt);
+      push_tx_responses(q);
+      continue;
+    }
+    if (st.extraType[XEN_NETIF_EXTRA_TYPE_MCAST_DEL - 1]) {
+      if (vif.mcastCount > 0) vif.mcastCount--;
+      make_tx_response(q, rqId, st.extraCount, NETIF_RSP_OKAY, pkt);
+      push_tx_responses(q);
+      continue;
+    }
+    firstSize = rqSize;
+    const ret = xenvif_count_requests(q, st.extraCount, workToDo, pkt);
+    if (ret < 0) {
+      if (ret === -1) break; // fatal
+      continue; // dropped with ERROR responses (Linux breaks out of the loop here too)
+    }
+    if (tpOn) nb.step(pkt, 'xenvif_count_requests', nb.costs.tx_req_ns * ret, `${ret} more slot(s)`);
+    nb.stepCost += nb.costs.tx_req_ns * ret;
+    nReqsThisPoll += ret;
+    idx = (idx + ret) >>> 0;
+    const txSize = firstSize; // first slot's own length after count_requests
+    if (txSize < ETH_HLEN) {
+      vif.dropGuestTx('bad_size', rqSize);
+      xenvif_tx_err(q, rqId, st.extraCount, idx, pkt);
+      break;
+    }
+    if (rqOffset + txSize > XEN_PAGE_SIZE) {
+      xenvif_fatal_tx_err(vif, q, `txreq.offset: ${rqOffset}, size: ${txSize}, end: ${rqOffset + txSize}`);
+      break;
+    }
+    const pendingIdx = q.pending_ring[q.pending_cons & (MAX_PENDING_REQS - 1)]!;
+    let dataLen = txSize > XEN_NETBACK_TX_COPY_LEN ? XEN_NETBACK_TX_COPY_LEN : txSize;
+    // XSA-432: with 17 or more further slots there is no frag left for the rest of slot 0.
+    if (ret >= XEN_NETBK_LEGACY_SLOTS_MAX - 1 && dataLen < txSize) dataLen = txSize;
+
+    const skb = pool.alloc();
+    if (pkt !== 0) skb.id = pkt;
+    skb.bornAt = nb.sim.now;
+    const k = q.txSkbCount++;
+    q.txSkbs[k] = skb;
+    q.txSkbPending[k] = pendingIdx;
+    q.txSkbDataLen[k] = dataLen;
+    // GSO extra → skb gso fields (bad size/type is fatal).
+    if (st.extraType[XEN_NETIF_EXTRA_TYPE_GSO - 1]) {
+      const gsoSize = st.extraA[XEN_NETIF_EXTRA_TYPE_GSO - 1]!;
+      const gsoType = st.extraB[XEN_NETIF_EXTRA_TYPE_GSO - 1]!;
+      if (!xenvif_set_skb_gso(vif, q, skb, gsoSize, gsoType)) {
+        q.txSkbCount--;
+        q.txSkbs[k] = null;
+        pool.free(skb);
+        break;
+      }
+      if (tpOn) nb.step(pkt, 'xenvif_set_skb_gso', 0, `gso_size ${gsoSize} type ${gsoType}`);
+    }
+    // Copy op: slot 0's first data_len bytes into a staging spot (then into skb->data).
+    let landMfn: number, landOff: number;
+    if (dataLen <= XEN_NETBACK_TX_COPY_LEN) {
+      landMfn = q.landSmall[k >>> 5]!;
+      landOff = (k & 31) * XEN_NETBACK_TX_COPY_LEN;
+    } else {
+      landMfn = q.landBig[q.landBigUsed++]!;
+      landOff = 0;
+    }
+    q.txSkbLandMfn[k] = landMfn;
+    q.txSkbLandOff[k] = landOff;
+    copyOps.push(GNTCOPY_source_gref, rqGref, domid, rqOffset, landMfn, DOMID_SELF, landOff, dataLen);
+    let nf = 0;
+    const fbase = k * XEN_NETBK_LEGACY_SLOTS_MAX;
+    if (dataLen < txSize) {
+      // The rest of slot 0 becomes frag 0, mapped, sharing the header's pending index.
+      setPending(q, pendingIdx, rqGref, rqOffset, rqFlags, rqId, txSize, st.extraCount, pkt);
+      createMapOp(q, pendingIdx, nMapOps++, domid);
+      q.txSkbFrags[fbase + nf++] = pendingIdx;
+    } else {
+      setPending(q, pendingIdx, rqGref, rqOffset, rqFlags, rqId, txSize, st.extraCount, pkt);
+    }
+    q.pending_cons = (q.pending_cons + 1) >>> 0;
+    // xenvif_get_requests(): one pending index and one map op per further slot.
+    for (let s = 0; s < ret; s++) {
+      const p = q.pending_ring[q.pending_cons & (MAX_PENDING_REQS - 1)]!;
+      q.pending_cons = (q.pending_cons + 1) >>> 0;
+      setPending(q, p, FR_GREF[s]!, FR_OFF[s]!, FR_FLAGS[s]!, FR_ID[s]!, FR_SIZE[s]!, 0, pkt);
+      createMapOp(q, p, nMapOps++, domid);
+      q.txSkbFrags[fbase + nf++] = p;
+    }
+    q.txSkbNrFrags[k] = nf;
+    if (tpOn) nb.step(pkt, 'xenvif_get_requests', 0, `copy ${dataLen} B, map ${nf} slot(s)`);
+    r.req_cons = idx;
+    if (nMapOps + XEN_NETBK_LEGACY_SLOTS_MAX > MAX_PENDING_REQS || copyOps.count >= copyOps.capacity) break;
+  }
+}
+
+/**
+ * @models torvalds/linux drivers/net/xen-netback/netback.c xenvif_set_skb_gso()
+ */
+function xenvif_set_skb_gso(vif: XenVif, q: XenvifQueue, skb: SkBuff, size: number, type: number): boolean {
+  if (size === 0) {
+    xenvif_fatal_tx_err(vif, q, 'GSO size must not be zero.');
+    return false;
+  }
+  if (type === XEN_NETIF_GSO_TYPE_TCPV4) skb.gsoType = SKB_GSO_TCPV4;
+  else if (type === XEN_NETIF_GSO_TYPE_TCPV6) skb.gsoType = SKB_GSO_TCPV6;
+  else {
+    xenvif_fatal_tx_err(vif, q, `Bad GSO type ${type}.`);
+    return false;
+  }
+  skb.gsoSize = size;
+  return true;
+}
+
+/**
+ * One poll's work: build the ops, one copy and one map hypercall, submit the skbs.
+ * @models torvalds/linux drivers/net/xen-netback/netback.c xenvif_tx_action()
+ */
+export function xenvif_tx_action(q: XenvifQueue, budget: number): number {
+  const nb = q.vif.nb;
+  nReqsThisPoll = 0;
+  xenvif_tx_build_gops(q, budget);
+  const nCops = q.txCopyOps.count;
+  let hcCost = 0;
+  if (nCops !== 0) {
+    hcCost += nb.hv.copy(q.txCopyOps, nCops);
+    if (nMapOps !== 0) hcCost += nb.hv.map(q.txMapOps, nMapOps);
+  }
+  nb.stepCost += hcCost;
+  const c = q.vif.counters;
+  c.tx_polls++;
+  c.tx_copy_ops += nCops;
+  c.tx_map_ops += nMapOps;
+  c.tx_requests += nReqsThisPoll;
+  if (nb.tpBatch.on) {
+    nb.tpBatch.emit({ vif: q.vif.name, queue: q.id, design: 'modern', reqs: nReqsThisPoll, skbs: q.txSkbCount, copies: nCops, maps: nMapOps, costNs: hcCost });
+  }
+  if (nb.tpStep.on && nCops !== 0) {
+    for (let k = 0; k < q.txSkbCount; k++) {
+      const id = q.txSkbs[k]!.id;
+      nb.step(id, 'gnttab_batch_copy', 0, `${nCops} op(s) in the batch`, 'xen');
+      if (nMapOps !== 0) nb.step(id, 'gnttab_map_refs', 0, `${nMapOps} op(s) in the batch`, 'xen');
+    }
+  }
+  if (nCops === 0) return 0;
+  return xenvif_tx_submit(q);
+}
+
+/**
+ * Checks the copy and map statuses of one skb; answers ERROR for failed slots and releases
+ * the packet's other slots. Returns true when everything succeeded.
+ * @models torvalds/linux drivers/net/xen-netback/netback.c xenvif_tx_check_gop()
+ */
+function xenvif_tx_check_gop(q: XenvifQueue, k: number, mapBase: number): boolean {
+  const pendingIdx = q.txSkbPending[k]!;
+  const nf = q.txSkbNrFrags[k]!;
+  const fbase = k * XEN_NETBK_LEGACY_SLOTS_MAX;
+  const sharedslot = nf > 0 && q.txSkbFrags[fbase]! === pendingIdx;
+  let err = q.txCopyOps.status(k);
+  if (err !== GNTST_okay) {
+    if (!sharedslot) xenvif_idx_release(q, pendingIdx, NETIF_RSP_ERROR);
+  }
+  for (let i = 0; i < nf; i++) {
+    const p = q.txSkbFrags[fbase + i]!;
+    const op = q.txMapOps[mapBase + i]!;
+    const newerr = op.status;
+    if (newerr === GNTST_okay) {
+      grantHandleSet(q, p, op.handle, op.dev_bus_addr);
+      if (err !== GNTST_okay) {
+        xenvif_idx_unmap(q, p);
+        xenvif_idx_release(q, p, i === 0 && sharedslot ? NETIF_RSP_ERROR : NETIF_RSP_OKAY);
+      }
+      continue;
+    }
+    xenvif_idx_release(q, p, NETIF_RSP_ERROR);
+    if (err !== GNTST_okay) continue;
+    if (!sharedslot) xenvif_idx_release(q, pendingIdx, NETIF_RSP_OKAY);
+    for (let j = 0; j < i; j++) {
+      const pj = q.txSkbFrags[fbase + j]!;
+      xenvif_idx_unmap(q, pj);
+      xenvif_idx_release(q, pj, NETIF_RSP_OKAY);
+    }
+    err = newerr;
+  }
+  return err === GNTST_okay;
+}
+
+function grantHandleSet(q: XenvifQueue, p: number, handle: number, devBusAddr: number): void {
+  if (q.grantTxHandle[p] !== NETBACK_INVALID_HANDLE) {
+    throw new Error(`xenvif_grant_handle_set: trying to overwrite active handle! pending_idx: ${p}`);
+  }
+  q.grantTxHandle[p] = handle;
+  const mfn = Math.floor(devBusAddr / XEN_PAGE_SIZE);
+  q.mmapMfn[p] = mfn;
+  q.mmapPage[p] = q.vif.nb.hv.mem.page(mfn);
+  q.vif.nb.setForeign(mfn, q.vif.domid, q.ptGref[p]!);
+}
+
+/**
+ * Unmaps one pending slot at once (error paths).
+ * @models torvalds/linux drivers/net/xen-netback/netback.c xenvif_idx_unmap()
+ */
+function xenvif_idx_unmap(q: XenvifQueue, p: number): void {
+  const nb = q.vif.nb;
+  const op = q.txUnmapOps[0]!;
+  op.host_addr = q.kaddrBase + p * XEN_PAGE_SIZE;
+  op.dev_bus_addr = 0;
+  op.handle = q.grantTxHandle[p]!;
+  op.status = 0;
+  nb.clearForeign(q.mmapMfn[p]!);
+  q.grantTxHandle[p] = NETBACK_INVALID_HANDLE;
+  q.mmapPage[p] = null;
+  q.mmapMfn[p] = -1;
+  nb.stepCost += nb.hv.unmap(q.txUnmapOps, 1);
+  q.vif.counters.tx_unmap_ops++;
+  if (op.status !== GNTST_okay) throw new Error(`xenvif_idx_unmap: unmap failed, status ${op.status} (BUG() in Linux)`);
+}
+
+/**
+ * Turns each built skb into a packet for dom0's stack.
+ * @models torvalds/linux drivers/net/xen-netback/netback.c xenvif_tx_submit()
+ */
+function xenvif_tx_submit(q: XenvifQueue): number {
+  const vif = q.vif;
+  const nb = vif.nb;
+  const mem = nb.hv.mem;
+  const pool = nb.stack.pool;
+  const tpOn = nb.tpStep.on;
+  let workDone = 0;
+  let mapBase = 0;
+  const n = q.txSkbCount;
+  for (let k = 0; k < n; k++) {
+    const skb = q.txSkbs[k]!;
+    q.txSkbs[k] = null;
+    const nf = q.txSkbNrFrags[k]!;
+    const pendingIdx = q.txSkbPending[k]!;
+    const ok = xenvif_tx_check_gop(q, k, mapBase);
+    mapBase += nf;
+    nb.stepCost += nb.costs.tx_skb_ns;
+    if (tpOn) nb.step(skb.id, 'xenvif_tx_check_gop', nb.costs.tx_skb_ns, ok ? 'ok' : 'grant error');
+    if (!ok) {
+      vif.dropGuestTx('bad_grant', q.ptSize[pendingIdx]!);
+      pool.free(skb);
+      continue;
+    }
+    // __skb_put(skb, data_len) with the copied bytes.
+    const dataLen = q.txSkbDataLen[k]!;
+    const at = skb.put(dataLen);
+    const src = (q.txSkbLandMfn[k]! * XEN_PAGE_SIZE) + q.txSkbLandOff[k]!;
+    skb.head.set(mem.bytes.subarray(src, src + dataLen), at);
+    const flags = q.ptFlags[pendingIdx]!;
+    if (dataLen < q.ptSize[pendingIdx]!) {
+      // Append the rest of slot 0 as a fragment.
+      q.ptOffset[pendingIdx] += dataLen;
+      q.ptSize[pendingIdx] -= dataLen;
+    } else {
+      xenvif_idx_release(q, pendingIdx, NETIF_RSP_OKAY);
+    }
+    if (flags & NETTXF_csum_blank) skb.ipSummed = CHECKSUM_PARTIAL;
+    else if (flags & NETTXF_data_validated) skb.ipSummed = CHECKSUM_UNNECESSARY;
+    xenvif_fill_frags(q, skb, k);
+    if (tpOn) nb.step(skb.id, 'xenvif_fill_frags', 0, `${skb.nrFrags} frag(s), ${skb.len} B`);
+    skb.dev = vif;
+    // eth_type_trans + checksum_setup
+    if (skb.ipSummed !== CHECKSUM_PARTIAL && skb.gsoSize !== 0) {
+      vif.counters.rx_gso_checksum_fixup++;
+      skb.ipSummed = CHECKSUM_PARTIAL;
+    }
+    if (skb.ipSummed === CHECKSUM_PARTIAL) {
+      const hdrlen = skbChecksumSetup(skb);
+      if (hdrlen < 0) {
+        vif.dropGuestTx('checksum_setup', skb.len);
+        pool.free(skb);
+        continue;
+      }
+      if (skb.gsoSize !== 0) skb.gsoSegs = Math.ceil((skb.len - hdrlen) / skb.gsoSize);
+      if (tpOn) nb.step(skb.id, 'checksum_setup', 0, `csum_start ${skb.csumStart} csum_offset ${skb.csumOffset}`);
+    }
+    vif.stats.rx_bytes += skb.len;
+    vif.stats.rx_packets++;
+    workDone++;
+    if (skb.destructor !== null) vif.counters.tx_zerocopy_sent++;
+    if (tpOn) nb.step(skb.id, 'xenvif_tx_submit', 0, `${skb.len} B to netif_receive_skb`);
+    vif.tapFrame('rx', skb);
+    nb.flushCost();
+    nb.stack.netif_receive_skb(skb);
+  }
+  q.txSkbCount = 0;
+  return workDone;
+}
+
+/**
+ * Attaches the mapped guest pages as fragments and chains their zerocopy callbacks.
+ * @models torvalds/linux drivers/net/xen-netback/netback.c xenvif_fill_frags()
+ */
+function xenvif_fill_frags(q: XenvifQueue, skb: SkBuff, k: number): void {
+  const nf = q.txSkbNrFrags[k]!;
+  const fbase = k * XEN_NETBK_LEGACY_SLOTS_MAX;
+  let prev = INVALID_PENDING_IDX;
+  if (nf > MAX_SKB_FRAGS) {
+    xenvif_handle_frag_list(q, skb, k);
+    return;
+  }
+  for (let i = 0; i < nf; i++) {
+    const p = q.txSkbFrags[fbase + i]!;
+    if (prev === INVALID_PENDING_IDX) {
+      skb.destructor = q;
+      skb.destructorArg = p;
+    } else {
+      q.ptCtx[prev] = p;
+    }
+    q.ptCtx[p] = INVALID_PENDING_IDX;
+    prev = p;
+    skb.addFrag(q.mmapPage[p]!, q.ptOffset[p]!, q.ptSize[p]!);
+  }
+}
+
+/**
+ * More slots than MAX_SKB_FRAGS (18 further slots): the fragments are copied into local dom0
+ * pages and the guest pages are released at once.
+ * @models torvalds/linux drivers/net/xen-netback/netback.c xenvif_handle_frag_list()
+ * @simplified the local pages are dom0 memory outside the machine-frame model.
+ */
+function xenvif_handle_frag_list(q: XenvifQueue, skb: SkBuff, k: number): void {
+  const nf = q.txSkbNrFrags[k]!;
+  const fbase = k * XEN_NETBK_LEGACY_SLOTS_MAX;
+  let total = 0;
+  for (let i = 0; i < nf; i++) total += q.ptSize[q.txSkbFrags[fbase + i]!]!;
+  let page: Uint8Array | null = null;
+  let pos = 0;
+  for (let i = 0; i < nf; i++) {
+    const p = q.txSkbFrags[fbase + i]!;
+    let left = q.ptSize[p]!;
+    let src = q.ptOffset[p]!;
+    const mp = q.mmapPage[p]!;
+    while (left > 0) {
+      if (page === null || pos === XEN_PAGE_SIZE) {
+        if (page !== null) skb.addFrag(page, 0, pos);
+        page = new Uint8Array(XEN_PAGE_SIZE);
+        pos = 0;
+      }
+      const n = Math.min(left, XEN_PAGE_SIZE - pos);
+      page.set(mp.subarray(src, src + n), pos);
+      pos += n; src += n; left -= n;
+    }
+    q.ptCtx[p] = i + 1 < nf ? q.txSkbFrags[fbase + i + 1]! : INVALID_PENDING_IDX;
+  }
+  if (page !== null && pos > 0) skb.addFrag(page, 0, pos);
+  void total;
+  q.vif.counters.tx_frag_overflow++;
+  q.vif.nb.stepCost += Math.round(total * q.vif.nb.costs.memcpy_byte_ns_x1000 / 1000);
+  // uarg->callback(): every guest page of the packet goes back now.
+  const save = skb.destructorArg;
+  skb.destructorArg = q.txSkbFrags[fbase]!;
+  xenvif_zerocopy_callback(q, skb);
+  skb.destructorArg = save;
+}
+
+/**
+ * The skb destructor of a zero-copy guest packet: queue its pending indices for unmapping.
+ * @models torvalds/linux drivers/net/xen-netback/netback.c xenvif_zerocopy_callback()
+ */
+export function xenvif_zerocopy_callback(q: XenvifQueue, skb: SkBuff): void {
+  const nb = q.vif.nb;
+  let p = skb.destructorArg;
+  while (p !== INVALID_PENDING_IDX) {
+    if (((q.dealloc_prod - q.dealloc_cons) >>> 0) >= MAX_PENDING_REQS) throw new Error('xenvif_zerocopy_callback: dealloc ring overflow (BUG_ON)');
+    q.dealloc_ring[q.dealloc_prod & (MAX_PENDING_REQS - 1)] = p;
+    // smp_wmb(): index before producer.
+    q.dealloc_prod = (q.dealloc_prod + 1) >>> 0;
+    const next = q.ptCtx[p]!;
+    q.ptCtx[p] = INVALID_PENDING_IDX;
+    p = next;
+  }
+  q.vif.counters.tx_zerocopy_success++;
+  if (nb.tpStep.on) nb.step(skb.id, 'xenvif_zerocopy_callback', 0, `dealloc_prod ${q.dealloc_prod}`);
+  nb.scheduleDealloc(q);
+}
+
+/**
+ * The dealloc thread's work: one batched unmap, then an OKAY response per slot.
+ * @models torvalds/linux drivers/net/xen-netback/netback.c xenvif_tx_dealloc_action()
+ */
+export function xenvif_tx_dealloc_action(q: XenvifQueue): void {
+  const nb = q.vif.nb;
+  q.deallocScheduled = false;
+  let dc = q.dealloc_cons;
+  const dp = q.dealloc_prod;
+  let n = 0;
+  while (dc !== dp) {
+    const p = q.dealloc_ring[dc & (MAX_PENDING_REQS - 1)]!;
+    dc = (dc + 1) >>> 0;
+    q.pendingIdxRelease[n] = p;
+    const op = q.txUnmapOps[n]!;
+    op.host_addr = q.kaddrBase + p * XEN_PAGE_SIZE;
+    op.dev_bus_addr = 0;
+    op.handle = q.grantTxHandle[p]!;
+    op.status = 0;
+    if (q.grantTxHandle[p] === NETBACK_INVALID_HANDLE) throw new Error(`xenvif_grant_handle_reset: trying to unmap invalid handle! pending_idx: ${p}`);
+    q.grantTxHandle[p] = NETBACK_INVALID_HANDLE;
+    nb.clearForeign(q.mmapMfn[p]!);
+    q.mmapPage[p] = null;
+    q.mmapMfn[p] = -1;
+    n++;
+  }
+  q.dealloc_cons = dc;
+  if (n === 0) return;
+  nb.stepCost += nb.costs.dealloc_ns;
+  const cost = nb.hv.unmap(q.txUnmapOps, n);
+  nb.stepCost += cost;
+  for (let i = 0; i < n; i++) {
+    if (q.txUnmapOps[i]!.status !== GNTST_okay) throw new Error(`xenvif_tx_dealloc_action: unmap failed, status ${q.txUnmapOps[i]!.status} (BUG() in Linux)`);
+  }
+  q.vif.counters.tx_unmap_ops += n;
+  if (nb.tpDealloc.on) nb.tpDealloc.emit({ vif: q.vif.name, queue: q.id, design: 'modern', unmaps: n, costNs: cost });
+  for (let i = 0; i < n; i++) {
+    const p = q.pendingIdxRelease[i]!;
+    if (nb.tpStep.on) nb.step(q.ptPkt[p]!, 'xenvif_tx_dealloc_action', i === 0 ? nb.costs.dealloc_ns : 0, `gnttab_unmap_refs ${n} op(s)`);
+    xenvif_idx_release(q, p, NETIF_RSP_OKAY);
+  }
+  nb.flushCost();
+}
