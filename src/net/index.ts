@@ -1,0 +1,16 @@
+/**
+ * dom0's and the guests' kernel network pieces: sk_buff, net_device, the stack core (backlog,
+ * NAPI, receive core, qdisc transmit), the bridge device glue, the wire, IPv4 endpoints,
+ * captures, the packet walk and the cost parameters. The bridge decision core is re-exported
+ * as `bridge` (src/net/bridge).
+ */
+export * from './skb';
+export * from './netdevice';
+export * from './walk';
+export * from './costs';
+export { NetStack, NapiStruct, simPool, writeU16InSkb, type ProtocolHandler, type NetStackOptions } from './stack';
+export { EthernetLink, type LinkEndpoint, type LinkTap, type EthernetLinkOptions } from './link';
+export { IpEndpoint, UdpSocket, UDP_PAYLOAD_FOR_MTU, NEIGH_UNRES_QLEN, ARP_MCAST_SOLICIT, ARP_RETRANS_NS, type IpEndpointOptions, type PingResult } from './endpoint';
+export { FrameCapture, type FrameCaptureOptions } from './capture';
+export { BridgeDevice } from './brdev';
+export * as bridge from './bridge';
