@@ -1,0 +1,243 @@
+import { describe, expect, it } from 'vitest';
+import { Simulator } from '../../src/sim';
+import { Params } from '../../src/params';
+import { NetStack, NapiStruct } from '../../src/net/stack';
+import { RX_HANDLER_CONSUMED, RX_HANDLER_PASS } from '../../src/net/netdevice';
+import { SlotDevice, Sink, rxSkb } from './helpers';
+
+function setup(overrides: Record<string, number> = {}) {
+  const sim = new Simulator();
+  const stack = new NetStack(sim, { name: 'dom0', domid: 0, params: Params.defaults().with(overrides) });
+  return { sim, stack };
+}
+
+describe('netif_rx() and the backlog', () => {
+  it('netif_rx() queues up to netdev_max_backlog and drops the rest as backlog_full', () => {
+    const { sim, stack } = setup({ 'net.netdev_max_backlog': 100 });
+    const dev = new SlotDevice(stack, 'vif1.0', 10);
+    const sink = new Sink(stack);
+    stack.setProtocolHandler(dev, sink);
+    let dropped = 0;
+    for (let i = 0; i < 150; i++) dropped += stack.netif_rx(rxSkb(stack, dev));
+    expect(dropped).toBe(50);
+    expect(stack.backlogLength).toBe(100);
+    expect(sim.drops.total({ where: 'dom0.backlog', reason: 'backlog_full' })).toBe(50);
+    expect(dev.stats.rx_dropped).toBe(50);
+    sim.run();
+    expect(sink.ids.length).toBe(100);
+    expect(stack.counters.processed).toBe(100);
+    expect(stack.pool.outstanding).toBe(0);
+  });
+
+  it('process_backlog() delivers in arrival order in polls of dev_weight packets', () => {
+    const { sim, stack } = setup({ 'net.dev_weight': 16 });
+    const dev = new SlotDevice(stack, 'vif1.0', 10);
+    const sink = new Sink(stack);
+    stack.setProtocolHandler(dev, sink);
+    const ids: number[] = [];
+    for (let i = 0; i < 40; i++) {
+      const skb = rxSkb(stack, dev);
+      ids.push(skb.id);
+      stack.netif_rx(skb);
+    }
+    sim.run();
+    expect(sink.ids).toEqual(ids);
+    expect(stack.backlogNapi.polls).toBe(3); // 16 + 16 + 8
+    expect(stack.backlogNapi.repolls).toBe(2);
+  });
+});
+
+describe('NAPI and net_rx_action()', () => {
+  it('net_rx_action() polls round-robin by weight and stops at netdev_budget with a time_squeeze', () => {
+    const { sim, stack } = setup();
+    const order: string[] = [];
+    const left = { a: 1000, b: 10 };
+    const mk = (name: 'a' | 'b') => {
+      const n: NapiStruct = new NapiStruct(name, (budget) => {
+        const w = Math.min(budget, left[name]);
+        left[name] -= w;
+        order.push(`${name}${w}`);
+        if (w < budget) stack.napi_complete_done(n, w);
+        return w;
+      });
+      stack.netif_napi_add(n);
+      return n;
+    };
+    const a = mk('a');
+    const b = mk('b');
+    expect(stack.napi_schedule(a)).toBe(true);
+    expect(stack.napi_schedule(a)).toBe(false); // already scheduled
+    stack.napi_schedule(b);
+    sim.run({ maxEvents: 1 });
+    // a64, b10 (done), a64 ×3 = 266, then a64 → 330 ≥ 300: squeeze with a still listed
+    expect(order).toEqual(['a64', 'b10', 'a64', 'a64', 'a64', 'a64']);
+    expect(stack.counters.time_squeeze).toBe(1);
+    expect(b.scheduled).toBe(false);
+    expect(a.scheduled).toBe(true);
+    sim.run();
+    expect(left.a).toBe(0);
+    expect(a.scheduled).toBe(false);
+    expect(stack.counters.net_rx_action).toBeGreaterThan(3);
+  });
+
+  it('a NAPI poll returning more than its weight is a programming error', () => {
+    const { sim, stack } = setup();
+    const n = new NapiStruct('bad', () => 65);
+    stack.netif_napi_add(n);
+    stack.napi_schedule(n);
+    expect(() => sim.run()).toThrow(/returned 65/);
+  });
+
+  it('NET_RX_SOFTIRQ runs softirq_latency_ns after the CPU is free, and charges the poll', () => {
+    const { sim, stack } = setup({ 'net.softirq_latency_ns': 300, 'net.napi_schedule_ns': 50, 'net.napi_poll_ns': 100 });
+    let polledAt = -1;
+    const n = new NapiStruct('x', () => {
+      polledAt = sim.now;
+      return 0;
+    });
+    stack.netif_napi_add(n);
+    stack.charge(1000);
+    stack.napi_schedule(n);
+    sim.run();
+    expect(polledAt).toBe(1000 + 50 + 300);
+    expect(stack.cpu.busyNs).toBe(1000 + 50 + 100);
+  });
+});
+
+describe('__netif_receive_skb_core()', () => {
+  it('runs taps, then the rx handler; PASS falls through to the protocol handler, CONSUMED does not', () => {
+    const { sim, stack } = setup();
+    const dev = new SlotDevice(stack, 'eth0', 10);
+    const sink = new Sink(stack);
+    stack.setProtocolHandler(dev, sink);
+    const seen: string[] = [];
+    dev.taps.push({ tap: (_d, dir, skb) => seen.push(`tap-${dir}-${skb.id}`) });
+    let verdict: 0 | 3 = RX_HANDLER_PASS;
+    dev.netdev_rx_handler_register((skb) => {
+      seen.push(`handler-${skb.id}`);
+      if (verdict === RX_HANDLER_CONSUMED) stack.consume_skb(skb);
+      return verdict;
+    });
+    const s1 = rxSkb(stack, dev);
+    const id1 = s1.id;
+    stack.netif_receive_skb(s1);
+    verdict = RX_HANDLER_CONSUMED;
+    const s2 = rxSkb(stack, dev);
+    const id2 = s2.id;
+    stack.netif_receive_skb(s2);
+    expect(seen).toEqual([`tap-rx-${id1}`, `handler-${id1}`, `tap-rx-${id2}`, `handler-${id2}`]);
+    expect(sink.ids).toEqual([id1]);
+    expect(sim.drops.total()).toBe(0);
+  });
+
+  it('drops a frame nobody handles as unhandled_proto', () => {
+    const { sim, stack } = setup();
+    const dev = new SlotDevice(stack, 'eth0', 10);
+    stack.netif_receive_skb(rxSkb(stack, dev, 60));
+    expect(sim.drops.table()).toEqual([{ where: 'eth0', reason: 'unhandled_proto', packets: 1, bytes: 60 }]);
+    expect(stack.pool.outstanding).toBe(0);
+  });
+});
+
+describe('dev_queue_xmit() and the qdisc', () => {
+  it('bypasses an empty qdisc, queues while the driver is stopped, drops qdisc_full beyond tx_queue_len, drains on wake', () => {
+    const { sim, stack } = setup();
+    const dev = new SlotDevice(stack, 'eth0', 4, 10);
+    const ids: number[] = [];
+    let drops = 0;
+    for (let i = 0; i < 20; i++) {
+      const skb = rxSkb(stack, dev);
+      ids.push(skb.id);
+      drops += stack.dev_queue_xmit(skb, dev);
+    }
+    // 4 accepted by the driver, 10 in the qdisc, 6 dropped
+    expect(dev.sent.map((s) => s.id)).toEqual(ids.slice(0, 4));
+    expect(stack.qdiscStats(dev).qlen).toBe(10);
+    expect(drops).toBe(6);
+    expect(sim.drops.total({ where: 'eth0', reason: 'qdisc_full' })).toBe(6);
+    expect(dev.stats.tx_dropped).toBe(6);
+    dev.complete(); // frees 4, netif_wake_queue → net_tx_action
+    expect(stack.qdiscStats(dev).qlen).toBe(10); // runs from the softirq, not inline
+    sim.run();
+    expect(dev.sent.map((s) => s.id)).toEqual(ids.slice(4, 8));
+    dev.complete();
+    sim.run();
+    dev.complete();
+    sim.run();
+    dev.complete();
+    expect(stack.qdiscStats(dev).qlen).toBe(0);
+    expect(stack.pool.outstanding).toBe(0);
+    expect(stack.counters.net_tx_action).toBe(3);
+  });
+
+  it('requeues the skb the driver refused (NETDEV_TX_BUSY) at the head of the qdisc, keeping order', () => {
+    const { sim, stack } = setup();
+    const dev = new SlotDevice(stack, 'eth0', 100, 10);
+    // A driver that refuses without having stopped its queue first (a race Linux requeues).
+    let refuse = 1;
+    const real = dev.ndo_start_xmit.bind(dev);
+    dev.ndo_start_xmit = (skb) => {
+      if (refuse > 0) {
+        refuse--;
+        dev.netif_stop_queue();
+        return 0x10;
+      }
+      return real(skb);
+    };
+    const a = rxSkb(stack, dev);
+    const b = rxSkb(stack, dev);
+    const ids = [a.id, b.id];
+    stack.dev_queue_xmit(a, dev);
+    stack.dev_queue_xmit(b, dev);
+    expect(stack.qdiscStats(dev).requeues).toBe(1);
+    expect(stack.qdiscStats(dev).qlen).toBe(2);
+    dev.netif_wake_queue();
+    sim.run();
+    expect(dev.sent.map((s) => s.id)).toEqual(ids);
+    dev.complete();
+  });
+
+  it('a noqueue device (tx_queue_len 0) drops when its driver is busy', () => {
+    const { sim, stack } = setup();
+    const dev = new SlotDevice(stack, 'br0', 1, 0);
+    stack.dev_queue_xmit(rxSkb(stack, dev), dev);
+    stack.dev_queue_xmit(rxSkb(stack, dev), dev);
+    expect(sim.drops.total({ where: 'br0', reason: 'noqueue_stopped' })).toBe(1);
+    dev.complete();
+    expect(stack.pool.outstanding).toBe(0);
+  });
+
+  it('finishes CHECKSUM_PARTIAL in software for a device without checksum offload', () => {
+    const { stack } = setup();
+    const dev = new SlotDevice(stack, 'eth0', 10);
+    const skb = rxSkb(stack, dev, 64);
+    skb.head.fill(0, skb.data, skb.data + 64);
+    skb.head[skb.data + 20] = 0x12;
+    skb.head[skb.data + 21] = 0x34;
+    skb.ipSummed = 3;
+    skb.csumStart = 20;
+    skb.csumOffset = 10;
+    stack.dev_queue_xmit(skb, dev);
+    const b = dev.sent[0]!.head;
+    const d = dev.sent[0]!.data;
+    expect((b[d + 30]! << 8) | b[d + 31]!).toBe(0xffff - 0x1234);
+    expect(dev.sent[0]!.ipSummed).toBe(0);
+    dev.complete();
+  });
+
+  it('rejects a device that is not registered with the stack', () => {
+    const { stack } = setup();
+    const other = new NetStack(stack.sim, { name: 'dom1', domid: 1 });
+    const dev = new SlotDevice(other, 'eth0', 1);
+    expect(() => stack.dev_queue_xmit(rxSkb(other, dev), dev)).toThrow(/not registered with stack dom0/);
+  });
+});
+
+describe('NetStack options', () => {
+  it('names the bad option and what is allowed', () => {
+    const sim = new Simulator();
+    expect(() => new NetStack(sim, { name: '', domid: 0 })).toThrow(/name "" is not allowed/);
+    expect(() => new NetStack(sim, { name: 'x', domid: -5 })).toThrow(/domid -5 is not allowed/);
+    expect(() => Params.defaults().with({ 'net.netdev_max_backlog': 0 })).toThrow(/net.netdev_max_backlog/);
+  });
+});
