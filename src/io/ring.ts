@@ -170,6 +170,11 @@ export class FrontRing {
   readonly sring: SharedRing;
   /** @internal nr_ents - 1 */
   readonly mask: number;
+  /** @internal sring.view, sring.base, sring.bytes, sring.entrySize (flattened for the hot path) */
+  readonly view: DataView;
+  readonly base: number;
+  readonly bytes: Uint8Array;
+  readonly entrySize: number;
   constructor(sring: SharedRing, i: RING_IDX, nr_ents: number) {
     checkNrEnts('FrontRing', sring, nr_ents);
     this.sring = sring;
@@ -177,6 +182,10 @@ export class FrontRing {
     this.rsp_cons = i >>> 0;
     this.nr_ents = nr_ents;
     this.mask = nr_ents - 1;
+    this.view = sring.view;
+    this.base = sring.base;
+    this.bytes = sring.bytes;
+    this.entrySize = sring.entrySize;
   }
 }
 
@@ -191,6 +200,11 @@ export class BackRing {
   readonly sring: SharedRing;
   /** @internal nr_ents - 1 */
   readonly mask: number;
+  /** @internal sring.view, sring.base, sring.bytes, sring.entrySize (flattened for the hot path) */
+  readonly view: DataView;
+  readonly base: number;
+  readonly bytes: Uint8Array;
+  readonly entrySize: number;
   constructor(sring: SharedRing, i: RING_IDX, nr_ents: number) {
     checkNrEnts('BackRing', sring, nr_ents);
     this.sring = sring;
@@ -198,6 +212,10 @@ export class BackRing {
     this.req_cons = i >>> 0;
     this.nr_ents = nr_ents;
     this.mask = nr_ents - 1;
+    this.view = sring.view;
+    this.base = sring.base;
+    this.bytes = sring.bytes;
+    this.entrySize = sring.entrySize;
   }
 }
 
@@ -321,8 +339,7 @@ export function RING_FULL(r: FrontRing): boolean {
  * @models xen-project/xen xen/include/public/io/ring.h XEN_RING_NR_UNCONSUMED_RESPONSES()
  */
 export function XEN_RING_NR_UNCONSUMED_RESPONSES(r: FrontRing): number {
-  const s = r.sring;
-  return (s.view.getUint32(s.base + RSP_PROD, true) - r.rsp_cons) >>> 0;
+  return (r.view.getUint32(r.base + RSP_PROD, true) - r.rsp_cons) >>> 0;
 }
 
 /**
@@ -332,8 +349,7 @@ export function XEN_RING_NR_UNCONSUMED_RESPONSES(r: FrontRing): number {
  * @models xen-project/xen xen/include/public/io/ring.h XEN_RING_NR_UNCONSUMED_REQUESTS()
  */
 export function XEN_RING_NR_UNCONSUMED_REQUESTS(r: BackRing): number {
-  const s = r.sring;
-  const req = (s.view.getUint32(s.base + REQ_PROD, true) - r.req_cons) >>> 0;
+  const req = (r.view.getUint32(r.base + REQ_PROD, true) - r.req_cons) >>> 0;
   const rsp = (r.nr_ents - ((r.req_cons - r.rsp_prod_pvt) >>> 0)) >>> 0;
   return req < rsp ? req : rsp;
 }
@@ -344,8 +360,7 @@ export function XEN_RING_NR_UNCONSUMED_REQUESTS(r: BackRing): number {
  * @models xen-project/xen xen/include/public/io/ring.h RING_HAS_UNCONSUMED_RESPONSES()
  */
 export function RING_HAS_UNCONSUMED_RESPONSES(r: FrontRing): number {
-  const s = r.sring;
-  return (s.view.getUint32(s.base + RSP_PROD, true) - r.rsp_cons) >>> 0;
+  return (r.view.getUint32(r.base + RSP_PROD, true) - r.rsp_cons) >>> 0;
 }
 
 /**
@@ -353,8 +368,7 @@ export function RING_HAS_UNCONSUMED_RESPONSES(r: FrontRing): number {
  * @models xen-project/xen xen/include/public/io/ring.h RING_HAS_UNCONSUMED_REQUESTS()
  */
 export function RING_HAS_UNCONSUMED_REQUESTS(r: BackRing): number {
-  const s = r.sring;
-  const req = (s.view.getUint32(s.base + REQ_PROD, true) - r.req_cons) >>> 0;
+  const req = (r.view.getUint32(r.base + REQ_PROD, true) - r.req_cons) >>> 0;
   const rsp = (r.nr_ents - ((r.req_cons - r.rsp_prod_pvt) >>> 0)) >>> 0;
   return req < rsp ? req : rsp;
 }
@@ -367,7 +381,7 @@ export function RING_HAS_UNCONSUMED_REQUESTS(r: BackRing): number {
  */
 export function RING_GET_REQUEST(r: FrontRing | BackRing, idx: RING_IDX): number {
   if (idx !== idx >>> 0) checkIdx('RING_GET_REQUEST', idx);
-  return r.sring.base + SRING_RING_OFFSET + (idx & r.mask) * r.sring.entrySize;
+  return r.base + SRING_RING_OFFSET + (idx & r.mask) * r.entrySize;
 }
 
 /**
@@ -377,20 +391,12 @@ export function RING_GET_REQUEST(r: FrontRing | BackRing, idx: RING_IDX): number
  */
 export function RING_GET_RESPONSE(r: FrontRing | BackRing, idx: RING_IDX): number {
   if (idx !== idx >>> 0) checkIdx('RING_GET_RESPONSE', idx);
-  return r.sring.base + SRING_RING_OFFSET + (idx & r.mask) * r.sring.entrySize;
+  return r.base + SRING_RING_OFFSET + (idx & r.mask) * r.entrySize;
 }
 
-function copySlot(fn: string, r: FrontRing | BackRing, idx: number, dest: Uint8Array): Uint8Array {
-  if (idx !== idx >>> 0) checkIdx(fn, idx);
-  const s = r.sring;
-  const n = dest.length;
-  if (n > s.entrySize) {
-    fail(fn, `dest has ${n} bytes but a slot has ${s.entrySize}: pass a buffer of sizeof(request) or sizeof(response) bytes`);
-  }
-  const src = s.bytes;
-  let o = SRING_RING_OFFSET + (idx & r.mask) * s.entrySize;
-  for (let i = 0; i < n; i++) dest[i] = src[o++]!;
-  return dest;
+/** Cold path of RING_COPY_*: kept out of line so the hot functions stay small enough to inline. */
+function badDest(fn: string, n: number, esz: number): never {
+  fail(fn, `dest has ${n} bytes but a slot has ${esz}: pass a buffer of sizeof(request) or sizeof(response) bytes`);
 }
 
 /**
@@ -400,7 +406,14 @@ function copySlot(fn: string, r: FrontRing | BackRing, idx: number, dest: Uint8A
  * @models xen-project/xen xen/include/public/io/ring.h RING_COPY_REQUEST()
  */
 export function RING_COPY_REQUEST(r: FrontRing | BackRing, idx: RING_IDX, dest: Uint8Array): Uint8Array {
-  return copySlot('RING_COPY_REQUEST', r, idx, dest);
+  if (idx !== idx >>> 0) checkIdx('RING_COPY_REQUEST', idx);
+  const n = dest.length;
+  const esz = r.entrySize;
+  if (n > esz) badDest('RING_COPY_REQUEST', n, esz);
+  const src = r.bytes;
+  const o = SRING_RING_OFFSET + (idx & r.mask) * esz;
+  for (let i = 0; i < n; i++) dest[i] = src[o + i]!;
+  return dest;
 }
 
 /**
@@ -408,7 +421,14 @@ export function RING_COPY_REQUEST(r: FrontRing | BackRing, idx: RING_IDX, dest: 
  * @models xen-project/xen xen/include/public/io/ring.h RING_COPY_RESPONSE()
  */
 export function RING_COPY_RESPONSE(r: FrontRing | BackRing, idx: RING_IDX, dest: Uint8Array): Uint8Array {
-  return copySlot('RING_COPY_RESPONSE', r, idx, dest);
+  if (idx !== idx >>> 0) checkIdx('RING_COPY_RESPONSE', idx);
+  const n = dest.length;
+  const esz = r.entrySize;
+  if (n > esz) badDest('RING_COPY_RESPONSE', n, esz);
+  const src = r.bytes;
+  const o = SRING_RING_OFFSET + (idx & r.mask) * esz;
+  for (let i = 0; i < n; i++) dest[i] = src[o + i]!;
+  return dest;
 }
 
 /**
@@ -441,7 +461,7 @@ export function RING_RESPONSE_PROD_OVERFLOW(r: FrontRing, prod: RING_IDX): boole
  */
 export function RING_PUSH_REQUESTS(r: FrontRing): void {
   // ORDERING: xen_wmb() — the back end must see the slots before the new index.
-  r.sring.view.setUint32(r.sring.base + REQ_PROD, r.req_prod_pvt, true);
+  r.view.setUint32(r.base + REQ_PROD, r.req_prod_pvt, true);
 }
 
 /**
@@ -450,7 +470,7 @@ export function RING_PUSH_REQUESTS(r: FrontRing): void {
  */
 export function RING_PUSH_RESPONSES(r: BackRing): void {
   // ORDERING: xen_wmb() — the front end must see the slots before the new index.
-  r.sring.view.setUint32(r.sring.base + RSP_PROD, r.rsp_prod_pvt, true);
+  r.view.setUint32(r.base + RSP_PROD, r.rsp_prod_pvt, true);
 }
 
 /**
@@ -460,8 +480,8 @@ export function RING_PUSH_RESPONSES(r: BackRing): void {
  * @models xen-project/xen xen/include/public/io/ring.h RING_PUSH_REQUESTS_AND_CHECK_NOTIFY()
  */
 export function RING_PUSH_REQUESTS_AND_CHECK_NOTIFY(r: FrontRing): boolean {
-  const v = r.sring.view;
-  const b = r.sring.base;
+  const v = r.view;
+  const b = r.base;
   const old = v.getUint32(b + REQ_PROD, true);
   const nw = r.req_prod_pvt >>> 0;
   // ORDERING: xen_wmb() — slots before index.
@@ -475,8 +495,8 @@ export function RING_PUSH_REQUESTS_AND_CHECK_NOTIFY(r: FrontRing): boolean {
  * @models xen-project/xen xen/include/public/io/ring.h RING_PUSH_RESPONSES_AND_CHECK_NOTIFY()
  */
 export function RING_PUSH_RESPONSES_AND_CHECK_NOTIFY(r: BackRing): boolean {
-  const v = r.sring.view;
-  const b = r.sring.base;
+  const v = r.view;
+  const b = r.base;
   const old = v.getUint32(b + RSP_PROD, true);
   const nw = r.rsp_prod_pvt >>> 0;
   // ORDERING: xen_wmb() — slots before index.
@@ -493,11 +513,17 @@ export function RING_PUSH_RESPONSES_AND_CHECK_NOTIFY(r: BackRing): boolean {
  * @simplified returns `_work_to_do`.
  */
 export function RING_FINAL_CHECK_FOR_REQUESTS(r: BackRing): number {
-  const work = RING_HAS_UNCONSUMED_REQUESTS(r);
-  if (work !== 0) return work;
-  r.sring.view.setUint32(r.sring.base + REQ_EVENT, r.req_cons + 1, true);
-  // ORDERING: xen_mb() — req_event visible before re-reading req_prod.
-  return RING_HAS_UNCONSUMED_REQUESTS(r);
+  const v = r.view;
+  const b = r.base;
+  const cons = r.req_cons;
+  const rsp = (r.nr_ents - ((cons - r.rsp_prod_pvt) >>> 0)) >>> 0;
+  let req = (v.getUint32(b + REQ_PROD, true) - cons) >>> 0;
+  if (req === 0 || rsp === 0) {
+    v.setUint32(b + REQ_EVENT, cons + 1, true);
+    // ORDERING: xen_mb() — req_event visible before re-reading req_prod.
+    req = (v.getUint32(b + REQ_PROD, true) - cons) >>> 0;
+  }
+  return req < rsp ? req : rsp;
 }
 
 /**
@@ -506,11 +532,14 @@ export function RING_FINAL_CHECK_FOR_REQUESTS(r: BackRing): number {
  * @simplified returns `_work_to_do`.
  */
 export function RING_FINAL_CHECK_FOR_RESPONSES(r: FrontRing): number {
-  const work = RING_HAS_UNCONSUMED_RESPONSES(r);
+  const v = r.view;
+  const b = r.base;
+  const cons = r.rsp_cons;
+  const work = (v.getUint32(b + RSP_PROD, true) - cons) >>> 0;
   if (work !== 0) return work;
-  r.sring.view.setUint32(r.sring.base + RSP_EVENT, r.rsp_cons + 1, true);
+  v.setUint32(b + RSP_EVENT, cons + 1, true);
   // ORDERING: xen_mb() — rsp_event visible before re-reading rsp_prod.
-  return RING_HAS_UNCONSUMED_RESPONSES(r);
+  return (v.getUint32(b + RSP_PROD, true) - cons) >>> 0;
 }
 
 // ---------------------------------------------------------------------------------------------
