@@ -191,10 +191,10 @@ export class NetbackDriver {
   }
 
   /** xenvif_kick_thread(): wake the guest-receive kthread of a queue. */
-  kickRxThread(q: XenvifQueue): void {
+  kickRxThread(q: XenvifQueue, delay: number = this.costs.rx_kick_ns): void {
     if (q.kthreadScheduled || q.kthreadStopped) return;
     q.kthreadScheduled = true;
-    this.sim.after(this.costs.rx_kick_ns, this.hRxThread, q.uid);
+    this.sim.after(delay, this.hRxThread, q.uid);
   }
 
   private runRxThread(uid: number, timer: boolean): void {

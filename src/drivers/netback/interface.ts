@@ -22,7 +22,8 @@
 import { NetDevice, NETDEV_TX_OK, type NetdevTx } from '../../net/netdevice';
 import type { SkBuff } from '../../net/skb';
 import { SharedRing, BACK_RING_ATTACH, RING_SIZE } from '../../io/ring';
-import { GNTMAP_host_map, GNTST_okay, XEN_PAGE_SIZE, EINVAL } from '../../xen/constants';
+import { GNTMAP_host_map, GNTST_okay, XEN_PAGE_SIZE } from '../../io/xen-constants';
+import { EINVAL } from '../../xen/constants';
 import type { GnttabMapGrantRef } from '../../xen/grant_table';
 import { ringWalkIds } from './walk-ids';
 import { XenvifQueue, XEN_NETBACK_TX_COPY_LEN } from './common';

@@ -30,7 +30,7 @@
  */
 import {
   GNTCOPY_source_gref, GNTMAP_host_map, GNTMAP_readonly, GNTST_okay, DOMID_SELF, XEN_PAGE_SIZE,
-} from '../../../xen/constants';
+} from '../../../io/xen-constants';
 import {
   RING_COPY_REQUEST as _unusedCopy, RING_FINAL_CHECK_FOR_REQUESTS, RING_GET_REQUEST, RING_GET_RESPONSE,
   RING_HAS_UNCONSUMED_REQUESTS, RING_PUSH_RESPONSES_AND_CHECK_NOTIFY,

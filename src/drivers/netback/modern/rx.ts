@@ -22,7 +22,7 @@
  *   source frag that is a guest page mapped by netback is copied from the granting guest by
  *   grant ref, as Linux does with xen_page_foreign().
  */
-import { DOMID_SELF, GNTCOPY_dest_gref, GNTCOPY_source_gref, GNTST_okay, XEN_PAGE_SIZE } from '../../../xen/constants';
+import { DOMID_SELF, GNTCOPY_dest_gref, GNTCOPY_source_gref, GNTST_okay, XEN_PAGE_SIZE } from '../../../io/xen-constants';
 import { RING_GET_REQUEST, RING_GET_RESPONSE, RING_PUSH_RESPONSES_AND_CHECK_NOTIFY } from '../../../io/ring';
 import {
   NETRXF_csum_blank, NETRXF_data_validated, NETRXF_extra_info, NETRXF_more_data, XEN_NETIF_EXTRA_FLAG_MORE,
@@ -388,7 +388,9 @@ export function xenvif_kthread_guest_rx(q: XenvifQueue): void {
   }
   xenvif_rx_queue_drop_expired(q);
   vif.nb.flushCost();
-  vif.nb.armRxTimer(q);
+  // xenvif_wait_for_rx_work() returns at once while there is work: loop.
+  if (xenvif_rx_ring_slots_available(q)) vif.nb.kickRxThread(q, 0);
+  else vif.nb.armRxTimer(q);
 }
 
 /** @models torvalds/linux drivers/net/xen-netback/rx.c xenvif_queue_carrier_off() */

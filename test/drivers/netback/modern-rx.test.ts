@@ -1,0 +1,157 @@
+import { describe, expect, it } from 'vitest';
+import { makeHost, Frontend, udpFrame } from './harness';
+import { NETRXF_more_data, NETRXF_extra_info, NETRXF_data_validated, NETRXF_csum_blank } from '../../../src/io/netif';
+import { GNTST_bad_gntref } from '../../../src/io/xen-constants';
+import { RING_GET_REQUEST } from '../../../src/io/ring';
+import { CHECKSUM_PARTIAL, SKB_GSO_TCPV4, type SkBuff } from '../../../src/net/skb';
+import type { Host } from './harness';
+
+function skbOf(h: Host, bytes: Uint8Array): SkBuff {
+  const skb = h.stack.pool.alloc();
+  const at = skb.put(bytes.length);
+  skb.head.set(bytes, at);
+  return skb;
+}
+
+describe('modern netback guest receive', () => {
+  it('xenvif_rx_action() copies a queued packet into the posted buffer and answers with its length', () => {
+    const h = makeHost();
+    const fe = new Frontend(h, 'guest1');
+    fe.connect('modern');
+    const bufs = fe.postRx(4);
+    h.sim.run();
+    const frame = udpFrame(1400);
+    fe.vif.ndo_start_xmit(skbOf(h, frame));
+    h.sim.run();
+    expect(fe.rx.sring.rsp_prod).toBe(1);
+    const r = fe.rxRsp(0);
+    expect(r).toEqual({ id: bufs[0]!.id, offset: 0, flags: 0, status: 1400 });
+    expect(Array.from(bufs[0]!.page.subarray(0, 1400))).toEqual(Array.from(frame));
+    expect(fe.vif.stats.tx_packets).toBe(1);
+    expect(h.stack.pool.outstanding).toBe(0);
+    expect(fe.notifications).toBeGreaterThan(0);
+  });
+
+  it('a large GSO packet spans slots with more_data, a GSO extra after slot 0 and csum flags', () => {
+    const h = makeHost();
+    const fe = new Frontend(h, 'guest1');
+    fe.connect('modern');
+    const bufs = fe.postRx(8);
+    h.sim.run();
+    const frame = udpFrame(9000);
+    const skb = skbOf(h, frame);
+    skb.gsoSize = 1448;
+    skb.gsoType = SKB_GSO_TCPV4;
+    skb.ipSummed = CHECKSUM_PARTIAL;
+    fe.vif.ndo_start_xmit(skb);
+    h.sim.run();
+    // 9000 bytes = 3 data slots + 1 extra
+    expect(fe.rx.sring.rsp_prod).toBe(4);
+    const r0 = fe.rxRsp(0);
+    expect(r0.flags).toBe(NETRXF_more_data | NETRXF_csum_blank | NETRXF_data_validated | NETRXF_extra_info);
+    expect(r0.status).toBe(4096);
+    const ex = fe.rx.sring.view;
+    const o1 = RING_GET_REQUEST(fe.rx, 1);
+    expect([ex.getUint8(o1), ex.getUint8(o1 + 1), ex.getUint16(o1 + 2, true), ex.getUint8(o1 + 4)]).toEqual([1, 0, 1448, 1]);
+    expect(fe.rxRsp(2)).toMatchObject({ id: bufs[2]!.id, status: 4096, flags: NETRXF_more_data });
+    expect(fe.rxRsp(3)).toMatchObject({ id: bufs[3]!.id, status: 9000 - 8192, flags: 0 });
+    const got = new Uint8Array(9000);
+    got.set(bufs[0]!.page.subarray(0, 4096), 0);
+    got.set(bufs[2]!.page.subarray(0, 4096), 4096);
+    got.set(bufs[3]!.page.subarray(0, 808), 8192);
+    expect(Array.from(got)).toEqual(Array.from(frame));
+  });
+
+  it('a bad rx request grant ref: the copy fails and the GNTST code is the response status', () => {
+    const h = makeHost();
+    const fe = new Frontend(h, 'guest1');
+    fe.connect('modern');
+    fe.postRx(1, false);
+    const o = RING_GET_REQUEST(fe.rx, 0);
+    fe.rx.sring.view.setUint32(o + 4, 77777, true);
+    fe.postRx(1);
+    h.sim.run();
+    fe.vif.ndo_start_xmit(skbOf(h, udpFrame(600)));
+    h.sim.run();
+    expect(fe.rxRsp(0).status).toBe(GNTST_bad_gntref);
+    expect(fe.vif.counters.rx_copy_errors).toBe(1);
+    expect(fe.vif.disabled).toBe(false);
+  });
+
+  it('a guest that never posts buffers: the queue fills to rx_queue_max, further packets dropped and counted, the rest expire', () => {
+    const h = makeHost({ 'netback.rx_queue_max_bytes': 8192 });
+    const fe = new Frontend(h, 'guest1');
+    const other = new Frontend(h, 'guest2');
+    fe.connect('modern');
+    other.connect('modern');
+    other.postRx(4);
+    h.sim.run();
+    for (let i = 0; i < 10; i++) fe.vif.ndo_start_xmit(skbOf(h, udpFrame(1500, i)));
+    other.vif.ndo_start_xmit(skbOf(h, udpFrame(1000)));
+    h.sim.run({ until: h.sim.now + 1_000_000 });
+    // 6 x 1500 reach >= 8192 bytes: the 7th and later are refused.
+    expect(h.sim.drops.total({ where: 'vif1.0', reason: 'rx_queue_full' })).toBe(4);
+    expect(fe.vif.txStopped).toBe(true);
+    expect(other.rx.sring.rsp_prod).toBe(1);
+    // 10 s later the drain timeout drops what is queued.
+    h.sim.run({ until: h.sim.now + 11_000_000_000 });
+    expect(h.sim.drops.total({ where: 'vif1.0', reason: 'drain_timeout' })).toBe(6);
+    expect(fe.vif.txStopped).toBe(false);
+    expect(h.stack.pool.outstanding).toBe(0);
+  });
+
+  it('a guest that stops posting buffers stalls: carrier off after rx_stall_timeout, on again when it posts', () => {
+    const h = makeHost({ 'netback.rx_stall_timeout_msecs': 1000, 'netback.rx_drain_timeout_msecs': 100 });
+    const fe = new Frontend(h, 'guest1');
+    fe.connect('modern');
+    fe.postRx(1);
+    h.sim.run();
+    fe.vif.ndo_start_xmit(skbOf(h, udpFrame(500)));
+    h.sim.run();
+    expect(fe.rx.sring.rsp_prod).toBe(1);
+    expect(fe.vif.carrier).toBe(true);
+    // No more buffers; traffic keeps arriving every 200 ms.
+    for (let t = 0; t < 10 && fe.vif.carrier; t++) {
+      fe.vif.ndo_start_xmit(skbOf(h, udpFrame(500)));
+      h.sim.run({ until: h.sim.now + 200_000_000 });
+    }
+    expect(fe.vif.carrier).toBe(false);
+    expect(h.sim.drops.total({ where: 'vif1.0', reason: 'drain_timeout' })).toBeGreaterThan(0);
+    fe.postRx(2);
+    h.sim.run({ until: h.sim.now + 1_000_000 });
+    expect(fe.vif.carrier).toBe(true);
+  });
+
+  it('requests beyond the ring: netback follows the garbage req_prod (as Linux), every copy fails, the guest only hurts itself', () => {
+    const h = makeHost();
+    const fe = new Frontend(h, 'guest1');
+    const other = new Frontend(h, 'guest2');
+    fe.connect('modern');
+    other.connect('modern');
+    other.postRx(2);
+    fe.rx.sring.req_prod = 100000; // garbage producer index; slots hold no valid grants
+    for (let i = 0; i < 300; i++) fe.vif.ndo_start_xmit(skbOf(h, udpFrame(100, i)));
+    other.vif.ndo_start_xmit(skbOf(h, udpFrame(100)));
+    h.sim.run({ until: h.sim.now + 100_000_000 });
+    expect(fe.rx.sring.rsp_prod).toBe(300);
+    expect(fe.vif.counters.rx_copy_errors).toBe(300);
+    expect(fe.rxRsp(299).status).toBeLessThan(0);
+    expect(other.rx.sring.rsp_prod).toBe(1);
+    expect(other.rxRsp(0).status).toBe(100);
+    expect(h.stack.pool.outstanding).toBe(0);
+  });
+
+  it('a guest that stops consuming responses gets no more packets once its posted requests are used up', () => {
+    const h = makeHost();
+    const fe = new Frontend(h, 'guest1');
+    fe.connect('modern');
+    fe.postRx(8);
+    h.sim.run();
+    for (let i = 0; i < 20; i++) fe.vif.ndo_start_xmit(skbOf(h, udpFrame(300, i)));
+    h.sim.run({ until: h.sim.now + 1_000_000 });
+    expect(fe.rx.sring.rsp_prod).toBe(8);
+    expect(fe.vif.queues[0]!.rx_queue.length).toBe(12);
+    h.sim.run({ until: h.sim.now + 11_000_000_000 });
+    expect(h.sim.drops.total({ reason: 'drain_timeout' })).toBe(12);
+  });
+});
