@@ -28,3 +28,4 @@ export {
   netfront_probe, netback_changed, xennet_connect, talk_to_netback, setup_netfront, xennet_init_queue,
   xennet_fix_features, xennet_disconnect_backend, xenbus_frontend_closed, xenbus_switch_state, xenbusOf,
 } from './xenbus';
+export { hypervisorPort, type HypervisorPortOptions } from './xen-binding';

@@ -339,13 +339,10 @@ export function xennet_disconnect_backend(np: NetfrontInfo): void {
       np.sim.cancel(q.refillTimer);
       q.refillArmed = false;
     }
+    // unbind_from_irqhandler also closes the port (EVTCHNOP_close).
     if (q.tx_evtchn !== 0) {
       xen.unbind_from_irqhandler(q.tx_evtchn);
-      xen.xenbus_free_evtchn(q.tx_evtchn);
-      if (q.rx_evtchn !== q.tx_evtchn) {
-        xen.unbind_from_irqhandler(q.rx_evtchn);
-        xen.xenbus_free_evtchn(q.rx_evtchn);
-      }
+      if (q.rx_evtchn !== q.tx_evtchn) xen.unbind_from_irqhandler(q.rx_evtchn);
     }
     q.tx_evtchn = q.rx_evtchn = 0;
     // Release tx buffers.
