@@ -57,6 +57,8 @@ export class BridgeDevice extends NetDevice {
     while (this.portDevs.length <= no) this.portDevs.push(null);
     this.portDevs[no] = dev;
     dev.netdev_rx_handler_register((skb) => this.br_handle_frame(no, skb));
+    // br0 takes the lowest port MAC unless one was set (br_stp_recalculate_bridge_id)
+    writeMacKey(this.mac, 0, this.bridge.mac);
     return no;
   }
 
