@@ -1,9 +1,9 @@
 /**
- * The constants the hypervisor model needs, in one place.
+ * Constants of the hypervisor model that are not public ABI.
  *
  * Xen's public-ABI values (GTF_*, GNTST_*, GNTMAP_*, GNTCOPY_*, EVTCHNSTAT_*, XenbusState, DOMID_*)
- * come from the shared-memory ABI module in `src/io` and are re-exported here unchanged, so every
- * file under `src/xen` imports them from this one module.
+ * live in `src/io/xen-constants.ts` and are imported from there directly (not re-exported: a
+ * CommonJS `export *` turns every constant into a getter, which cost ~10x on the copy hot path).
  *
  * Defined here because they are hypervisor-internal or Linux-internal, not public ABI:
  * - errno values the hypercalls return (Xen's and Linux's share the numbering on x86),
@@ -11,7 +11,6 @@
  * - the internal event-channel states (`ECS_*`, xen/include/xen/sched.h),
  * - `INITIAL_NR_GRANT_FRAMES` (xen/include/xen/grant_table.h).
  */
-export * from '../io/xen-constants';
 
 // ---------------------------------------------------------------------------------------------
 // errno (xen/include/public/errno.h; same numbers as Linux on x86)

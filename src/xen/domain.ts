@@ -11,9 +11,8 @@
  * (grant-entry frames and DOMID_SELF copy frames are machine frame numbers, as for x86 PV guests,
  * where Linux's pfn_to_gfn() is pfn_to_mfn()).
  */
-import {
-  EVTCHN_2L_NR_CHANNELS, GRANT_ENTRIES_PER_FRAME_V1, INVALID_MFN, MAPTRACK_PER_PAGE, XEN_PAGE_SHIFT,
-} from './constants';
+import { EVTCHN_2L_NR_CHANNELS, XEN_PAGE_SHIFT } from '../io/xen-constants';
+import { GRANT_ENTRIES_PER_FRAME_V1, INVALID_MFN, MAPTRACK_PER_PAGE } from './constants';
 import type { HostMemory } from './memory';
 
 /** A Linux-style event-channel interrupt handler: called with the port that fired. */

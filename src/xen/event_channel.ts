@@ -29,9 +29,9 @@
  * bind_evtchn_to_irqhandler().
  */
 import {
-  DOMID_SELF, ECS_FREE, ECS_INTERDOMAIN, ECS_RESERVED, ECS_UNBOUND, EINVAL, ENOSPC, EPERM, ESRCH,
-  EVTCHN_2L_NR_CHANNELS, EVTCHNSTAT_closed, EVTCHNSTAT_interdomain, EVTCHNSTAT_unbound, XEN_PAGE_SHIFT,
-} from './constants';
+  DOMID_SELF, EVTCHN_2L_NR_CHANNELS, EVTCHNSTAT_closed, EVTCHNSTAT_interdomain, EVTCHNSTAT_unbound, XEN_PAGE_SHIFT,
+} from '../io/xen-constants';
+import { ECS_FREE, ECS_INTERDOMAIN, ECS_RESERVED, ECS_UNBOUND, EINVAL, ENOSPC, EPERM, ESRCH } from './constants';
 import type { Domain, EvtchnHandler } from './domain';
 import type { Hypervisor } from './hypervisor';
 import type { EvtchnSendResult } from './trace';

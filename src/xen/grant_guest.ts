@@ -16,9 +16,10 @@
  * single-threaded hypervisor completes a committed transfer in the same step).
  */
 import {
-  DOMID_SELF, ENOSPC, GNTST_okay, GNTTAB_NR_RESERVED_ENTRIES, GRANT_ENTRIES_PER_FRAME_V1, GTF_accept_transfer,
-  GTF_permit_access, GTF_reading, GTF_readonly, GTF_transfer_committed, GTF_writing,
-} from './constants';
+  DOMID_SELF, GNTST_okay, GNTTAB_NR_RESERVED_ENTRIES, GTF_accept_transfer, GTF_permit_access, GTF_reading,
+  GTF_readonly, GTF_transfer_committed, GTF_writing,
+} from '../io/xen-constants';
+import { ENOSPC, GRANT_ENTRIES_PER_FRAME_V1 } from './constants';
 import type { Domain } from './domain';
 import type { Hypervisor } from './hypervisor';
 

@@ -29,12 +29,14 @@
  */
 import {
   DOMID_SELF, GNTCOPY_dest_gref, GNTCOPY_source_gref, GNTMAP_device_map, GNTMAP_host_map, GNTMAP_readonly,
+  GNTST_bad_copy_arg, GNTST_bad_domain, GNTST_bad_gntref, GNTST_bad_handle, GNTST_bad_page, GNTST_general_error,
+  GNTST_no_device_space, GNTST_okay, GNTST_permission_denied, GTF_accept_transfer, GTF_permit_access, GTF_reading,
+  GTF_readonly, GTF_sub_page, GTF_transfer_committed, GTF_transfer_completed, GTF_type_mask, GTF_writing,
+  XEN_PAGE_SHIFT, XEN_PAGE_SIZE,
+} from '../io/xen-constants';
+import {
   GNTPIN_devr_inc, GNTPIN_devw_inc, GNTPIN_devw_mask, GNTPIN_hstr_inc, GNTPIN_hstw_inc, GNTPIN_hstw_mask,
-  GNTPIN_overflow_mask, GNTST_bad_copy_arg, GNTST_bad_domain, GNTST_bad_gntref, GNTST_bad_handle,
-  GNTST_bad_page, GNTST_general_error, GNTST_no_device_space, GNTST_okay, GNTST_permission_denied,
-  GTF_accept_transfer, GTF_permit_access, GTF_reading, GTF_readonly, GTF_sub_page, GTF_transfer_committed,
-  GTF_transfer_completed, GTF_type_mask, GTF_writing, INITIAL_NR_GRANT_FRAMES, INVALID_MFN, MAPTRACK_PER_PAGE,
-  EOPNOTSUPP, XEN_PAGE_SHIFT, XEN_PAGE_SIZE,
+  GNTPIN_overflow_mask, INITIAL_NR_GRANT_FRAMES, INVALID_MFN, MAPTRACK_PER_PAGE, EOPNOTSUPP,
 } from './constants';
 import type { Domain } from './domain';
 import type { Hypervisor } from './hypervisor';
@@ -253,8 +255,23 @@ export class GrantTableOps {
   private readonly umRef = new Uint32Array(UNMAP_BATCH);
   private readonly umMfn = new Uint32Array(UNMAP_BATCH);
   private copyBytesOk = 0;
+  // Machine memory views and costs, cached: the copy path runs once per packet.
+  private readonly u16: Uint16Array;
+  private readonly u32: Uint32Array;
+  private readonly bytes: Uint8Array;
+  private readonly owner: Int32Array;
+  private readonly kind: Uint8Array;
+  private readonly nrPages: number;
+  private readonly copyOpCostNs: number;
+  private readonly copyByteCostNs: number;
 
-  constructor(private readonly hv: Hypervisor) {}
+  constructor(private readonly hv: Hypervisor) {
+    const mem = hv.mem;
+    this.u16 = mem.u16; this.u32 = mem.u32; this.bytes = mem.bytes;
+    this.owner = mem.owner; this.kind = mem.kind; this.nrPages = mem.nrPages;
+    this.copyOpCostNs = hv.costs.hypercall_ns + hv.costs.gnttab_copy_op_ns;
+    this.copyByteCostNs = hv.costs.gnttab_copy_byte_ns;
+  }
 
   // ---- table growth ---------------------------------------------------------------------
 
@@ -287,7 +304,7 @@ export class GrantTableOps {
    * @simplified single-threaded: the cmpxchg never races, so the 'unstable entry' retry limit never trips.
    */
   private set_status_v1(rd: Domain, ref: number, readonly: boolean, mapflag: boolean, ldomid: number): number {
-    const u16 = this.hv.mem.u16;
+    const u16 = this.u16;
     const a = rd.grantEntryAddr(ref) >>> 1;
     const flags = u16[a]!;
     const mask = mapflag ? GTF_type_mask | GTF_sub_page : GTF_type_mask;
@@ -304,7 +321,7 @@ export class GrantTableOps {
   /** Clears Xen's busy bits in an entry (gnttab_clear_flags). */
   private clear_flags(rd: Domain, ref: number, clear: number): void {
     const a = rd.grantEntryAddr(ref) >>> 1;
-    this.hv.mem.u16[a] = this.hv.mem.u16[a]! & ~clear;
+    this.u16[a] = this.u16[a]! & ~clear;
   }
 
   /**
@@ -312,9 +329,8 @@ export class GrantTableOps {
    * @models xen-project/xen xen/common/grant_table.c get_paged_frame()
    */
   private get_paged_frame(gfn: number, rd: Domain): number {
-    const mem = this.hv.mem;
-    if (!(gfn >>> 0 === gfn && gfn < mem.nrPages) || mem.owner[gfn] !== rd.domid) return GNTST_bad_page;
-    const k = mem.kind[gfn];
+    if (!(gfn >>> 0 === gfn && gfn < this.nrPages) || this.owner[gfn] !== rd.domid) return GNTST_bad_page;
+    const k = this.kind[gfn];
     if (k !== PAGE_RAM && k !== PAGE_XEN_SHARED) return GNTST_bad_page;
     this.gotMfn = gfn;
     return GNTST_okay;
@@ -536,7 +552,7 @@ export class GrantTableOps {
     if (oldPin === 0 || (!readonly && (oldPin & (GNTPIN_devw_mask | GNTPIN_hstw_mask)) === 0)) {
       const rc = this.set_status_v1(rd, gref, readonly, false, ldom);
       if (rc !== GNTST_okay) return rc;
-      const frame = this.hv.mem.u32[(rd.grantEntryAddr(gref) >>> 2) + 1]!;
+      const frame = this.u32[(rd.grantEntryAddr(gref) >>> 2) + 1]!;
       const rc2 = this.get_paged_frame(frame, rd);
       if (rc2 !== GNTST_okay) { this.unpin_clear(rd, gref, readonly); return rc2; }
       if (oldPin === 0) {
@@ -545,7 +561,7 @@ export class GrantTableOps {
       }
     } else {
       const mfn = rd.actMfn[gref]!;
-      if (this.hv.mem.owner[mfn] !== rd.domid) { this.unpin_clear(rd, gref, readonly); return GNTST_bad_domain; }
+      if (this.owner[mfn] !== rd.domid) { this.unpin_clear(rd, gref, readonly); return GNTST_bad_domain; }
     }
     rd.actPin[gref] = (rd.actPin[gref]! + (readonly ? GNTPIN_hstr_inc : GNTPIN_hstw_inc)) >>> 0;
     this.gotMfn = rd.actMfn[gref]!;
@@ -615,6 +631,8 @@ export class GrantTableOps {
    */
   private copy_one(caller: Domain, flags: number, srcU: number, srcDomid: number, srcOff: number,
     dstU: number, dstDomid: number, dstOff: number, len: number): number {
+    // domid, offset, len and flags are u16 fields in C: truncate as the guest's bytes would be.
+    srcDomid &= 0xffff; dstDomid &= 0xffff; srcOff &= 0xffff; dstOff &= 0xffff; len &= 0xffff; flags &= 0xffff;
     const src = this.src, dst = this.dst;
     const srcGref = (flags & GNTCOPY_source_gref) !== 0;
     const dstGref = (flags & GNTCOPY_dest_gref) !== 0;
@@ -638,7 +656,7 @@ export class GrantTableOps {
     }
     if (srcOff + len > XEN_PAGE_SIZE || dstOff + len > XEN_PAGE_SIZE) return GNTST_bad_copy_arg;
     const s = (src.mfn << XEN_PAGE_SHIFT) + srcOff;
-    this.hv.mem.bytes.copyWithin((dst.mfn << XEN_PAGE_SHIFT) + dstOff, s, s + len);
+    this.bytes.copyWithin((dst.mfn << XEN_PAGE_SHIFT) + dstOff, s, s + len);
     this.copyBytesOk += len;
     return GNTST_okay;
   }
@@ -697,9 +715,8 @@ export class GrantTableOps {
     this.copyBytesOk = 0;
     const rc = this.copy_one(caller, flags, srcU, srcDomid, srcOffset, dstU, dstDomid, dstOffset, len);
     this.finish_copy();
-    const costs = this.hv.costs;
     const bytes = this.copyBytesOk;
-    const cost = costs.hypercall_ns + costs.gnttab_copy_op_ns + Math.round(bytes * costs.gnttab_copy_byte_ns);
+    const cost = this.copyOpCostNs + Math.round(bytes * this.copyByteCostNs);
     this.hv.charge(caller, cost);
     const c = this.counters;
     c.copy_hypercalls++; c.copy_ops++; c.copy_bytes += bytes;

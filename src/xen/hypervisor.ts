@@ -19,7 +19,8 @@
 import type { Simulator } from '../sim/simulator';
 import type { TracePoint } from '../sim/trace';
 import type { GroupValues, Params } from '../params';
-import { DOMID_SELF, INITIAL_NR_GRANT_FRAMES, INVALID_MFN, XEN_PAGE_SIZE } from './constants';
+import { DOMID_SELF, XEN_PAGE_SIZE } from '../io/xen-constants';
+import { INITIAL_NR_GRANT_FRAMES, INVALID_MFN } from './constants';
 import { Domain, type DomainConfig, type EvtchnHandler } from './domain';
 import {
   EventChannelOps, type EvtchnAllocUnbound, type EvtchnBindInterdomain, type EvtchnStatus,
@@ -282,8 +283,7 @@ export class Hypervisor {
     dstU: number, dstDomid: number, dstOffset: number, len: number): number {
     const d = this.domains[caller];
     if (d === undefined) this.caller(caller, 'gnttab_copy_one');
-    return this.gt.gnttab_copy_one(d!, flags & 0xffff, srcU >>> 0, srcDomid & 0xffff, srcOffset & 0xffff,
-      dstU >>> 0, dstDomid & 0xffff, dstOffset & 0xffff, len & 0xffff);
+    return this.gt.gnttab_copy_one(d!, flags, srcU, srcDomid, srcOffset, dstU, dstDomid, dstOffset, len);
   }
 
   /** GNTTABOP_transfer (page flipping). Per-op status; returns 0 or -EOPNOTSUPP. */

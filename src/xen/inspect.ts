@@ -5,10 +5,12 @@
  * lab layer turns rows into tables).
  */
 import {
-  ECS_FREE, ECS_INTERDOMAIN, ECS_NAMES, ECS_RESERVED, ECS_UNBOUND, EVTCHN_2L_NR_CHANNELS, GNTPIN_devr_shift,
-  GNTPIN_devw_shift, GNTPIN_hstr_shift, GNTPIN_hstw_shift, GTF_accept_transfer, GTF_permit_access, GTF_reading,
-  GTF_readonly, GTF_sub_page, GTF_transitive, GTF_type_mask, GTF_writing, GTF_transfer_completed,
-  GTF_transfer_committed,
+  EVTCHN_2L_NR_CHANNELS, GTF_accept_transfer, GTF_permit_access, GTF_reading, GTF_readonly, GTF_sub_page,
+  GTF_transitive, GTF_type_mask, GTF_writing, GTF_transfer_completed, GTF_transfer_committed,
+} from '../io/xen-constants';
+import {
+  ECS_FREE, ECS_INTERDOMAIN, ECS_NAMES, ECS_RESERVED, ECS_UNBOUND, GNTPIN_devr_shift, GNTPIN_devw_shift,
+  GNTPIN_hstr_shift, GNTPIN_hstw_shift,
 } from './constants';
 import type { Hypervisor } from './hypervisor';
 

@@ -16,7 +16,8 @@
  * from a free list so runs are deterministic. Frame 0 is kept by Xen so that a zero frame number
  * in a grant entry never names guest memory.
  */
-import { DOMID_XEN, INVALID_MFN, XEN_PAGE_SHIFT, XEN_PAGE_SIZE } from './constants';
+import { DOMID_XEN, XEN_PAGE_SHIFT, XEN_PAGE_SIZE } from '../io/xen-constants';
+import { INVALID_MFN } from './constants';
 
 /** Owner value of a frame nobody owns. */
 export const OWNER_FREE = -1;

@@ -19,8 +19,9 @@
  * both ends and calls the drivers); no suspend/resume; xenstore is permission-free.
  */
 import {
-  EAGAIN, XenbusStateInitialising, XenbusStateClosing, XenbusStateClosed, XenbusStateUnknown, xenbusStateName,
-} from './constants';
+  XenbusStateInitialising, XenbusStateClosing, XenbusStateClosed, XenbusStateUnknown, xenbusStateName,
+} from '../io/xen-constants';
+import { EAGAIN } from './constants';
 import type { Hypervisor } from './hypervisor';
 import type { XenStore } from './xenstore';
 import type { TracePoint } from '../sim/trace';
