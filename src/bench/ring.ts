@@ -41,8 +41,8 @@ let sink = 0;
 
 function modelLoop(iterations: number): void {
   const page = new Uint8Array(4096);
-  const view = new DataView(page.buffer);
   const s = new SharedRing(page, 12);
+  const view = s.view; // slot offsets from RING_GET_* are offsets in this view
   SHARED_RING_INIT(s);
   s.req_prod = s.rsp_prod = START;
   s.req_event = s.rsp_event = START + 1;

@@ -25,6 +25,9 @@
  * the new private ring instead of filling one passed by pointer. RING_GET_REQUEST/RESPONSE
  * return the byte offset of the slot in `sring.view`, for the netif.ts accessors.
  *
+ * Hot paths: import the macros from this module (not through src/io/index), since CommonJS
+ * re-exports are getters that cost a call each; write slots through `r.sring.view`.
+ *
  * Differences from Xen: the model is single-threaded, so xen_wmb()/xen_mb() are no-ops at the
  * points marked ORDERING; RING_HAS_UNCONSUMED_* return counts (the default, without
  * XEN_RING_HAS_UNCONSUMED_IS_BOOL). Indices are validated only where a slot is addressed.
