@@ -10,4 +10,5 @@ export { XenvifQueue, MAX_PENDING_REQS, XEN_NETBACK_TX_COPY_LEN, XEN_NETBK_LEGAC
 export type { NetbackHypervisor, NetbackStack } from './platform';
 export { ringWalkIds } from './walk-ids';
 export { skbChecksumSetup } from './csum';
+export { ClassicNetback, CLASSIC_MAX_SKB_FRAGS, PKT_PROT_LEN } from './classic/netback';
 export { netbackHypervisor } from './xen-adapter';

@@ -1,21 +1,775 @@
 /**
- * Classic (linux-2.6.18-xen) netback — placeholder until the full model lands.
+ * Classic netback (linux-2.6.18-xen drivers/xen/netback/netback.c): the design the classic
+ * Xen walk-throughs describe. Host-wide (not per vif) state: 256 pending slots, the dealloc ring,
+ * the schedule list of vifs with tx work, the global guest-rx queue, and two tasklets.
+ *
+ * Guest transmit:
+ *   netif_be_int → add_to_net_schedule_list_tail → tasklet net_tx_action:
+ *     net_tx_action_dealloc (one unmap batch → make_tx_response OKAY per slot)
+ *     per vif on the schedule list: read the request, netbk_get_extras, netbk_count_requests,
+ *     size checks (all errors → netbk_tx_err: ERROR responses; nothing is fatal in this era),
+ *     one GNTTABOP_map_grant_ref for every slot (header slot included)
+ *   one map hypercall; per skb netbk_tx_check_mop, copy PKT_PROT_LEN (64) header bytes from
+ *   the mapped page, netbk_fill_frags (mapped pages as frags), net_tx_submit → netif_rx.
+ *   dom0 frees the skb → netif_idx_release → dealloc ring → tasklet → unmap → OKAY.
+ * Guest receive:
+ *   netif_be_start_xmit (drop if the guest has too few requests: netbk_queue_full) →
+ *   rx_queue → tasklet net_rx_action: netbk_gop_skb per packet, one slot per head / GSO extra /
+ *   frag: GNTTABOP_copy into the request's grant (copy mode, request-rx-copy) or
+ *   GNTTABOP_transfer of a dom0 page (flip mode); one hypercall for the batch; responses with
+ *   status = bytes or NETIF_RSP_ERROR; one notification per vif per run.
+ *
+ * @models bronson/linux-2.6.18.8-ovz-xen drivers/xen/netback/netback.c
+ * @simplified no credit scheduling (the default is unlimited credit); no HZ/2 copy of long-held
+ *   pages (GNTTABOP_unmap_and_replace); no multicall (each op batch is its own hypercall);
+ *   flip mode copies each slot's data into a fresh dom0 page (netbk_copy_skb) and transfers it,
+ *   without the MMU/p2m updates of dom0's replacement page; the 500 ms queue-wake timer is not
+ *   modeled (the queue wakes when requests arrive).
  */
 import { NETDEV_TX_OK, type NetdevTx } from '../../../net/netdevice';
-import type { SkBuff } from '../../../net/skb';
+import {
+  CHECKSUM_PARTIAL, CHECKSUM_UNNECESSARY, SKB_GSO_TCPV4, type SkBuff, type SkbDestructor,
+} from '../../../net/skb';
+import {
+  DOMID_SELF, GNTCOPY_dest_gref, GNTCOPY_source_gref, GNTMAP_host_map, GNTMAP_readonly, GNTST_okay, XEN_PAGE_SIZE,
+} from '../../../io/xen-constants';
+import {
+  RING_FINAL_CHECK_FOR_REQUESTS, RING_GET_REQUEST, RING_GET_RESPONSE, RING_PUSH_RESPONSES_AND_CHECK_NOTIFY,
+} from '../../../io/ring';
+import {
+  NETIF_RSP_ERROR, NETIF_RSP_OKAY, NETRXF_csum_blank, NETRXF_data_validated, NETRXF_extra_info, NETRXF_more_data,
+  NETTXF_csum_blank, NETTXF_data_validated, NETTXF_extra_info, NETTXF_more_data, XEN_NETIF_EXTRA_FLAG_MORE,
+  XEN_NETIF_EXTRA_TYPE_GSO, XEN_NETIF_EXTRA_TYPE_MAX, XEN_NETIF_GSO_TYPE_TCPV4, writeExtraGso, writeRxResponse,
+  writeTxNullResponse, writeTxResponse,
+} from '../../../io/netif';
+import { GnttabCopyBatch, type GnttabTransfer } from '../../../xen/grant_table';
+import { ETH_HLEN, makeMapOps, makeUnmapOps, SkbQueue, type XenvifQueue } from '../common';
+import { skbChecksumSetup } from '../csum';
 import type { NetbackDriver } from '../driver';
 import type { XenVif } from '../interface';
-import type { XenvifQueue } from '../common';
 
-export class ClassicNetback {
-  constructor(readonly nb: NetbackDriver) {}
-  netif_map(_vif: XenVif): void {}
-  netif_disconnect(_vif: XenVif): void {}
-  netif_be_int(_vif: XenVif, _q: XenvifQueue): void {}
-  rxInterrupt(_vif: XenVif): void {}
+const MAX_PENDING_REQS = 256;
+/** MAX_SKB_FRAGS in 2.6.18 with 4 KiB pages: 65536 / PAGE_SIZE + 2. */
+export const CLASSIC_MAX_SKB_FRAGS = 18;
+/** PKT_PROT_LEN: header bytes copied into the linear area. */
+export const PKT_PROT_LEN = 64;
+const NET_RX_RING_SIZE = 256;
+const INVALID = 0xffff;
+
+export class ClassicNetback implements SkbDestructor {
+  readonly pending_ring = new Uint16Array(MAX_PENDING_REQS);
+  pending_prod = MAX_PENDING_REQS;
+  pending_cons = 0;
+  /** pending_tx_info[]: {req, netif} */
+  readonly ptVif: (XenVif | null)[] = new Array<XenVif | null>(MAX_PENDING_REQS).fill(null);
+  readonly ptGref = new Uint32Array(MAX_PENDING_REQS);
+  readonly ptOffset = new Uint16Array(MAX_PENDING_REQS);
+  readonly ptFlags = new Uint16Array(MAX_PENDING_REQS);
+  readonly ptId = new Uint16Array(MAX_PENDING_REQS);
+  readonly ptSize = new Uint16Array(MAX_PENDING_REQS);
+  readonly ptPkt = new Uint32Array(MAX_PENDING_REQS);
+  readonly ptNext = new Uint16Array(MAX_PENDING_REQS).fill(INVALID);
+  readonly mmapPage: (Uint8Array | null)[] = new Array<Uint8Array | null>(MAX_PENDING_REQS).fill(null);
+  readonly mmapMfn = new Int32Array(MAX_PENDING_REQS).fill(-1);
+  readonly grantHandle = new Int32Array(MAX_PENDING_REQS).fill(-1);
+  readonly dealloc_ring = new Uint16Array(MAX_PENDING_REQS);
+  dealloc_prod = 0;
+  dealloc_cons = 0;
+  readonly txMapOps = makeMapOps(MAX_PENDING_REQS);
+  readonly txUnmapOps = makeUnmapOps(MAX_PENDING_REQS);
+  /** Skbs of one tasklet run with their pending index list. */
+  readonly runSkbs: (SkBuff | null)[] = new Array<SkBuff | null>(MAX_PENDING_REQS).fill(null);
+  readonly runVif: (XenVif | null)[] = new Array<XenVif | null>(MAX_PENDING_REQS).fill(null);
+  readonly runFirst = new Uint16Array(MAX_PENDING_REQS);
+  readonly runNrFrags = new Uint8Array(MAX_PENDING_REQS);
+  readonly runFrags = new Uint16Array(MAX_PENDING_REQS * CLASSIC_MAX_SKB_FRAGS);
+  readonly runDataLen = new Uint16Array(MAX_PENDING_REQS);
+  readonly runGso = new Uint16Array(MAX_PENDING_REQS);
+  runCount = 0;
+  /** net_schedule_list */
+  private readonly schedule: XenVif[] = [];
+  private readonly onList = new Set<XenVif>();
+  /** The global guest-rx queue (skb, vif). */
+  readonly rx_queue = new SkbQueue(64);
+  private readonly rxQueueVif: XenVif[] = [];
+  /** rx_req_cons_peek per vif. */
+  private readonly peek = new Map<XenVif, number>();
+  readonly rxCopy = new GnttabCopyBatch(NET_RX_RING_SIZE);
+  private readonly rxStage: number[] = [];
+  private readonly rxTransfer: GnttabTransfer[] = [];
+  private txScheduled = false;
+  private rxScheduled = false;
+  private readonly hTx: number;
+  private readonly hRx: number;
+  private readonly kaddr: number;
+
+  constructor(readonly nb: NetbackDriver) {
+    for (let i = 0; i < MAX_PENDING_REQS; i++) this.pending_ring[i] = i;
+    const dom = nb.hv.backend.domid;
+    this.hTx = nb.sim.register(`netback.d${dom}.net_tx_action`, () => this.runTx());
+    this.hRx = nb.sim.register(`netback.d${dom}.net_rx_action`, () => this.runRx());
+    this.kaddr = nb.allocKaddrRange();
+  }
+
+  get nrPendingReqs(): number {
+    return MAX_PENDING_REQS - ((this.pending_prod - this.pending_cons) >>> 0);
+  }
+
+  /** netif_map(): the vif's rings are mapped; start its rx bookkeeping. */
+  netif_map(vif: XenVif): void {
+    this.peek.set(vif, 0);
+  }
+
+  /** Drops the vif's queued rx packets and takes it off the schedule list. */
+  netif_disconnect(vif: XenVif): void {
+    this.onList.delete(vif);
+    const i = this.schedule.indexOf(vif);
+    if (i >= 0) this.schedule.splice(i, 1);
+    this.peek.delete(vif);
+  }
+
+  private scheduleTx(): void {
+    if (this.txScheduled) return;
+    this.txScheduled = true;
+    this.nb.sim.after(0, this.hTx);
+  }
+
+  private scheduleRx(): void {
+    if (this.rxScheduled) return;
+    this.rxScheduled = true;
+    this.nb.sim.after(0, this.hRx);
+  }
+
+  private runTx(): void {
+    const nb = this.nb;
+    const busy = nb.stack.cpu.busyUntil;
+    if (busy > nb.sim.now) { nb.sim.at(busy, this.hTx); return; }
+    this.txScheduled = false;
+    nb.stepCost += nb.costs.poll_ns;
+    this.net_tx_action();
+    nb.flushCost();
+  }
+
+  private runRx(): void {
+    const nb = this.nb;
+    const busy = nb.stack.cpu.busyUntil;
+    if (busy > nb.sim.now) { nb.sim.at(busy, this.hRx); return; }
+    this.rxScheduled = false;
+    nb.stepCost += nb.costs.poll_ns;
+    this.net_rx_action();
+    nb.flushCost();
+  }
+
+  /**
+   * The event-channel interrupt: queue the vif for tx work and wake its queue if it has rx space.
+   * @models bronson/linux-2.6.18.8-ovz-xen drivers/xen/netback/netback.c netif_be_int()
+   */
+  netif_be_int(vif: XenVif, _q: XenvifQueue): void {
+    vif.chargeIrq();
+    this.add_to_net_schedule_list_tail(vif);
+    // maybe_schedule_tx_action(): only while fewer than half the pending slots are in use.
+    if (this.nrPendingReqs < MAX_PENDING_REQS / 2) this.scheduleTx();
+    this.rxInterrupt(vif);
+  }
+
+  /** The frontend posted rx requests: wake the vif queue if it now has room. */
+  rxInterrupt(vif: XenVif): void {
+    if (vif.schedulable && !this.netbk_queue_full(vif)) vif.netif_wake_queue();
+  }
+
+  /** @models bronson/linux-2.6.18.8-ovz-xen drivers/xen/netback/netback.c add_to_net_schedule_list_tail() */
+  private add_to_net_schedule_list_tail(vif: XenVif): void {
+    if (this.onList.has(vif) || !vif.schedulable) return;
+    this.onList.add(vif);
+    this.schedule.push(vif);
+  }
+
+  /** @models bronson/linux-2.6.18.8-ovz-xen drivers/xen/netback/netback.c netif_schedule_work() */
+  private netif_schedule_work(vif: XenVif): void {
+    const q = vif.queues[0];
+    if (q === undefined || q.tx === null) return;
+    if (RING_FINAL_CHECK_FOR_REQUESTS(q.tx) !== 0) {
+      this.add_to_net_schedule_list_tail(vif);
+      this.scheduleTx();
+    }
+  }
+
+  /**
+   * Writes {id, status}, one NULL response if the request had extras, and pushes.
+   * @models bronson/linux-2.6.18.8-ovz-xen drivers/xen/netback/netback.c make_tx_response()
+   */
+  private make_tx_response(vif: XenVif, id: number, flags: number, status: number, pkt: number): void {
+    const q = vif.queues[0];
+    if (q === undefined || q.tx === null) return;
+    const r = q.tx;
+    const v = r.sring.view;
+    let i = r.rsp_prod_pvt;
+    writeTxResponse(v, RING_GET_RESPONSE(r, i), id, status);
+    let nulls = 0;
+    if (flags & NETTXF_extra_info) {
+      i = (i + 1) >>> 0;
+      writeTxNullResponse(v, RING_GET_RESPONSE(r, i));
+      nulls = 1;
+    }
+    r.rsp_prod_pvt = (i + 1) >>> 0;
+    const nb = this.nb;
+    const c = vif.counters;
+    c.tx_responses++;
+    c.tx_null_responses += nulls;
+    if (status !== NETIF_RSP_OKAY) c.tx_error_responses++;
+    nb.stepCost += nb.costs.tx_response_ns;
+    if (nb.tpStep.on) nb.step(pkt, 'make_tx_response', nb.costs.tx_response_ns, `id ${id} status ${status}`);
+    const notify = RING_PUSH_RESPONSES_AND_CHECK_NOTIFY(r);
+    if (notify) {
+      nb.stepCost += nb.hv.send(q.txIrq);
+      c.tx_notifies++;
+    }
+    if (nb.tpResponse.on) nb.tpResponse.emit({ vif: vif.name, queue: 0, id, status, nulls, notify });
+  }
+
+  /**
+   * ERROR responses for the request and every slot up to `end`; the vif goes back on the list.
+   * @models bronson/linux-2.6.18.8-ovz-xen drivers/xen/netback/netback.c netbk_tx_err()
+   */
+  private netbk_tx_err(vif: XenVif, id: number, flags: number, end: number, pkt: number, reason: string, bytes: number): void {
+    const r = vif.queues[0]!.tx!;
+    let cons = r.req_cons;
+    let rid = id;
+    let fl = flags;
+    vif.dropGuestTx(reason, bytes);
+    for (;;) {
+      this.make_tx_response(vif, rid, fl, NETIF_RSP_ERROR, pkt);
+      if (((end - cons) | 0) <= 0) break;
+      const o = RING_GET_REQUEST(r, cons);
+      rid = r.sring.view.getUint16(o + 8, true);
+      fl = r.sring.view.getUint16(o + 6, true);
+      cons = (cons + 1) >>> 0;
+    }
+    r.req_cons = cons;
+    this.netif_schedule_work(vif);
+  }
+
+  /** The pending index goes back to the free ring. */
+  private releasePending(p: number): void {
+    this.pending_ring[this.pending_prod & (MAX_PENDING_REQS - 1)] = p;
+    this.pending_prod = (this.pending_prod + 1) >>> 0;
+  }
+
+  /**
+   * A page of a transmitted packet came back from dom0's stack: queue its slot for unmapping.
+   * @models bronson/linux-2.6.18.8-ovz-xen drivers/xen/netback/netback.c netif_idx_release()
+   */
+  netif_idx_release(p: number): void {
+    this.dealloc_ring[this.dealloc_prod & (MAX_PENDING_REQS - 1)] = p;
+    // smp_wmb()
+    this.dealloc_prod = (this.dealloc_prod + 1) >>> 0;
+    this.scheduleTx();
+  }
+
+  /** skb destructor: every mapped page of the packet is released (netif_page_release). */
+  skbFreed(skb: SkBuff): void {
+    let p = skb.destructorArg;
+    if (this.nb.tpStep.on) this.nb.step(skb.id, 'netif_idx_release', 0, `dealloc_prod ${this.dealloc_prod}`);
+    while (p !== INVALID) {
+      const next = this.ptNext[p]!;
+      this.ptNext[p] = INVALID;
+      this.netif_idx_release(p);
+      p = next;
+    }
+  }
+
+  /**
+   * One unmap hypercall for every released slot, then an OKAY response for each.
+   * @models bronson/linux-2.6.18.8-ovz-xen drivers/xen/netback/netback.c net_tx_action_dealloc()
+   */
+  private net_tx_action_dealloc(): void {
+    const nb = this.nb;
+    let dc = this.dealloc_cons;
+    const dp = this.dealloc_prod;
+    let n = 0;
+    const rel = this.runFirst; // scratch (no skbs are being built yet)
+    while (dc !== dp) {
+      const p = this.dealloc_ring[dc & (MAX_PENDING_REQS - 1)]!;
+      dc = (dc + 1) >>> 0;
+      const op = this.txUnmapOps[n]!;
+      op.host_addr = this.kaddr + p * XEN_PAGE_SIZE;
+      op.dev_bus_addr = 0;
+      op.handle = this.grantHandle[p]!;
+      op.status = 0;
+      rel[n++] = p;
+    }
+    this.dealloc_cons = dc;
+    if (n === 0) return;
+    nb.stepCost += nb.costs.dealloc_ns;
+    const cost = nb.hv.unmap(this.txUnmapOps, n);
+    nb.stepCost += cost;
+    if (nb.tpDealloc.on) nb.tpDealloc.emit({ vif: '*', queue: 0, design: 'classic', unmaps: n, costNs: cost });
+    for (let i = 0; i < n; i++) {
+      const p = rel[i]!;
+      const vif = this.ptVif[p]!;
+      vif.counters.tx_unmap_ops++;
+      nb.clearForeign(this.mmapMfn[p]!);
+      this.grantHandle[p] = -1;
+      this.mmapPage[p] = null;
+      this.mmapMfn[p] = -1;
+      if (nb.tpStep.on) nb.step(this.ptPkt[p]!, 'net_tx_action_dealloc', i === 0 ? nb.costs.dealloc_ns : 0, `unmap batch of ${n}`);
+      this.make_tx_response(vif, this.ptId[p]!, this.ptFlags[p]!, NETIF_RSP_OKAY, this.ptPkt[p]!);
+      this.ptVif[p] = null;
+      this.releasePending(p);
+    }
+  }
+
+  /**
+   * The tx tasklet.
+   * @models bronson/linux-2.6.18.8-ovz-xen drivers/xen/netback/netback.c net_tx_action()
+   */
+  private net_tx_action(): void {
+    const nb = this.nb;
+    const tpOn = nb.tpStep.on;
+    if (this.dealloc_cons !== this.dealloc_prod) this.net_tx_action_dealloc();
+    let nMops = 0;
+    this.runCount = 0;
+    let reqs = 0;
+    while (this.nrPendingReqs + CLASSIC_MAX_SKB_FRAGS < MAX_PENDING_REQS && this.schedule.length > 0) {
+      const vif = this.schedule.shift()!;
+      this.onList.delete(vif);
+      const q = vif.queues[0];
+      if (q === undefined || q.tx === null || !vif.schedulable) continue;
+      const r = q.tx;
+      let workToDo = RING_FINAL_CHECK_FOR_REQUESTS(r);
+      if (workToDo === 0) continue;
+      const v = r.sring.view;
+      let i = r.req_cons;
+      // rmb(); memcpy(&txreq, RING_GET_REQUEST(...))
+      let o = RING_GET_REQUEST(r, i);
+      const gref = v.getUint32(o, true), off = v.getUint16(o + 4, true), flags = v.getUint16(o + 6, true);
+      const id = v.getUint16(o + 8, true);
+      let size = v.getUint16(o + 10, true);
+      const total = size;
+      const pkt = q.txWalk[i & 255]!;
+      r.req_cons = i = (i + 1) >>> 0;
+      workToDo--;
+      reqs++;
+      vif.counters.tx_requests++;
+      nb.stepCost += nb.costs.tx_req_ns;
+      if (tpOn) nb.step(pkt, 'net_tx_action', nb.costs.tx_req_ns, `req ${(i - 1) >>> 0} id ${id} size ${size}`);
+      // netbk_get_extras()
+      let gsoSize = 0, gsoType = 0, haveGso = false, extraErr = false;
+      if (flags & NETTXF_extra_info) {
+        let more = 0;
+        do {
+          if (workToDo-- <= 0) { extraErr = true; break; }
+          o = RING_GET_REQUEST(r, i);
+          const type = v.getUint8(o);
+          more = v.getUint8(o + 1) & XEN_NETIF_EXTRA_FLAG_MORE;
+          r.req_cons = i = (i + 1) >>> 0;
+          if (type === 0 || type >= XEN_NETIF_EXTRA_TYPE_MAX) { extraErr = true; break; }
+          if (type === XEN_NETIF_EXTRA_TYPE_GSO) { haveGso = true; gsoSize = v.getUint16(o + 2, true); gsoType = v.getUint8(o + 4); }
+        } while (more);
+        if (extraErr) { this.netbk_tx_err(vif, id, flags, i, pkt, 'bad_extra', total); continue; }
+        if (tpOn) nb.step(pkt, 'netbk_get_extras', 0);
+      }
+      // netbk_count_requests()
+      let frags = 0;
+      let countErr = '';
+      if (flags & NETTXF_more_data) {
+        let fl = 0;
+        do {
+          if (frags >= workToDo) { countErr = 'need_more_frags'; break; }
+          if (frags >= CLASSIC_MAX_SKB_FRAGS) { countErr = 'too_many_slots'; break; }
+          o = RING_GET_REQUEST(r, (r.req_cons + frags) >>> 0);
+          const fsize = v.getUint16(o + 10, true);
+          const foff = v.getUint16(o + 4, true);
+          fl = v.getUint16(o + 6, true);
+          if (fsize > size) { countErr = 'frag_size_overflow'; break; }
+          size -= fsize;
+          frags++;
+          if (foff + fsize > XEN_PAGE_SIZE) { countErr = 'cross_page'; break; }
+        } while (fl & NETTXF_more_data);
+        if (countErr !== '') { this.netbk_tx_err(vif, id, flags, (i + frags) >>> 0, pkt, countErr, total); continue; }
+        if (tpOn) nb.step(pkt, 'netbk_count_requests', nb.costs.tx_req_ns * frags, `${frags} more slot(s)`);
+        nb.stepCost += nb.costs.tx_req_ns * frags;
+      }
+      const end = (i + frags) >>> 0;
+      if (size < ETH_HLEN) { this.netbk_tx_err(vif, id, flags, end, pkt, 'bad_size', total); continue; }
+      if (off + size > XEN_PAGE_SIZE) { this.netbk_tx_err(vif, id, flags, end, pkt, 'cross_page', total); continue; }
+      if (haveGso && (gsoSize === 0 || gsoType !== XEN_NETIF_GSO_TYPE_TCPV4)) { this.netbk_tx_err(vif, id, flags, end, pkt, 'bad_gso', total); continue; }
+      const dataLen = size > PKT_PROT_LEN && frags < CLASSIC_MAX_SKB_FRAGS ? PKT_PROT_LEN : size;
+      const skb = nb.stack.pool.alloc();
+      if (pkt !== 0) skb.id = pkt;
+      skb.bornAt = nb.sim.now;
+      if (haveGso) { skb.gsoSize = gsoSize; skb.gsoType = SKB_GSO_TCPV4; }
+      const k = this.runCount++;
+      this.runSkbs[k] = skb;
+      this.runVif[k] = vif;
+      this.runDataLen[k] = dataLen;
+      // Map op for the first slot, then netbk_get_requests(): one per fragment.
+      const first = this.pending_ring[this.pending_cons & (MAX_PENDING_REQS - 1)]!;
+      this.pending_cons = (this.pending_cons + 1) >>> 0;
+      this.setPending(first, vif, gref, off, flags, id, size, pkt);
+      this.mapOp(nMops++, first, gref, vif.domid);
+      this.runFirst[k] = first;
+      const fb = k * CLASSIC_MAX_SKB_FRAGS;
+      for (let f = 0; f < frags; f++) {
+        o = RING_GET_REQUEST(r, (i + f) >>> 0);
+        const p = this.pending_ring[this.pending_cons & (MAX_PENDING_REQS - 1)]!;
+        this.pending_cons = (this.pending_cons + 1) >>> 0;
+        const fg = v.getUint32(o, true);
+        this.setPending(p, vif, fg, v.getUint16(o + 4, true), v.getUint16(o + 6, true), v.getUint16(o + 8, true), v.getUint16(o + 10, true), pkt);
+        this.mapOp(nMops++, p, fg, vif.domid);
+        this.runFrags[fb + f] = p;
+      }
+      this.runNrFrags[k] = frags;
+      reqs += frags;
+      vif.counters.tx_requests += frags;
+      r.req_cons = end;
+      if (tpOn) nb.step(pkt, 'netbk_get_requests', 0, `map ${frags + 1} slot(s)`);
+      this.netif_schedule_work(vif);
+      if (nMops + CLASSIC_MAX_SKB_FRAGS + 1 > MAX_PENDING_REQS) break;
+    }
+    if (nMops === 0) return;
+    const cost = nb.hv.map(this.txMapOps, nMops);
+    nb.stepCost += cost;
+    if (nb.tpBatch.on) nb.tpBatch.emit({ vif: '*', queue: 0, design: 'classic', reqs, skbs: this.runCount, copies: 0, maps: nMops, costNs: cost });
+    let m = 0;
+    for (let k = 0; k < this.runCount; k++) {
+      const skb = this.runSkbs[k]!;
+      this.runSkbs[k] = null;
+      const vif = this.runVif[k]!;
+      this.runVif[k] = null;
+      vif.counters.tx_map_ops += 1 + this.runNrFrags[k]!;
+      if (tpOn) nb.step(skb.id, 'gnttab_map_grant_ref', 0, `${nMops} op(s) in the batch`, 'xen');
+      const ok = this.netbk_tx_check_mop(k, m);
+      m += 1 + this.runNrFrags[k]!;
+      nb.stepCost += nb.costs.tx_skb_ns;
+      if (tpOn) nb.step(skb.id, 'netbk_tx_check_mop', nb.costs.tx_skb_ns, ok ? 'ok' : 'grant error');
+      if (!ok) {
+        vif.dropGuestTx('bad_grant', this.ptSize[this.runFirst[k]!]!);
+        nb.stack.pool.free(skb);
+        continue;
+      }
+      this.net_tx_submit(vif, skb, k);
+    }
+    this.runCount = 0;
+  }
+
+  private setPending(p: number, vif: XenVif, gref: number, off: number, flags: number, id: number, size: number, pkt: number): void {
+    this.ptVif[p] = vif;
+    this.ptGref[p] = gref;
+    this.ptOffset[p] = off;
+    this.ptFlags[p] = flags;
+    this.ptId[p] = id;
+    this.ptSize[p] = size;
+    this.ptPkt[p] = pkt;
+    this.ptNext[p] = INVALID;
+  }
+
+  private mapOp(m: number, p: number, gref: number, domid: number): void {
+    const op = this.txMapOps[m]!;
+    op.host_addr = this.kaddr + p * XEN_PAGE_SIZE;
+    op.flags = GNTMAP_host_map | GNTMAP_readonly;
+    op.ref = gref;
+    op.dom = domid;
+    op.status = 0;
+    op.handle = -1;
+    op.dev_bus_addr = 0;
+  }
+
+  /** Records a successful map of pending slot p. */
+  private mapped(p: number, m: number): void {
+    const op = this.txMapOps[m]!;
+    const mfn = Math.floor(op.dev_bus_addr / XEN_PAGE_SIZE);
+    this.grantHandle[p] = op.handle;
+    this.mmapMfn[p] = mfn;
+    this.mmapPage[p] = this.nb.hv.mem.page(mfn);
+    this.nb.setForeign(mfn, this.ptVif[p]!.domid, this.ptGref[p]!);
+  }
+
+  /**
+   * Map statuses of one packet: a failed slot is answered ERROR and its pending index freed at
+   * once; on the first error the already-mapped slots are released through the dealloc path.
+   * @models bronson/linux-2.6.18.8-ovz-xen drivers/xen/netback/netback.c netbk_tx_check_mop()
+   */
+  private netbk_tx_check_mop(k: number, m: number): boolean {
+    const first = this.runFirst[k]!;
+    const vif = this.ptVif[first]!;
+    let err = this.txMapOps[m]!.status;
+    if (err !== GNTST_okay) {
+      this.make_tx_response(vif, this.ptId[first]!, this.ptFlags[first]!, NETIF_RSP_ERROR, this.ptPkt[first]!);
+      this.ptVif[first] = null;
+      this.releasePending(first);
+    } else {
+      this.mapped(first, m);
+    }
+    const nf = this.runNrFrags[k]!;
+    const fb = k * CLASSIC_MAX_SKB_FRAGS;
+    for (let i = 0; i < nf; i++) {
+      const p = this.runFrags[fb + i]!;
+      const st = this.txMapOps[m + 1 + i]!.status;
+      if (st === GNTST_okay) {
+        this.mapped(p, m + 1 + i);
+        if (err !== GNTST_okay) this.netif_idx_release(p);
+        continue;
+      }
+      this.make_tx_response(vif, this.ptId[p]!, this.ptFlags[p]!, NETIF_RSP_ERROR, this.ptPkt[p]!);
+      this.ptVif[p] = null;
+      this.releasePending(p);
+      if (err !== GNTST_okay) continue;
+      if (this.grantHandle[first]! >= 0) this.netif_idx_release(first);
+      for (let j = 0; j < i; j++) this.netif_idx_release(this.runFrags[fb + j]!);
+      err = st;
+    }
+    return err === GNTST_okay;
+  }
+
+  /**
+   * Copies the header from the mapped first page, attaches the fragments and hands the skb
+   * to netif_rx.
+   * @models bronson/linux-2.6.18.8-ovz-xen drivers/xen/netback/netback.c net_tx_action() (submit
+   *   loop) and netbk_fill_frags()
+   */
+  private net_tx_submit(vif: XenVif, skb: SkBuff, k: number): void {
+    const nb = this.nb;
+    const first = this.runFirst[k]!;
+    const dataLen = this.runDataLen[k]!;
+    const page = this.mmapPage[first]!;
+    const off = this.ptOffset[first]!;
+    const at = skb.put(dataLen);
+    skb.head.set(page.subarray(off, off + dataLen), at);
+    nb.stepCost += Math.round(dataLen * nb.costs.memcpy_byte_ns_x1000 / 1000);
+    const flags = this.ptFlags[first]!;
+    // Chain of pending indices whose pages the skb holds (the page destructors).
+    let head = INVALID, tail = INVALID;
+    const link = (p: number): void => {
+      if (head === INVALID) head = p; else this.ptNext[tail] = p;
+      tail = p;
+      this.ptNext[p] = INVALID;
+    };
+    if (dataLen < this.ptSize[first]!) {
+      skb.addFrag(page, off + dataLen, this.ptSize[first]! - dataLen);
+      link(first);
+    } else {
+      this.netif_idx_release(first);
+    }
+    const nf = this.runNrFrags[k]!;
+    const fb = k * CLASSIC_MAX_SKB_FRAGS;
+    for (let i = 0; i < nf; i++) {
+      const p = this.runFrags[fb + i]!;
+      skb.addFrag(this.mmapPage[p]!, this.ptOffset[p]!, this.ptSize[p]!);
+      link(p);
+    }
+    if (head !== INVALID) {
+      skb.destructor = this;
+      skb.destructorArg = head;
+    }
+    if (flags & NETTXF_csum_blank) skb.ipSummed = CHECKSUM_PARTIAL;
+    else if (flags & NETTXF_data_validated) skb.ipSummed = CHECKSUM_UNNECESSARY;
+    if (skb.ipSummed === CHECKSUM_PARTIAL && skbChecksumSetup(skb) < 0) {
+      vif.dropGuestTx('checksum_setup', skb.len);
+      nb.stack.pool.free(skb);
+      return;
+    }
+    if (nb.tpStep.on) nb.step(skb.id, 'netbk_fill_frags', 0, `${skb.nrFrags} frag(s), ${skb.len} B`);
+    skb.dev = vif;
+    vif.stats.rx_packets++;
+    vif.stats.rx_bytes += skb.len;
+    vif.tapFrame('rx', skb);
+    if (nb.tpStep.on) nb.step(skb.id, 'net_tx_submit', 0, `${skb.len} B to netif_rx`);
+    nb.flushCost();
+    nb.stack.netif_rx(skb);
+  }
+
+  // ---- guest receive ---------------------------------------------------------------------------
+
+  /** Slots the next packet may need (netbk_max_required_rx_slots). */
+  private maxRequired(vif: XenVif): number {
+    return vif.canSg || vif.gsoMask !== 0 ? CLASSIC_MAX_SKB_FRAGS + 2 : 1;
+  }
+
+  /** @models bronson/linux-2.6.18.8-ovz-xen drivers/xen/netback/netback.c netbk_queue_full() */
+  netbk_queue_full(vif: XenVif): boolean {
+    const q = vif.queues[0];
+    if (q === undefined || q.rx === null) return true;
+    const peek = this.peek.get(vif) ?? 0;
+    const needed = this.maxRequired(vif);
+    return ((q.rx.sring.req_prod - peek) >>> 0) < needed || ((q.rx.rsp_prod_pvt + NET_RX_RING_SIZE - peek) >>> 0) < needed;
+  }
+
+  /**
+   * Guest receive entry point of a classic vif.
+   * @models bronson/linux-2.6.18.8-ovz-xen drivers/xen/netback/netback.c netif_be_start_xmit()
+   */
+  start_xmit(vif: XenVif, skb: SkBuff): NetdevTx {
+    const nb = this.nb;
+    nb.stepCost += nb.costs.xmit_ns;
+    if (!vif.schedulable || vif.queues.length === 0) { vif.dropXmit(skb, 'not_connected'); return NETDEV_TX_OK; }
+    if (this.netbk_queue_full(vif)) { vif.dropXmit(skb, 'no_rx_slots'); return NETDEV_TX_OK; }
+    vif.tapFrame('tx', skb);
+    const q = vif.queues[0]!;
+    const peek = ((this.peek.get(vif) ?? 0) + skb.nrFrags + 1 + (skb.gsoSize !== 0 ? 1 : 0)) >>> 0;
+    this.peek.set(vif, peek);
+    if (this.netbk_queue_full(vif)) {
+      q.rx!.sring.req_event = (peek + this.maxRequired(vif)) >>> 0;
+      // mb(): request notification, then check and stop the queue.
+      if (this.netbk_queue_full(vif)) {
+        if (!vif.txStopped) vif.counters.rx_queue_stops++;
+        vif.netif_stop_queue();
+      }
+    }
+    this.rx_queue.push(skb);
+    this.rxQueueVif.push(vif);
+    if (nb.tpStep.on) nb.step(skb.id, 'netif_be_start_xmit', nb.costs.xmit_ns, `rx_req_cons_peek ${peek}`);
+    this.scheduleRx();
+    nb.flushCost();
+    return NETDEV_TX_OK;
+  }
+
+  private stagePage(i: number): number {
+    let mfn = this.rxStage[i];
+    if (mfn === undefined) {
+      mfn = this.nb.hv.allocPage();
+      if (mfn < 0) throw new Error('net_rx_action: out of host memory for a staging page');
+      this.rxStage[i] = mfn;
+    }
+    return mfn;
+  }
+
+  /**
+   * The rx tasklet: place queued packets into their guests' posted buffers.
+   * @models bronson/linux-2.6.18.8-ovz-xen drivers/xen/netback/netback.c net_rx_action() and netbk_gop_skb()
+   */
+  private net_rx_action(): void {
+    const nb = this.nb;
+    const mem = nb.hv.mem;
+    const tpOn = nb.tpStep.on;
+    // Gather packets while a whole worst-case packet still fits in one ring's worth of ops.
+    const pkts: { skb: SkBuff; vif: XenVif; slot0: number; nslots: number; op0: number; nops: number; offset: number }[] = [];
+    const copy = this.rxCopy;
+    copy.reset();
+    let nTransfer = 0;
+    let count = 0;
+    while (this.rx_queue.length > 0 && count + CLASSIC_MAX_SKB_FRAGS < NET_RX_RING_SIZE) {
+      const skb = this.rx_queue.shift()!;
+      const vif = this.rxQueueVif.shift()!;
+      const q = vif.queues[0];
+      if (q === undefined || q.rx === null || !vif.connected) { vif.dropGuestRx(skb, 'not_connected'); continue; }
+      const r = q.rx;
+      const v = r.sring.view;
+      const slot0 = r.req_cons;
+      const op0 = vif.rxCopy ? copy.count : nTransfer;
+      // Data pieces: the head, then each frag; a GSO extra takes the slot after the head.
+      const pieces = 1 + skb.nrFrags;
+      let offset0 = 0;
+      for (let pc = 0; pc < pieces; pc++) {
+        if (pc === 1 && skb.gsoSize !== 0) r.req_cons = (r.req_cons + 1) >>> 0; // extra slot
+        const o = RING_GET_REQUEST(r, r.req_cons);
+        const gref = v.getUint32(o + 4, true);
+        r.req_cons = (r.req_cons + 1) >>> 0;
+        let src: Uint8Array, srcOff: number, len: number;
+        if (pc === 0) { src = skb.head; srcOff = skb.data; len = skb.headLen; }
+        else { src = skb.fragPage[pc - 1]!; srcOff = skb.fragOff[pc - 1]!; len = skb.fragLen[pc - 1]!; }
+        if (vif.rxCopy) {
+          let flags = GNTCOPY_dest_gref, su: number, sd: number, so: number;
+          if (src.buffer === mem.buffer) {
+            const abs = src.byteOffset + srcOff;
+            const mfn = Math.floor(abs / XEN_PAGE_SIZE);
+            so = abs & (XEN_PAGE_SIZE - 1);
+            const fd = nb.foreignDom[mfn]!;
+            if (fd >= 0) { flags |= GNTCOPY_source_gref; su = nb.foreignRef[mfn]!; sd = fd; } else { su = mfn; sd = DOMID_SELF; }
+          } else {
+            su = this.stagePage(copy.count);
+            so = 0;
+            mem.bytes.set(src.subarray(srcOff, srcOff + len), su * XEN_PAGE_SIZE);
+            sd = DOMID_SELF;
+          }
+          copy.push(flags, su, sd, so, gref, vif.domid, 0, len);
+        } else {
+          // Flip: netbk_copy_skb into a fresh dom0 page, then GNTTABOP_transfer it.
+          const mfn = nb.hv.allocPage();
+          const off = pc === 0 && (skb.data & (XEN_PAGE_SIZE - 1)) + len <= XEN_PAGE_SIZE ? skb.data & (XEN_PAGE_SIZE - 1) : 0;
+          if (pc === 0) offset0 = off;
+          if (mfn >= 0) mem.bytes.set(src.subarray(srcOff, srcOff + len), mfn * XEN_PAGE_SIZE + off);
+          nb.stepCost += Math.round(len * nb.costs.memcpy_byte_ns_x1000 / 1000);
+          let t = this.rxTransfer[nTransfer];
+          if (t === undefined) { t = { mfn: 0, domid: 0, ref: 0, status: 0 }; this.rxTransfer[nTransfer] = t; }
+          t.mfn = mfn < 0 ? 0 : mfn;
+          t.domid = vif.domid;
+          t.ref = gref;
+          t.status = 0;
+          nTransfer++;
+        }
+      }
+      const nslots = (r.req_cons - slot0) >>> 0;
+      count += nslots;
+      pkts.push({ skb, vif, slot0, nslots, op0, nops: pieces, offset: offset0 });
+      if (tpOn) nb.step(skb.id, 'netbk_gop_skb', nb.costs.rx_skb_ns, `${nslots} slot(s), ${vif.rxCopy ? 'copy' : 'flip'}`);
+      nb.stepCost += nb.costs.rx_skb_ns;
+    }
+    if (pkts.length === 0) return;
+    if (copy.count > 0) nb.stepCost += nb.hv.copy(copy, copy.count);
+    let transferFailed = false;
+    if (nTransfer > 0) {
+      const rc = nb.hv.transfer(this.rxTransfer, nTransfer);
+      if (rc < 0) transferFailed = true; else nb.stepCost += rc;
+    }
+    // Responses, then one notification per vif.
+    const notifyVifs = new Set<XenVif>();
+    let errors = 0;
+    for (const pk of pkts) {
+      const { skb, vif } = pk;
+      const q = vif.queues[0]!;
+      const r = q.rx!;
+      const v = r.sring.view;
+      // netbk_check_gop(): any failed op makes the whole packet NETIF_RSP_ERROR.
+      let ok = true;
+      for (let i = 0; i < pk.nops; i++) {
+        const st = vif.rxCopy ? copy.status(pk.op0 + i) : (transferFailed ? -1 : this.rxTransfer[pk.op0 + i]!.status);
+        if (st !== GNTST_okay) ok = false;
+      }
+      if (vif.rxCopy) { vif.counters.rx_copy_ops += pk.nops; if (!ok) vif.counters.rx_copy_errors++; }
+      else vif.counters.rx_transfer_ops += pk.nops;
+      if (!ok) errors++;
+      let idx = pk.slot0;
+      for (let pc = 0; pc < pk.nops; pc++) {
+        const o = RING_GET_REQUEST(r, idx);
+        const id = v.getUint16(o, true);
+        const len = pc === 0 ? skb.headLen : skb.fragLen[pc - 1]!;
+        let flags = pc + 1 < pk.nops ? NETRXF_more_data : 0;
+        if (pc === 0) {
+          if (skb.ipSummed === CHECKSUM_PARTIAL) flags |= NETRXF_csum_blank | NETRXF_data_validated;
+          else if (skb.ipSummed === CHECKSUM_UNNECESSARY) flags |= NETRXF_data_validated;
+          if (skb.gsoSize !== 0) flags |= NETRXF_extra_info;
+        }
+        writeRxResponse(v, RING_GET_RESPONSE(r, idx), id, pc === 0 ? pk.offset : 0, flags, ok ? len : NETIF_RSP_ERROR);
+        q.rxWalk[idx & 255] = skb.id;
+        idx = (idx + 1) >>> 0;
+        if (pc === 0 && skb.gsoSize !== 0) {
+          writeExtraGso(v, RING_GET_RESPONSE(r, idx), 0, skb.gsoSize, XEN_NETIF_GSO_TYPE_TCPV4, 0);
+          q.rxWalk[idx & 255] = skb.id;
+          idx = (idx + 1) >>> 0;
+        }
+      }
+      r.rsp_prod_pvt = idx;
+      vif.counters.rx_responses += pk.nslots;
+      vif.stats.tx_packets++;
+      vif.stats.tx_bytes += skb.len;
+      notifyVifs.add(vif);
+      if (tpOn) nb.step(skb.id, 'net_rx_action', 0, ok ? `${pk.nslots} response(s)` : 'NETIF_RSP_ERROR');
+      nb.stack.pool.free(skb);
+    }
+    for (const vif of notifyVifs) {
+      const q = vif.queues[0]!;
+      const notify = RING_PUSH_RESPONSES_AND_CHECK_NOTIFY(q.rx!);
+      if (notify) { nb.stepCost += nb.hv.send(q.rxIrq); vif.counters.rx_notifies++; }
+      vif.counters.rx_runs++;
+      if (nb.tpRxBatch.on) nb.tpRxBatch.emit({ vif: vif.name, queue: 0, design: 'classic', skbs: pkts.filter((p) => p.vif === vif).length, slots: 0, copies: copy.count, transfers: nTransfer, errors, notify, costNs: 0 });
+      if (!this.netbk_queue_full(vif)) vif.netif_wake_queue();
+    }
+    if (this.rx_queue.length > 0) this.scheduleRx();
+  }
 }
 
+/** Classic vif start_xmit (dispatch from XenVif.ndo_start_xmit). */
 export function netif_be_start_xmit(vif: XenVif, skb: SkBuff): NetdevTx {
-  vif.dropXmit(skb, 'not_connected');
-  return NETDEV_TX_OK;
+  return vif.nb.classic.start_xmit(vif, skb);
 }
