@@ -17,7 +17,7 @@ export { NetfrontInfo, XennetDevice, type NetfrontStack, type NetfrontCounters, 
 export {
   xennet_start_xmit, xennet_count_skb_slots, gnttab_count_grant, netfront_tx_slot_available, xennet_tx_buf_gc,
   xennet_mark_tx_pending, xennet_make_txreqs, xennet_tx_setup_grant, xennet_maybe_wake_tx, xennet_handle_tx,
-  xennet_tx_interrupt,
+  xennet_tx_interrupt, xennet_handle_tx_irq,
 } from './tx';
 export {
   xennet_alloc_rx_buffers, xennet_poll, xennet_get_responses, xennet_get_extras, xennet_move_rx_slot,

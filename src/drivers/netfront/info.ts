@@ -156,6 +156,12 @@ export class NetfrontInfo {
     this.hRefill = o.sim.register(`${this.where}.rx_refill_timeout`, (qi) => this.onRefill(qi));
   }
 
+  /**
+   * Packet walk: the id the backend gave the packet in rx ring slot `ringIdx` of queue `qi` (0 or
+   * less when unknown). When set, received skbs keep that id so one frame has one id end to end.
+   */
+  rxPacketId: ((qi: number, ringIdx: number) => number) | null = null;
+
   /** Set by rx.ts: runs a NAPI poll of queue `qi`. */
   onPoll: (qi: number) => void = () => {};
   /** Set by rx.ts: the refill timer of queue `qi` fired. */

@@ -32,6 +32,11 @@ export const NETFRONT_PARAMS = defineParams('netfront', {
     help: 'Whether the backend is trusted; when false every transmitted skb is bounced into freshly zeroed pages (XSA-403).',
     models: 'xen-netfront module_param trusted (and the frontend xenstore node `trusted`)',
   }),
+  rx_pool_pages: int({
+    default: 512, min: 32, max: 8192, unit: 'pages',
+    help: 'Guest pages in each queue\'s receive page pool: 256 can sit in the ring, the rest in skbs the stack still holds. When it runs dry the refill is deferred to the timer.',
+    models: 'xen-netfront page_pool (pool_size NET_RX_RING_SIZE, backed by the page allocator); the model bounds it',
+  }),
   napi_budget: int({
     default: 64, min: 1, max: 1024, unit: 'packets',
     help: 'NAPI weight of each queue: packets xennet_poll may deliver per call before yielding.',

@@ -56,6 +56,11 @@ export class NetfrontQueue implements SkbDestructor {
   readonly txPktIrqSeen = new Uint8Array(NET_TX_RING_SIZE);
   txPktTop = 0;
   txPages!: GuestPagePool;
+  /**
+   * Packet id (skb.id) of the packet occupying each tx ring slot, for the packet walk: the backend
+   * model reads it so that one packet keeps one id across domains (see src/net/walk.ts).
+   */
+  readonly txSlotPkt = new Float64Array(NET_TX_RING_SIZE);
 
   // ---- receive ----------------------------------------------------------------------------
   rx!: FrontRing;

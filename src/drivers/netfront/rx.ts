@@ -51,7 +51,7 @@ import {
 } from './constants';
 import type { NetfrontQueue } from './queue';
 import type { NetfrontInfo } from './info';
-import { xennet_handle_tx } from './tx';
+import { xennet_handle_tx_irq } from './tx';
 
 const PAGE_SIZE = 4096;
 const RX_MASK = NET_RX_RING_SIZE - 1;
@@ -424,12 +424,16 @@ export function checksum_setup(np: NetfrontInfo, skb: SkBuff): number {
 }
 
 /** Builds the skb of the packet collected in tmp: head pull, frags, checksum state. Null on error. */
-function buildSkb(q: NetfrontQueue): SkBuff | null {
+function buildSkb(q: NetfrontQueue, first: number): SkBuff | null {
   const np = q.info;
   const xen = np.xen;
   const skb = np.stack.skbs.alloc();
   skb.dev = np.netdev;
   skb.bornAt = np.sim.now;
+  if (np.rxPacketId !== null) {
+    const id = np.rxPacketId(q.id, first);
+    if (id > 0) skb.id = id;
+  }
   if (q.gsoExtraType !== 0 && xennet_set_skb_gso(q, skb) !== 0) {
     np.stack.skbs.free(skb);
     q.rxErrReason = 'rx_bad_gso';
@@ -531,7 +535,7 @@ export function xennet_poll(q: NetfrontQueue, budget: number): number {
     }
     const extras = (rx.rsp_cons - i) >>> 0;
     cost += extras * p.rx_slot_ns;
-    const skb = buildSkb(q);
+    const skb = buildSkb(q, i);
     if (skb === null) {
       // xennet_set_skb_gso or xennet_fill_frags failed: the whole chain is consumed.
       freeTmp(q, 0);
@@ -638,5 +642,5 @@ export function xennet_interrupt(q: NetfrontQueue): void {
   const np = q.info;
   np.counters.rx_irqs++;
   np.cpu.run(np.sim.now, np.p.irq_ns);
-  if (xennet_handle_tx(q)) xennet_handle_rx(q);
+  if (xennet_handle_tx_irq(q)) xennet_handle_rx(q);
 }

@@ -126,6 +126,7 @@ export function xennet_tx_setup_grant(q: NetfrontQueue, skb: SkBuff, buf: Uint8A
   q.txPktOf[id] = curPkt;
   q.txPktRefs[curPkt]!++;
   writeTxRequest(q.tx.sring.view, slot, ref, pageOff, 0, id, len);
+  q.txSlotPkt[idx & (NET_TX_RING_SIZE - 1)] = skb.id;
   // Pending only once the producer index is about to be raised (xennet_mark_tx_pending).
   add_id_to_list(q, 'pend', id);
   curSlot = slot;
@@ -232,6 +233,7 @@ export function xennet_start_xmit(np: NetfrontInfo, skb: SkBuff): NetdevTx {
     const gidx = q.tx.req_prod_pvt;
     q.tx.req_prod_pvt = (gidx + 1) >>> 0;
     flags |= NETTXF_extra_info;
+    q.txSlotPkt[gidx & (NET_TX_RING_SIZE - 1)] = skb.id;
     writeExtraGso(view, RING_GET_REQUEST(q.tx, gidx), 0, skb.gsoSize,
       (skb.gsoType & SKB_GSO_TCPV6) ? XEN_NETIF_GSO_TYPE_TCPV6 : XEN_NETIF_GSO_TYPE_TCPV4, 0);
     np.counters.tx_slots++;
@@ -343,6 +345,11 @@ export function xennet_tx_buf_gc(q: NetfrontQueue): number {
       q.tx_link[id] = TX_LINK_NONE;
       const skb = q.tx_skbs[id]!;
       q.tx_skbs[id] = null;
+      const pkt = q.txPktOf[id]!;
+      if (tr && gcFromIrq && q.txPktIrqSeen[pkt] === 0) {
+        q.txPktIrqSeen[pkt] = 1;
+        emitStep(np.tpStep, skb.id, 'xennet_tx_interrupt', 'domU', xen.domid, np.p.irq_ns, `queue ${q.id} rsp ${cons}`);
+      }
       const ref = q.grant_tx_ref[id]!;
       if (!xen.gnttab_end_foreign_access_ref(ref)) {
         np.markBroken(q, `Grant still in use by backend domain (ref ${ref})`);
@@ -358,11 +365,6 @@ export function xennet_tx_buf_gc(q: NetfrontQueue): number {
       add_id_to_list(q, 'free', id);
       cost += np.p.tx_gc_ns;
       if (tr) emitStep(np.tpStep, skb.id, 'gnttab_end_foreign_access_ref', 'domU', xen.domid, np.p.tx_gc_ns, `ref ${ref} id ${id} status ${status}`);
-      const pkt = q.txPktOf[id]!;
-      if (tr && gcFromIrq && q.txPktIrqSeen[pkt] === 0) {
-        q.txPktIrqSeen[pkt] = 1;
-        emitStep(np.tpStep, skb.id, 'xennet_tx_interrupt', 'domU', xen.domid, np.p.irq_ns, `queue ${q.id} rsp ${cons}`);
-      }
       if (--q.txPktRefs[pkt]! === 0) {
         q.txPktSkb[pkt] = null;
         q.txPktFree[q.txPktTop++] = pkt;
@@ -407,9 +409,14 @@ export function xennet_tx_interrupt(q: NetfrontQueue): void {
   const np = q.info;
   np.counters.tx_irqs++;
   np.cpu.run(np.sim.now, np.p.irq_ns);
+  xennet_handle_tx_irq(q);
+}
+
+/** xennet_handle_tx() from an interrupt handler (the packet walk then shows xennet_tx_interrupt). */
+export function xennet_handle_tx_irq(q: NetfrontQueue): boolean {
   gcFromIrq = true;
   try {
-    xennet_handle_tx(q);
+    return xennet_handle_tx(q);
   } finally {
     gcFromIrq = false;
   }

@@ -282,7 +282,7 @@ export function xennet_init_queue(np: NetfrontInfo, id: number): NetfrontQueue |
     return null;
   }
   q.txPages = GuestPagePool.allocate(`${q.name}-tx`, np.xen, NET_TX_RING_SIZE);
-  q.rxPages = GuestPagePool.allocate(`${q.name}-rx`, np.xen, NET_RX_RING_SIZE);
+  q.rxPages = GuestPagePool.allocate(`${q.name}-rx`, np.xen, np.p.rx_pool_pages);
   q.rx_target = RX_DFL_MIN_TARGET;
   return q;
 }
