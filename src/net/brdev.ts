@@ -34,6 +34,7 @@ const HDR_COPY = 256;
 export class BridgeDevice extends NetDevice {
   /** Port devices by bridge port number. */
   private readonly portDevs: (NetDevice | null)[] = [];
+  private readonly notifiers: (((d: NetDevice) => void) | null)[] = [];
   private readonly hdr = new Uint8Array(65536 + 64);
   private readonly where: string;
 
@@ -54,9 +55,15 @@ export class BridgeDevice extends NetDevice {
       throw new Error(`BridgeDevice.addPort: ${dev.name} is not registered with stack ${this.stack.name}; call register_netdev first`);
     }
     const no = this.bridge.addPort({ name: dev.name, mac: macKey(dev.mac), mtu: dev.mtu, kind, up: dev.up, carrier: dev.carrier });
-    while (this.portDevs.length <= no) this.portDevs.push(null);
+    while (this.portDevs.length <= no) {
+      this.portDevs.push(null);
+      this.notifiers.push(null);
+    }
     this.portDevs[no] = dev;
     dev.netdev_rx_handler_register((skb) => this.br_handle_frame(no, skb));
+    const notifier = (d: NetDevice) => this.bridge.setCarrier(d.name, d.carrier);
+    this.notifiers[no] = notifier;
+    dev.carrierNotifiers.push(notifier);
     // br0 takes the lowest port MAC unless one was set (br_stp_recalculate_bridge_id)
     writeMacKey(this.mac, 0, this.bridge.mac);
     return no;
@@ -68,6 +75,9 @@ export class BridgeDevice extends NetDevice {
     this.bridge.delPort(dev.name);
     this.portDevs[no] = null;
     dev.netdev_rx_handler_unregister();
+    const i = dev.carrierNotifiers.indexOf(this.notifiers[no]!);
+    if (i >= 0) dev.carrierNotifiers.splice(i, 1);
+    this.notifiers[no] = null;
   }
 
   /** The bytes the core needs to see: the linear area, or the headers copied out of a fragmented skb. */

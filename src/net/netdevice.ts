@@ -105,6 +105,26 @@ export abstract class NetDevice implements NetDeviceRef {
     if (this.onWake !== null) this.onWake();
   }
 
+  /**
+   * Notifier chain for carrier changes (netdev notifier NETDEV_CHANGE): the bridge listens so a
+   * port whose carrier comes up starts forwarding.
+   */
+  readonly carrierNotifiers: ((dev: NetDevice) => void)[] = [];
+
+  /** netif_carrier_on() */
+  netif_carrier_on(): void {
+    if (this.carrier) return;
+    this.carrier = true;
+    for (const n of this.carrierNotifiers) n(this);
+  }
+
+  /** netif_carrier_off() */
+  netif_carrier_off(): void {
+    if (!this.carrier) return;
+    this.carrier = false;
+    for (const n of this.carrierNotifiers) n(this);
+  }
+
   /** netdev_rx_handler_register() */
   netdev_rx_handler_register(handler: RxHandler): void {
     if (this.rxHandler !== null) throw new Error(`netdev_rx_handler_register: ${this.name} already has an rx handler (-EBUSY)`);

@@ -159,7 +159,7 @@ export class IxgbeNic extends NetDevice implements LinkEndpoint {
     link.attach(end, this);
     this.link = link;
     this.linkEnd = end;
-    this.carrier = true;
+    this.netif_carrier_on();
   }
 
   /** Transmit descriptors in use (posted, not yet cleaned). */
