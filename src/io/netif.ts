@@ -570,6 +570,11 @@ export function extraGsoType(view: DataView, off: number): number {
 export function extraGsoFeatures(view: DataView, off: number): number {
   return view.getUint16(off + EX_GSO_FEATURES, true);
 }
+/** Copies u.mcast.addr (6 bytes) into `out` at `outOff` without allocating; returns `out`. */
+export function extraMcastAddr(view: DataView, off: number, out: Uint8Array, outOff = 0): Uint8Array {
+  for (let i = 0; i < 6; i++) out[outOff + i] = view.getUint8(off + EX_MCAST_ADDR + i);
+  return out;
+}
 export function extraHashType(view: DataView, off: number): number {
   return view.getUint8(off + EX_HASH_TYPE);
 }

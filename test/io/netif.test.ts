@@ -18,6 +18,7 @@ import {
   extraGsoSize,
   extraGsoType,
   extraHashValue,
+  extraMcastAddr,
   extraType,
   extraTypeName,
   gntstMessage,
@@ -108,6 +109,7 @@ describe('emitters write exactly their struct bytes (0xa5 pre-filled)', () => {
     writeExtraMcast(view, 0, XEN_NETIF_EXTRA_TYPE_MCAST_DEL, 0, [0x33, 0x33, 0, 0, 0, 1]);
     expect(hex(bytes.subarray(0, 8))).toBe('03 00 33 33 00 00 00 01');
     expect(readExtraInfo(view, 0)).toEqual({ type: 3, flags: 0, mcast: { addr: [0x33, 0x33, 0, 0, 0, 1] } });
+    expect(Array.from(extraMcastAddr(view, 0, new Uint8Array(8), 1))).toEqual([0, 0x33, 0x33, 0, 0, 0, 1, 0]);
     expect(() => writeExtraMcast(view, 0, XEN_NETIF_EXTRA_TYPE_GSO, 0, [1, 2, 3, 4, 5, 6])).toThrow(/type 1 is not XEN_NETIF_EXTRA_TYPE_MCAST_ADD \(2\) or _MCAST_DEL \(3\)/);
     expect(() => writeExtraMcast(view, 0, XEN_NETIF_EXTRA_TYPE_MCAST_DEL, 0, [1, 2, 3])).toThrow(/addr has 3 bytes; a MAC address has exactly 6/);
   });
