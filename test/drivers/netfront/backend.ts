@@ -211,6 +211,8 @@ export interface RigOptions {
   features?: Record<string, string>;
   trusted?: boolean;
   keepRx?: boolean;
+  /** Count received packets only (no copies): for throughput measurements. */
+  countOnly?: boolean;
 }
 
 export const DEFAULT_FEATURES = {
@@ -234,6 +236,7 @@ export function makeRig(o: RigOptions = {}): Rig {
     skbs: pool,
     cpu: new Cpu('guest1'),
     napi_gro_receive(_dev: NetDevice, skb: SkBuff): void {
+      if (o.countOnly) { received.length++; pool.free(skb); return; }
       const bytes = new Uint8Array(skb.len);
       skb.copyBits(0, bytes, 0, skb.len);
       received.push({ bytes, skb: { len: skb.len, headLen: skb.headLen, nrFrags: skb.nrFrags, ipSummed: skb.ipSummed, gsoSize: skb.gsoSize, gsoType: skb.gsoType } });
