@@ -36,7 +36,7 @@ import type { TracePoint } from '../../sim';
 import type { Params } from '../../params';
 import { BRIDGE_PARAMS } from './params';
 import { FdbTable, FDB_ADDED_BY_USER, FDB_LOCAL, FDB_STATIC, FDB_STICKY } from './fdb';
-import { formatMac, isLinkLocalKey, isMulticastKey, isValidKey, macKeyFrom, MAC_BROADCAST, parseMac } from './mac';
+import { formatMac, isValidKey, parseMac } from './mac';
 import './trace';
 
 /** Port states, values from include/uapi/linux/if_bridge.h. */
@@ -719,12 +719,17 @@ export class Bridge {
     // __netif_receive_skb_core: skb_vlan_untag() needs the whole tag
     if (tagged && len < ETH_HLEN + VLAN_HLEN) return this.dropFrame(v, 'short_frame');
     this.curTagged = tagged;
-    const src = macKeyFrom(bytes, off + 6);
-    if (!isValidKey(src)) return this.dropFrame(v, 'invalid_src_mac');
-    const dst = macKeyFrom(bytes, off);
+    // MACs as (upper 16 bits, lower 32 bits) ints: no floating point on the hot path
+    const srcHi = (bytes[off + 6]! << 8) | bytes[off + 7]!;
+    const srcLo = (bytes[off + 8]! << 24) | (bytes[off + 9]! << 16) | (bytes[off + 10]! << 8) | bytes[off + 11]!;
+    // is_valid_ether_addr(): not multicast/broadcast (I/G bit), not all-zero
+    if ((srcHi & 0x100) !== 0 || (srcHi | srcLo) === 0) return this.dropFrame(v, 'invalid_src_mac');
+    const dstHi = (bytes[off]! << 8) | bytes[off + 1]!;
+    const dstLo = (bytes[off + 2]! << 24) | (bytes[off + 3]! << 16) | (bytes[off + 4]! << 8) | bytes[off + 5]!;
 
-    if (isLinkLocalKey(dst)) {
-      const x = dst % 16;
+    // is_link_local_ether_addr(): 01:80:c2:00:00:0X
+    if (dstHi === 0x0180 && (dstLo & 0xfffffff0) === (0xc2000000 | 0)) {
+      const x = dstLo & 0x0f;
       let fwdMask = p.groupFwdMask; // | group_fwd_mask_required (802.1ad only: 0)
       let forward: boolean;
       if (x === 0) {
@@ -738,12 +743,12 @@ export class Bridge {
       if (!forward) {
         // __br_handle_local_finish(): learn, then RX_HANDLER_PASS to the port's own stack
         if (p.learning && (p.state === BR_STATE_LEARNING || p.state === BR_STATE_FORWARDING) && !this.noLinklocalLearn) {
-          this.br_fdb_update(p, src);
+          this.br_fdb_update(p, srcHi, srcLo);
         }
         v.passUp = true;
         v.action = 'pass';
         this.counters.passed_up++;
-        if (this.tpPass.on) this.tpPass.emit({ bridge: this.name, port: p.name, dst: formatMac(dst), bytes: len });
+        if (this.tpPass.on) this.tpPass.emit({ bridge: this.name, port: p.name, dst: formatMac(hlKey(dstHi, dstLo)), bytes: len });
         return v;
       }
     }
@@ -756,17 +761,19 @@ export class Bridge {
       if (ipLen < 0) return this.dropFrame(v, 'ip_inhdr');
       v.len = ETH_HLEN + ipLen; // pskb_trim_rcsum
     }
-    return this.br_handle_frame_finish(p, bytes, off, dst, src, tagged);
+    return this.br_handle_frame_finish(p, bytes, off, dstHi, dstLo, srcHi, srcLo, tagged);
   }
 
   /** @models linux net/bridge/br_input.c br_handle_frame_finish() */
-  private br_handle_frame_finish(p: BridgePort, bytes: Uint8Array, off: number, dst: number, src: number, tagged: boolean): BridgeVerdict {
+  private br_handle_frame_finish(
+    p: BridgePort, bytes: Uint8Array, off: number, dstHi: number, dstLo: number, srcHi: number, srcLo: number, tagged: boolean,
+  ): BridgeVerdict {
     const v = this.verdict;
-    if (p.learning) this.br_fdb_update(p, src);
+    if (p.learning) this.br_fdb_update(p, srcHi, srcLo);
     let local = this.promisc;
     let kind = PKT_UNICAST;
-    if (isMulticastKey(dst)) {
-      if (dst === MAC_BROADCAST) {
+    if ((dstHi & 0x100) !== 0) {
+      if (dstHi === 0xffff && dstLo === -1) {
         kind = PKT_BROADCAST;
         local = true;
       } else {
@@ -780,17 +787,18 @@ export class Bridge {
       local = true; // no MDB entry / no querier: flood, and br0 gets a copy
     } else if (kind === PKT_UNICAST) {
       const t = this.fdbTable;
-      const e = t.find(dst);
+      const e = t.findHL(dstHi, dstLo);
       if (e >= 0) {
-        if ((t.flags[e]! & FDB_LOCAL) !== 0) return this.br_pass_frame_up(p, dst);
-        t.used[e] = this.sim.now;
-        this.br_forward(p, t.port[e]!, dst, local, false);
-        if (local) this.br_pass_frame_up(p, dst);
+        if ((t.flags[e]! & FDB_LOCAL) !== 0) return this.br_pass_frame_up(p, dstHi, dstLo);
+        const now = this.sim.now;
+        if (t.used[e] !== now) t.used[e] = now;
+        this.br_forward(p, t.port[e]!, dstHi, dstLo, local, false);
+        if (local) this.br_pass_frame_up(p, dstHi, dstLo);
         return v;
       }
     }
     this.br_flood(p, kind, local, false);
-    if (local) this.br_pass_frame_up(p, dst);
+    if (local) this.br_pass_frame_up(p, dstHi, dstLo);
     return v;
   }
 
@@ -808,16 +816,17 @@ export class Bridge {
     const etype = (bytes[off + 12]! << 8) | bytes[off + 13]!;
     const tagged = etype === 0x8100 || etype === 0x88a8;
     this.curTagged = tagged;
-    const dst = macKeyFrom(bytes, off);
-    if (dst === MAC_BROADCAST) {
+    const dstHi = (bytes[off]! << 8) | bytes[off + 1]!;
+    const dstLo = (bytes[off + 2]! << 24) | (bytes[off + 3]! << 16) | (bytes[off + 4]! << 8) | bytes[off + 5]!;
+    if (dstHi === 0xffff && dstLo === -1) {
       this.br_flood(null, PKT_BROADCAST, false, true);
-    } else if (isMulticastKey(dst)) {
+    } else if ((dstHi & 0x100) !== 0) {
       if (this.mcastSnooping && !multicastHeaderOk(bytes, off, len, tagged)) return this.dropFrame(v, 'mcast_snooping');
       this.br_flood(null, PKT_MULTICAST, false, true);
     } else {
       const t = this.fdbTable;
-      const e = t.find(dst);
-      if (e >= 0) this.br_forward(null, t.port[e]!, dst, false, true);
+      const e = t.findHL(dstHi, dstLo);
+      if (e >= 0) this.br_forward(null, t.port[e]!, dstHi, dstLo, false, true);
       else this.br_flood(null, PKT_UNICAST, false, true);
     }
     return v;
@@ -832,14 +841,14 @@ export class Bridge {
   }
 
   /** @models linux net/bridge/br_forward.c br_forward() */
-  private br_forward(ingress: BridgePort | null, toNo: number, dst: number, localRcv: boolean, localOrig: boolean): void {
+  private br_forward(ingress: BridgePort | null, toNo: number, dstHi: number, dstLo: number, localRcv: boolean, localOrig: boolean): void {
     const v = this.verdict;
     const q = toNo === 0 ? undefined : this.ports[toNo];
     v.action = 'forward';
     if (q !== undefined && this.should_deliver(q, ingress)) {
       if (this.br_dev_queue_push_xmit(q)) {
         this.counters.forwarded++;
-        if (this.tpForward.on) this.tpForward.emit({ bridge: this.name, in: ingress?.name ?? this.name, out: q.name, dst: formatMac(dst), bytes: v.len });
+        if (this.tpForward.on) this.tpForward.emit({ bridge: this.name, in: ingress?.name ?? this.name, out: q.name, dst: formatMac(hlKey(dstHi, dstLo)), bytes: v.len });
       } else if (!localRcv) {
         v.action = 'drop';
         v.dropReason = 'mtu';
@@ -902,12 +911,12 @@ export class Bridge {
   private curTagged = false;
 
   /** @models linux net/bridge/br_input.c br_pass_frame_up() */
-  private br_pass_frame_up(ingress: BridgePort, dst: number): BridgeVerdict {
+  private br_pass_frame_up(ingress: BridgePort, dstHi: number, dstLo: number): BridgeVerdict {
     const v = this.verdict;
     v.local = true;
     if (v.egressCount === 0 && v.action !== 'flood' && v.action !== 'forward') v.action = 'local';
     this.counters.local_delivered++;
-    if (this.tpLocal.on) this.tpLocal.emit({ bridge: this.name, in: ingress.name, dst: formatMac(dst), bytes: v.len });
+    if (this.tpLocal.on) this.tpLocal.emit({ bridge: this.name, in: ingress.name, dst: formatMac(hlKey(dstHi, dstLo)), bytes: v.len });
     return v;
   }
 
@@ -928,11 +937,11 @@ export class Bridge {
    * Nothing is learned while the hold time is 0 ("always flood").
    * @models linux net/bridge/br_fdb.c br_fdb_update()
    */
-  private br_fdb_update(p: BridgePort, src: number): void {
+  private br_fdb_update(p: BridgePort, srcHi: number, srcLo: number): void {
     if (this.holdJ === 0) return;
     const t = this.fdbTable;
     const now = this.sim.now;
-    const e = t.find(src);
+    const e = t.findHL(srcHi, srcLo);
     if (e >= 0) {
       const f = t.flags[e]!;
       if ((f & FDB_LOCAL) !== 0) {
@@ -944,10 +953,11 @@ export class Bridge {
       if (from !== p.no && (f & FDB_STICKY) === 0) {
         t.port[e] = p.no;
         this.counters.moved++;
-        if (this.tpMove.on) this.tpMove.emit({ bridge: this.name, mac: formatMac(src), from: this.portName(from), to: p.name });
+        if (this.tpMove.on) this.tpMove.emit({ bridge: this.name, mac: formatMac(hlKey(srcHi, srcLo)), from: this.portName(from), to: p.name });
       }
       return;
     }
+    const src = hlKey(srcHi, srcLo);
     t.create(src, p.no, 0, now);
     this.counters.learned++;
     if (this.tpLearn.on) this.tpLearn.emit({ bridge: this.name, port: p.name, mac: formatMac(src) });
@@ -1145,6 +1155,11 @@ export class Bridge {
     p.state = state;
     if (this.tpPort.on) this.tpPort.emit({ bridge: this.name, port: p.name, state: PORT_STATE_NAMES[state]!, why });
   }
+}
+
+/** The 48-bit key from the upper 16 bits and the lower 32 bits (any int32 form). */
+function hlKey(hi: number, lo: number): number {
+  return hi * 0x1_0000_0000 + (lo >>> 0);
 }
 
 function checkBridgeGroupFwdMask(mask: number, param: string): number {

@@ -3,9 +3,10 @@
  * (MAC, VLAN id), plus the `fdb_list` walked by gc, flush and dumps).
  *
  * Layout: entries live in struct-of-arrays typed arrays indexed by entry number; a separate
- * open-addressing hash table (linear probing, backward-shift deletion, no tombstones) maps the
- * 48-bit MAC key to the entry number. A lookup hashes the key once and compares Float64 keys, so
- * its cost does not grow with the number of entries. Nothing is allocated per lookup or per
+ * open-addressing hash table (linear probing, backward-shift deletion, no tombstones, load <= 1/2,
+ * one 16-byte slot per probe) maps the MAC, split into two int32 halves, to the entry number. A
+ * lookup hashes the halves once with integer arithmetic, so its cost does not grow with the number
+ * of entries beyond cache misses. Nothing is allocated per lookup or per
  * learned address once the arrays have grown.
  *
  *   entry ─┬─ mac[e]      Float64  48-bit MAC key
@@ -28,14 +29,21 @@ export const FDB_STICKY = 4;
 /** BR_FDB_ADDED_BY_USER: created or touched by `bridge fdb add`/`replace`. */
 export const FDB_ADDED_BY_USER = 8;
 
+/** A free hash slot: no MAC has 0xffffffff as its upper 16 bits. */
 const EMPTY = -1;
+const TWO32 = 0x1_0000_0000;
 
-function hashKey(key: number): number {
-  const lo = key >>> 0;
-  const hi = (key / 0x1_0000_0000) | 0;
+/** Hash of a MAC split into its upper 16 bits (`hi`) and lower 32 bits (`lo`, as an int32). */
+function hashHL(hi: number, lo: number): number {
   let h = Math.imul(lo ^ Math.imul(hi, 0x85ebca6b), 0x9e3779b1);
   h ^= h >>> 15;
   return h;
+}
+
+function newSlots(n: number): Int32Array {
+  const a = new Int32Array(n * 4);
+  for (let i = 0; i < n; i++) a[i << 2] = EMPTY;
+  return a;
 }
 
 export class FdbTable {
@@ -52,8 +60,11 @@ export class FdbTable {
   next: Int32Array;
   prev: Int32Array;
 
-  private slotKey: Float64Array;
-  private slotEntry: Int32Array;
+  /**
+   * Open-addressing slots, four int32 each so one probe touches one cache line:
+   * [upper 16 bits of the MAC (EMPTY when free), lower 32 bits, entry number, unused].
+   */
+  private slots: Int32Array;
   private mask: number;
   private freeList: Int32Array;
   private freeTop = 0;
@@ -73,20 +84,29 @@ export class FdbTable {
     this.freeList = new Int32Array(cap);
     for (let i = 0; i < cap; i++) this.freeList[i] = cap - 1 - i;
     this.freeTop = cap;
-    this.slotKey = new Float64Array(cap * 2).fill(EMPTY);
-    this.slotEntry = new Int32Array(cap * 2);
+    this.slots = newSlots(cap * 2);
     this.mask = cap * 2 - 1;
   }
 
   /** The entry number for `key`, or -1 (br_fdb_find). Never checks expiry, as the kernel does not. */
   find(key: number): number {
-    const keys = this.slotKey;
+    return this.findHL(Math.floor(key / TWO32), key | 0);
+  }
+
+  /**
+   * The hot-path lookup: the MAC as its upper 16 bits and its lower 32 bits (any int32 form),
+   * as read straight from frame bytes — no floating point.
+   */
+  findHL(hi: number, lo: number): number {
+    lo |= 0;
+    const slots = this.slots;
     const mask = this.mask;
-    let s = hashKey(key) & mask;
+    let s = hashHL(hi, lo) & mask;
     for (;;) {
-      const k = keys[s]!;
-      if (k === key) return this.slotEntry[s]!;
-      if (k === EMPTY) return -1;
+      const i = s << 2;
+      const h = slots[i]!;
+      if (h === hi && slots[i + 1] === lo) return slots[i + 2]!;
+      if (h === EMPTY) return -1;
       s = (s + 1) & mask;
     }
   }
@@ -134,21 +154,25 @@ export class FdbTable {
   }
 
   private insertSlot(key: number, e: number): void {
-    const keys = this.slotKey;
+    const hi = Math.floor(key / TWO32);
+    const lo = key | 0;
+    const slots = this.slots;
     const mask = this.mask;
-    let s = hashKey(key) & mask;
-    while (keys[s] !== EMPTY) s = (s + 1) & mask;
-    keys[s] = key;
-    this.slotEntry[s] = e;
+    let s = hashHL(hi, lo) & mask;
+    while (slots[s << 2] !== EMPTY) s = (s + 1) & mask;
+    slots[s << 2] = hi;
+    slots[(s << 2) + 1] = lo;
+    slots[(s << 2) + 2] = e;
   }
 
   private removeSlot(key: number): void {
-    const keys = this.slotKey;
-    const vals = this.slotEntry;
+    const hi = Math.floor(key / TWO32);
+    const lo = key | 0;
+    const slots = this.slots;
     const mask = this.mask;
-    let s = hashKey(key) & mask;
-    while (keys[s] !== key) {
-      if (keys[s] === EMPTY) return;
+    let s = hashHL(hi, lo) & mask;
+    while (slots[s << 2] !== hi || slots[(s << 2) + 1] !== lo) {
+      if (slots[s << 2] === EMPTY) return;
       s = (s + 1) & mask;
     }
     // backward-shift deletion keeps every probe chain unbroken without tombstones
@@ -156,18 +180,20 @@ export class FdbTable {
     let j = s;
     for (;;) {
       j = (j + 1) & mask;
-      const k = keys[j]!;
-      if (k === EMPTY) break;
-      const home = hashKey(k) & mask;
-      // move k into the hole if its home is not cyclically within (hole, j]
+      const h = slots[j << 2]!;
+      if (h === EMPTY) break;
+      const l = slots[(j << 2) + 1]!;
+      const home = hashHL(h, l) & mask;
+      // move slot j into the hole if its home is not cyclically within (hole, j]
       const inRange = hole <= j ? home > hole && home <= j : home > hole || home <= j;
       if (!inRange) {
-        keys[hole] = k;
-        vals[hole] = vals[j]!;
+        slots[hole << 2] = h;
+        slots[(hole << 2) + 1] = l;
+        slots[(hole << 2) + 2] = slots[(j << 2) + 2]!;
         hole = j;
       }
     }
-    keys[hole] = EMPTY;
+    slots[hole << 2] = EMPTY;
   }
 
   private grow(): void {
@@ -186,8 +212,7 @@ export class FdbTable {
     this.freeTop = 0;
     for (let i = cap - 1; i >= old; i--) this.freeList[this.freeTop++] = i;
     this.capacity = cap;
-    this.slotKey = new Float64Array(cap * 2).fill(EMPTY);
-    this.slotEntry = new Int32Array(cap * 2);
+    this.slots = newSlots(cap * 2);
     this.mask = cap * 2 - 1;
     for (let e = this.head; e >= 0; e = this.next[e]!) this.insertSlot(this.mac[e]!, e);
   }
