@@ -75,7 +75,7 @@ export class FrameCapture implements FrameTap, LinkTap {
     this.capture.record(this.sim.now, this.scratch, 0, skb.len);
   }
 
-  linkFrame(_link: EthernetLink, _direction: 0 | 1, timeNs: number, buf: Uint8Array, len: number): void {
-    this.capture.record(timeNs, buf, 0, len);
+  linkFrame(_link: EthernetLink, _direction: 0 | 1, timeNs: number, buf: Uint8Array, off: number, len: number): void {
+    this.capture.record(timeNs, buf, off, len);
   }
 }

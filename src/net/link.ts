@@ -35,17 +35,17 @@ import { emitStep } from './walk';
 export interface LinkEndpoint {
   readonly name: string;
   /**
-   * A frame arrived: its bytes are `buf[0..len)`. `pkt` is the packet id the sender's skb had and
+   * A frame arrived: its bytes are `buf[off..off+len)`. `pkt` is the packet id the sender's skb had and
    * `bornAt` its creation time. The receiver either copies the bytes out and returns `buf`, or
    * keeps `buf` (DMA into its descriptor) and returns a spare buffer of its own for the link to
    * reuse. It must never keep a reference to a buffer it returns.
    */
-  linkRx(buf: Uint8Array, len: number, pkt: number, bornAt: number): Uint8Array;
+  linkRx(buf: Uint8Array, off: number, len: number, pkt: number, bornAt: number): Uint8Array;
 }
 
 /** A capture point on the wire. */
 export interface LinkTap {
-  linkFrame(link: EthernetLink, direction: 0 | 1, timeNs: number, buf: Uint8Array, len: number): void;
+  linkFrame(link: EthernetLink, direction: 0 | 1, timeNs: number, buf: Uint8Array, off: number, len: number): void;
 }
 
 export interface EthernetLinkOptions {
@@ -59,6 +59,7 @@ const LINK_BUF = 2048;
 class Direction {
   bufs: Uint8Array[] = [];
   lens = new Int32Array(0);
+  offs = new Int32Array(0);
   pkts = new Float64Array(0);
   born = new Float64Array(0);
   arrive = new Float64Array(0);
@@ -79,6 +80,7 @@ class Direction {
   grow(n: number): void {
     const bufs: Uint8Array[] = new Array<Uint8Array>(n);
     const lens = new Int32Array(n);
+    const offs = new Int32Array(n);
     const pkts = new Float64Array(n);
     const born = new Float64Array(n);
     const arrive = new Float64Array(n);
@@ -87,6 +89,7 @@ class Direction {
       const j = (this.head + i) % old;
       bufs[i] = this.bufs[j]!;
       lens[i] = this.lens[j]!;
+      offs[i] = this.offs[j]!;
       pkts[i] = this.pkts[j]!;
       born[i] = this.born[j]!;
       arrive[i] = this.arrive[j]!;
@@ -97,6 +100,7 @@ class Direction {
     for (; k < n; k++) bufs[k] = new Uint8Array(LINK_BUF);
     this.bufs = bufs;
     this.lens = lens;
+    this.offs = offs;
     this.pkts = pkts;
     this.born = born;
     this.arrive = arrive;
@@ -202,17 +206,41 @@ export class EthernetLink {
     const i = d.reserved;
     if (i < 0) throw new Error(`EthernetLink ${this.name}.transmit: no buffer reserved at end ${end}; call txBuffer first`);
     d.reserved = -1;
+    d.offs[i] = 0;
+    return this.send(d, end, i, len, pkt, bornAt, readyAt);
+  }
+
+  /**
+   * Sends the frame `buf[off..off+len)` by handing the buffer itself to the wire (no copy: the
+   * DMA moves the bytes). The link gives back a spare buffer in `spare`, which the caller must
+   * take before its next call. Returns the time (real ns) the last bit leaves.
+   */
+  transmitBuffer(end: 0 | 1, buf: Uint8Array, off: number, len: number, pkt: number, bornAt: number, readyAt: number): number {
+    const d = this.dirs[end];
+    if (d.len === d.bufs.length) d.grow(d.bufs.length * 2);
+    const i = (d.head + d.len) % d.bufs.length;
+    this.spare = d.bufs[i]!;
+    d.bufs[i] = buf;
+    d.offs[i] = off;
+    return this.send(d, end, i, len, pkt, bornAt, readyAt);
+  }
+
+  /** The spare buffer `transmitBuffer` gave back. */
+  spare: Uint8Array = new Uint8Array(LINK_BUF);
+
+  private send(d: Direction, end: 0 | 1, i: number, len: number, pkt: number, bornAt: number, readyAt: number): number {
     const start = readyAt > d.busyUntil ? readyAt : d.busyUntil;
-    const wire = ((len < 60 ? 60 : len) + this.wireOverhead) * this.nsPerByte;
+    const wireLen = (len < 60 ? 60 : len) + this.wireOverhead;
+    const wire = wireLen * this.nsPerByte;
     const endT = start + wire;
     d.busyUntil = endT;
     d.stats.frames++;
     d.stats.bytes += len;
-    d.stats.wireBytes += (len < 60 ? 60 : len) + this.wireOverhead;
+    d.stats.wireBytes += wireLen;
     d.stats.busyNs += wire;
     if (this.taps.length > 0) {
       const t = Math.ceil(start);
-      for (let k = 0; k < this.taps.length; k++) this.taps[k]!.linkFrame(this, end, t, d.bufs[i]!, len);
+      for (let k = 0; k < this.taps.length; k++) this.taps[k]!.linkFrame(this, end, t, d.bufs[i]!, d.offs[i]!, len);
     }
     if (this.tpStep.on) emitStep(this.tpStep, pkt, 'phy_tx', 'wire', -1, 0, `${this.name} dir ${end} ${Math.round(wire)} ns`);
     if (this.costs.loss_rate > 0 && this.rng.uniform() < this.costs.loss_rate) {
@@ -250,7 +278,7 @@ export class EthernetLink {
       if (this.tpStep.on) emitStep(this.tpStep, pkt, 'phy_rx', 'wire', -1, 0, `${this.name} dir ${dir}`);
       d.stats.delivered++;
       // The receiver may transmit from inside linkRx, but only in the other direction.
-      d.bufs[i] = rx.linkRx(d.bufs[i]!, d.lens[i]!, pkt, d.born[i]!);
+      d.bufs[i] = rx.linkRx(d.bufs[i]!, d.offs[i]!, d.lens[i]!, pkt, d.born[i]!);
       d.head = i + 1 === n ? 0 : i + 1;
       d.len--;
     }

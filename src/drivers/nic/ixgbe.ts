@@ -101,6 +101,7 @@ export class IxgbeNic extends NetDevice implements LinkEndpoint {
   readonly rxRingSize: number;
   private readonly rxBuf: Uint8Array[];
   private readonly rxLen: Int32Array;
+  private readonly rxOff: Int32Array;
   private readonly rxPkt: Float64Array;
   private readonly rxBorn: Float64Array;
   private readonly rxReadyAt: Float64Array;
@@ -138,6 +139,7 @@ export class IxgbeNic extends NetDevice implements LinkEndpoint {
     this.rxBuf = [];
     for (let i = 0; i < this.rxRingSize; i++) this.rxBuf.push(new Uint8Array(IXGBE_RXBUFFER_2K));
     this.rxLen = new Int32Array(this.rxRingSize);
+    this.rxOff = new Int32Array(this.rxRingSize);
     this.rxPkt = new Float64Array(this.rxRingSize);
     this.rxBorn = new Float64Array(this.rxRingSize);
     this.rxReadyAt = new Float64Array(this.rxRingSize);
@@ -231,16 +233,26 @@ export class IxgbeNic extends NetDevice implements LinkEndpoint {
     const nic = this.nic;
     if (skb.gsoSize !== 0) return this.hardwareTso(skb, doorbell);
     const len = skb.len;
-    const buf = link.txBuffer(end, len < 60 ? 60 : len);
-    if (skb.nrFrags === 0) buf.set(skb.head.subarray(skb.data, skb.data + len), 0);
-    else skb.copyBits(0, buf, 0, len);
-    if (len < 60) buf.fill(0, len, 60);
-    if (skb.ipSummed === CHECKSUM_PARTIAL) {
-      finishChecksum(buf, len, skb.csumStart, skb.csumOffset);
-      this.counters.tx_csum_offload++;
-    }
+    const wlen = len < 60 ? 60 : len;
     const ready = doorbell + nic.dma_latency_ns + len * nic.dma_byte_ns;
-    return link.transmit(end, len < 60 ? 60 : len, skb.id, skb.bornAt, ready);
+    const partial = skb.ipSummed === CHECKSUM_PARTIAL;
+    if (partial) this.counters.tx_csum_offload++;
+    if (skb.nrFrags === 0 && skb.data + wlen <= skb.head.length) {
+      // A linear frame: the DMA moves the skb's buffer to the wire and the skb keeps a spare
+      // (nobody reads an skb's bytes once the driver owns it).
+      const buf = skb.head;
+      const off = skb.data;
+      if (len < 60) buf.fill(0, off + len, off + 60);
+      if (partial) finishChecksum(buf, off, len, skb.csumStart, skb.csumOffset);
+      const t = link.transmitBuffer(end, buf, off, wlen, skb.id, skb.bornAt, ready);
+      skb.head = link.spare;
+      return t;
+    }
+    const buf = link.txBuffer(end, wlen);
+    skb.copyBits(0, buf, 0, len);
+    if (len < 60) buf.fill(0, len, 60);
+    if (partial) finishChecksum(buf, 0, len, skb.csumStart, skb.csumOffset);
+    return link.transmit(end, wlen, skb.id, skb.bornAt, ready);
   }
 
   /** TSO: one wire frame per MSS of payload (TCPv4). */
@@ -310,7 +322,7 @@ export class IxgbeNic extends NetDevice implements LinkEndpoint {
   // Receive
 
   /** A frame arrives from the link: DMA into the next free descriptor, or drop. */
-  linkRx(buf: Uint8Array, len: number, pkt: number, bornAt: number): Uint8Array {
+  linkRx(buf: Uint8Array, off: number, len: number, pkt: number, bornAt: number): Uint8Array {
     if (!this.up) {
       this.stack.sim.drops.count(this.where, 'dev_down', len);
       return buf;
@@ -331,6 +343,7 @@ export class IxgbeNic extends NetDevice implements LinkEndpoint {
     const mine = this.rxBuf[i]!;
     this.rxBuf[i] = buf; // the DMA wrote into the descriptor's buffer: swap buffers
     this.rxLen[i] = len;
+    this.rxOff[i] = off;
     this.rxPkt[i] = pkt;
     this.rxBorn[i] = bornAt;
     const ready = Math.ceil(this.stack.sim.now + this.nic.dma_latency_ns + len * this.nic.dma_byte_ns);
@@ -355,15 +368,19 @@ export class IxgbeNic extends NetDevice implements LinkEndpoint {
       if (this.rxReadyAt[i]! > now) break;
       this.rxNtc++;
       const len = this.rxLen[i]!;
+      const off = this.rxOff[i]!;
       const buf = this.rxBuf[i]!;
       const skb = st.pool.alloc();
       skb.id = this.rxPkt[i]!;
       skb.bornAt = this.rxBorn[i]!;
-      const at = skb.put(len);
-      skb.head.set(buf.subarray(0, len), at);
+      // build_skb: the skb takes the DMA buffer; the descriptor is refilled with the skb's old one
+      this.rxBuf[i] = skb.head;
+      skb.head = buf;
+      skb.data = off;
+      skb.put(len);
       skb.dev = this;
       if (mode !== 'off') {
-        const r = mode === 'verify' ? l4ChecksumStatus(buf, len) : isTcpUdpV4(buf, len) ? 1 : -1;
+        const r = mode === 'verify' ? l4ChecksumStatus(buf, off, len) : isTcpUdpV4(buf, off, len) ? 1 : -1;
         if (r === 1) {
           skb.ipSummed = CHECKSUM_UNNECESSARY;
           this.counters.rx_csum_good++;
@@ -430,29 +447,29 @@ export class IxgbeNic extends NetDevice implements LinkEndpoint {
 }
 
 /** Finishes a CHECKSUM_PARTIAL checksum in a frame buffer (the NIC's checksum offload). */
-function finishChecksum(buf: Uint8Array, len: number, start: number, offset: number): void {
-  const at = start + offset;
-  if (start < 0 || at + 2 > len) return; // garbage in, garbage out: the hardware would do the same
-  const c = csum_fold(csum_partial(buf, start, len, 0)) || CSUM_MANGLED_0;
+function finishChecksum(buf: Uint8Array, off: number, len: number, start: number, offset: number): void {
+  if (start < 0 || start + offset + 2 > len) return; // garbage in, garbage out: the hardware would do the same
+  const at = off + start + offset;
+  const c = csum_fold(csum_partial(buf, off + start, off + len, 0)) || CSUM_MANGLED_0;
   buf[at] = c >>> 8;
   buf[at + 1] = c & 0xff;
 }
 
 /** Offset of the IPv4 header (14 or 18) or -1; the frame is untrusted. */
-function ipv4Offset(buf: Uint8Array, len: number): number {
+function ipv4Offset(buf: Uint8Array, off: number, len: number): number {
   if (len < 34) return -1;
-  let t = (buf[12]! << 8) | buf[13]!;
-  let ip = 14;
+  let t = (buf[off + 12]! << 8) | buf[off + 13]!;
+  let ip = off + 14;
   if (t === 0x8100) {
     if (len < 38) return -1;
-    t = (buf[16]! << 8) | buf[17]!;
-    ip = 18;
+    t = (buf[off + 16]! << 8) | buf[off + 17]!;
+    ip = off + 18;
   }
   return t === 0x0800 && buf[ip]! >>> 4 === 4 ? ip : -1;
 }
 
-function isTcpUdpV4(buf: Uint8Array, len: number): boolean {
-  const ip = ipv4Offset(buf, len);
+function isTcpUdpV4(buf: Uint8Array, off: number, len: number): boolean {
+  const ip = ipv4Offset(buf, off, len);
   if (ip < 0) return false;
   const p = buf[ip + 9]!;
   return (p === 6 || p === 17) && (((buf[ip + 6]! << 8) | buf[ip + 7]!) & 0x3fff) === 0;
@@ -463,12 +480,12 @@ function isTcpUdpV4(buf: Uint8Array, len: number): boolean {
  * TCP/UDP packet whose L4 checksum verifies (or a UDP packet without checksum), 0 when the
  * checksum is wrong, -1 when the hardware does not check this kind of frame.
  */
-export function l4ChecksumStatus(buf: Uint8Array, len: number): -1 | 0 | 1 {
-  const ip = ipv4Offset(buf, len);
+export function l4ChecksumStatus(buf: Uint8Array, off: number, len: number): -1 | 0 | 1 {
+  const ip = ipv4Offset(buf, off, len);
   if (ip < 0) return -1;
   const ihl = (buf[ip]! & 0xf) * 4;
   const total = (buf[ip + 2]! << 8) | buf[ip + 3]!;
-  if (ihl < 20 || total < ihl || ip + total > len) return -1;
+  if (ihl < 20 || total < ihl || ip + total > off + len) return -1;
   if ((((buf[ip + 6]! << 8) | buf[ip + 7]!) & 0x3fff) !== 0) return -1;
   const proto = buf[ip + 9]!;
   if (proto !== 6 && proto !== 17) return -1;
