@@ -544,7 +544,10 @@ export function heatmapChart<R extends object>(input: readonly R[], options: Hea
     throw new Error(`${fn}(options.scheme): ${describe(options.scheme)} is not a vega colour scheme name (e.g. 'blues', 'viridis')`);
   }
   const encoding: Encoding = {
-    x: channel(options.x, 'ordinal', options.xTitle, { sort: null }),
+    x: channel(options.x, 'ordinal', options.xTitle, {
+      sort: null,
+      ...(new Set(rows.map((r) => plain(r[options.x]))).size <= 24 ? { axis: { labelAngle: 0 } } : {}),
+    }),
     y: channel(options.y, 'ordinal', options.yTitle, { sort: null }),
     color: channel(options.value, 'quantitative', undefined, { scale: { scheme: options.scheme ?? 'blues' } }),
   };
