@@ -40,11 +40,28 @@ export type ArpOperation = number;
 const F = ARP_FIELDS;
 
 export class ArpPacket {
-  constructor(
-    readonly buf: Uint8Array,
-    readonly off = 0,
-    readonly len = buf.length - off,
-  ) {}
+  // `declare`d, not class fields: no initializer function, so the constructor stays small
+  // enough for V8 to inline and to remove the allocation in a parse loop.
+  declare readonly buf: Uint8Array;
+  declare readonly off: number;
+  declare readonly len: number;
+
+  constructor(buf: Uint8Array, off = 0, len = buf.length - off) {
+    this.buf = buf;
+    this.off = off;
+    this.len = len;
+  }
+
+  /**
+   * Re-points this view at other bytes (unchecked, like the constructor) and returns it: a hot
+   * loop can keep one view per layer instead of allocating one per packet.
+   */
+  reset(buf: Uint8Array, off: number, len: number): this {
+    (this as { buf: Uint8Array }).buf = buf;
+    (this as { off: number }).off = off;
+    (this as { len: number }).len = len;
+    return this;
+  }
 
   static checked(buf: Uint8Array, off = 0, len = buf.length - off): Result<ArpPacket> {
     const p = new ArpPacket(buf, off, len);

@@ -34,12 +34,22 @@ export const VLAN_FIELDS = {
   ethertype: [16, 18],
 } as const;
 
+// Module-local copies of the offsets: hot accessors read these (small bytecode, so V8 inlines
+// them even deep inside a forwarding loop) instead of exported bindings or table lookups.
+const HDR_LEN = fieldsEnd(ETHERNET_FIELDS);
+const VLAN_HDR_LEN = fieldsEnd(VLAN_FIELDS);
+const O_DST = ETHERNET_FIELDS.dst[0];
+const O_SRC = ETHERNET_FIELDS.src[0];
+const O_TYPE = ETHERNET_FIELDS.ethertype[0];
+const O_TCI = VLAN_FIELDS.tci[0];
+const TAG = VLAN_HDR_LEN - HDR_LEN;
+
 /** 14 — derived from the field table. */
-export const ETHERNET_HEADER_LEN = fieldsEnd(ETHERNET_FIELDS);
+export const ETHERNET_HEADER_LEN = HDR_LEN;
 /** 18 — derived from the tag field table. */
-export const ETHERNET_VLAN_HEADER_LEN = fieldsEnd(VLAN_FIELDS);
+export const ETHERNET_VLAN_HEADER_LEN = VLAN_HDR_LEN;
 /** 4 bytes of 802.1Q tag. */
-export const VLAN_TAG_LEN = ETHERNET_VLAN_HEADER_LEN - ETHERNET_HEADER_LEN;
+export const VLAN_TAG_LEN = TAG;
 /** The shortest frame on the wire without FCS (64 - 4); shorter frames are padded by the NIC. */
 export const ETHERNET_MIN_FRAME_LEN = 60;
 
@@ -73,13 +83,35 @@ const V = VLAN_FIELDS;
  * bytes with `EthernetFrame.checked()`, after which no accessor reads out of bounds.
  */
 export class EthernetFrame {
-  constructor(
-    readonly buf: Uint8Array,
-    readonly off = 0,
-    readonly len = buf.length - off,
-  ) {}
+  // `declare`d, not class fields: no initializer function, so the constructor stays small
+  // enough for V8 to inline and to remove the allocation in a parse loop.
+  declare readonly buf: Uint8Array;
+  declare readonly off: number;
+  declare readonly len: number;
+  /** 14 or 18, read once from the TPID position (kept in step by the `outerType` setter). */
+  declare private hl: number;
+
+  constructor(buf: Uint8Array, off = 0, len = buf.length - off) {
+    this.buf = buf;
+    this.off = off;
+    this.len = len;
+    // Out-of-range reads give undefined here, never a throw; checkLen() reports the truncation.
+    this.hl = buf[off + O_TYPE] === 0x81 && buf[off + O_TYPE + 1] === 0x00 ? VLAN_HDR_LEN : HDR_LEN;
+  }
 
   /** Views untrusted bytes: a frame, or an error value naming the field that is cut. */
+  /**
+   * Re-points this view at other bytes (unchecked, like the constructor) and returns it: a hot
+   * loop can keep one view per layer instead of allocating one per packet.
+   */
+  reset(buf: Uint8Array, off: number, len: number): this {
+    (this as { buf: Uint8Array }).buf = buf;
+    (this as { off: number }).off = off;
+    (this as { len: number }).len = len;
+    this.hl = buf[off + O_TYPE] === 0x81 && buf[off + O_TYPE + 1] === 0x00 ? VLAN_HDR_LEN : HDR_LEN;
+    return this;
+  }
+
   static checked(buf: Uint8Array, off = 0, len = buf.length - off): Result<EthernetFrame> {
     const f = new EthernetFrame(buf, off, len);
     const e = f.checkLen();
@@ -88,54 +120,64 @@ export class EthernetFrame {
 
   /** Undefined if the header (and tag, if any) fits in `len`; otherwise the error. */
   checkLen(): WireError | undefined {
+    // Fast path kept small so V8 inlines it into forwarding loops; diagnosis is out of line.
+    const o = this.off;
+    const l = this.len;
+    if (o >= 0 && l >= this.hl && o + l <= this.buf.length) return undefined;
+    return this.lenError();
+  }
+
+  private lenError(): WireError {
     if (this.off < 0 || this.len < 0 || this.off + this.len > this.buf.length) {
       return wireError('ethernet', 'header', `view [${this.off}, ${this.off + this.len}) lies outside the ${this.buf.length}-byte buffer`);
     }
-    if (this.len < ETHERNET_HEADER_LEN) return truncated('ethernet', E, this.len, ETHERNET_HEADER_LEN);
-    if (this.hasVlan && this.len < ETHERNET_VLAN_HEADER_LEN) return truncated('vlan', V, this.len, ETHERNET_VLAN_HEADER_LEN);
-    return undefined;
+    if (this.len < HDR_LEN) return truncated('ethernet', E, this.len, HDR_LEN);
+    return truncated('vlan', V, this.len, VLAN_HDR_LEN);
   }
 
   /** Destination MAC as a 48-bit key (no allocation). */
   get dstKey(): number {
-    return macKeyAt(this.buf, this.off + E.dst[0]);
+    return macKeyAt(this.buf, this.off + O_DST);
   }
   get srcKey(): number {
-    return macKeyAt(this.buf, this.off + E.src[0]);
+    return macKeyAt(this.buf, this.off + O_SRC);
   }
   get dst(): MacAddr {
-    return MacAddr.readFrom(this.buf, this.off + E.dst[0]);
+    return MacAddr.readFrom(this.buf, this.off + O_DST);
   }
   set dst(m: MacAddr) {
-    writeMacKey(this.buf, this.off + E.dst[0], m.key);
+    writeMacKey(this.buf, this.off + O_DST, m.key);
   }
   get src(): MacAddr {
-    return MacAddr.readFrom(this.buf, this.off + E.src[0]);
+    return MacAddr.readFrom(this.buf, this.off + O_SRC);
   }
   set src(m: MacAddr) {
-    writeMacKey(this.buf, this.off + E.src[0], m.key);
+    writeMacKey(this.buf, this.off + O_SRC, m.key);
   }
   /** The 16 bits at offset 12: the EtherType, or the TPID if tagged. */
   get outerType(): number {
-    const o = this.off + E.ethertype[0];
-    return (this.buf[o]! << 8) | this.buf[o + 1]!;
+    const b = this.buf;
+    const o = this.off + O_TYPE;
+    return (b[o]! << 8) | b[o + 1]!;
   }
   set outerType(v: number) {
-    const o = this.off + E.ethertype[0];
+    const o = this.off + O_TYPE;
     this.buf[o] = v >>> 8;
     this.buf[o + 1] = v & 0xff;
+    this.hl = v === EtherType.VLAN ? VLAN_HDR_LEN : HDR_LEN;
   }
   /** True if an 802.1Q tag follows the source MAC. */
   get hasVlan(): boolean {
-    return this.outerType === EtherType.VLAN;
+    return this.hl !== HDR_LEN;
   }
   /** Tag control information (valid only if `hasVlan`). */
   get tci(): number {
-    const o = this.off + V.tci[0];
-    return (this.buf[o]! << 8) | this.buf[o + 1]!;
+    const b = this.buf;
+    const o = this.off + O_TCI;
+    return (b[o]! << 8) | b[o + 1]!;
   }
   set tci(v: number) {
-    const o = this.off + V.tci[0];
+    const o = this.off + O_TCI;
     this.buf[o] = v >>> 8;
     this.buf[o + 1] = v & 0xff;
   }
@@ -145,24 +187,25 @@ export class EthernetFrame {
   }
   /** The EtherType of the payload (after the tag, if any). */
   get etherType(): EtherType {
-    const o = this.off + (this.hasVlan ? V.ethertype[0] : E.ethertype[0]);
-    return (this.buf[o]! << 8) | this.buf[o + 1]!;
+    const b = this.buf;
+    const o = this.off + this.hl - 2;
+    return (b[o]! << 8) | b[o + 1]!;
   }
   set etherType(v: EtherType) {
-    const o = this.off + (this.hasVlan ? V.ethertype[0] : E.ethertype[0]);
+    const o = this.off + this.hl - 2;
     this.buf[o] = v >>> 8;
     this.buf[o + 1] = v & 0xff;
   }
   /** 14, or 18 with a tag. */
   get headerLen(): number {
-    return this.hasVlan ? ETHERNET_VLAN_HEADER_LEN : ETHERNET_HEADER_LEN;
+    return this.hl;
   }
   /** Absolute offset in `buf` of the payload. */
   get payloadOffset(): number {
-    return this.off + this.headerLen;
+    return this.off + this.hl;
   }
   get payloadLength(): number {
-    return this.len - this.headerLen;
+    return this.len - this.hl;
   }
   payload(): Uint8Array {
     return this.buf.subarray(this.payloadOffset, this.off + this.len);
@@ -201,7 +244,7 @@ export const EthernetRepr = {
   },
 
   headerLen(r: EthernetRepr): number {
-    return r.vlan ? ETHERNET_VLAN_HEADER_LEN : ETHERNET_HEADER_LEN;
+    return r.vlan ? VLAN_HDR_LEN : HDR_LEN;
   },
 
   /** Writes the header (and tag) into `f`; the view must hold at least `headerLen(r)` bytes. */

@@ -21,8 +21,9 @@ export const ICMPV4_FIELDS = {
   ident: [4, 6],
   seq_no: [6, 8],
 } as const;
+const HDR_LEN = fieldsEnd(ICMPV4_FIELDS);
 /** 8 — derived from the table. */
-export const ICMPV4_HEADER_LEN = fieldsEnd(ICMPV4_FIELDS);
+export const ICMPV4_HEADER_LEN = HDR_LEN;
 
 /** ICMPv4 message types (a plain number: unknown values are kept). */
 export const IcmpType = {
@@ -41,14 +42,36 @@ export function icmpTypeName(t: IcmpType): string {
 }
 
 const F = ICMPV4_FIELDS;
+const O_TYPE = F.type[0];
+const O_CODE = F.code[0];
+const O_CHECKSUM = F.checksum[0];
+const O_IDENT = F.ident[0];
+const O_SEQ_NO = F.seq_no[0];
 
 /** A view of an ICMPv4 message in `buf[off..off+len)`. */
 export class Icmpv4Packet {
-  constructor(
-    readonly buf: Uint8Array,
-    readonly off = 0,
-    readonly len = buf.length - off,
-  ) {}
+  // `declare`d, not class fields: no initializer function, so the constructor stays small
+  // enough for V8 to inline and to remove the allocation in a parse loop.
+  declare readonly buf: Uint8Array;
+  declare readonly off: number;
+  declare readonly len: number;
+
+  constructor(buf: Uint8Array, off = 0, len = buf.length - off) {
+    this.buf = buf;
+    this.off = off;
+    this.len = len;
+  }
+
+  /**
+   * Re-points this view at other bytes (unchecked, like the constructor) and returns it: a hot
+   * loop can keep one view per layer instead of allocating one per packet.
+   */
+  reset(buf: Uint8Array, off: number, len: number): this {
+    (this as { buf: Uint8Array }).buf = buf;
+    (this as { off: number }).off = off;
+    (this as { len: number }).len = len;
+    return this;
+  }
 
   static checked(buf: Uint8Array, off = 0, len = buf.length - off): Result<Icmpv4Packet> {
     const p = new Icmpv4Packet(buf, off, len);
@@ -57,53 +80,64 @@ export class Icmpv4Packet {
   }
 
   checkLen(): WireError | undefined {
+    const o = this.off;
+    const l = this.len;
+    if (o >= 0 && l >= HDR_LEN && o + l <= this.buf.length) return undefined;
     const { buf, off, len } = this;
     if (off < 0 || len < 0 || off + len > buf.length) return wireError('icmpv4', 'header', `view [${off}, ${off + len}) lies outside the ${buf.length}-byte buffer`);
-    if (len < ICMPV4_HEADER_LEN) return truncated('icmpv4', F, len, ICMPV4_HEADER_LEN);
-    return undefined;
+    return truncated('icmpv4', F, len, HDR_LEN);
   }
 
   get type(): IcmpType {
-    return this.buf[this.off]!;
+    return this.buf[this.off + O_TYPE]!;
   }
   set type(v: IcmpType) {
-    this.buf[this.off] = v;
+    this.buf[this.off + O_TYPE] = v;
   }
   get code(): number {
-    return this.buf[this.off + 1]!;
+    return this.buf[this.off + O_CODE]!;
   }
   set code(v: number) {
-    this.buf[this.off + 1] = v;
+    this.buf[this.off + O_CODE] = v;
   }
   get checksum(): number {
-    return (this.buf[this.off + 2]! << 8) | this.buf[this.off + 3]!;
+    const b = this.buf;
+    const o = this.off + O_CHECKSUM;
+    return (b[o]! << 8) | b[o + 1]!;
   }
   set checksum(v: number) {
-    this.buf[this.off + 2] = v >>> 8;
-    this.buf[this.off + 3] = v & 0xff;
+    const o = this.off + O_CHECKSUM;
+    this.buf[o] = v >>> 8;
+    this.buf[o + 1] = v & 0xff;
   }
   get ident(): number {
-    return (this.buf[this.off + 4]! << 8) | this.buf[this.off + 5]!;
+    const b = this.buf;
+    const o = this.off + O_IDENT;
+    return (b[o]! << 8) | b[o + 1]!;
   }
   set ident(v: number) {
-    this.buf[this.off + 4] = v >>> 8;
-    this.buf[this.off + 5] = v & 0xff;
+    const o = this.off + O_IDENT;
+    this.buf[o] = v >>> 8;
+    this.buf[o + 1] = v & 0xff;
   }
   get seqNo(): number {
-    return (this.buf[this.off + 6]! << 8) | this.buf[this.off + 7]!;
+    const b = this.buf;
+    const o = this.off + O_SEQ_NO;
+    return (b[o]! << 8) | b[o + 1]!;
   }
   set seqNo(v: number) {
-    this.buf[this.off + 6] = v >>> 8;
-    this.buf[this.off + 7] = v & 0xff;
+    const o = this.off + O_SEQ_NO;
+    this.buf[o] = v >>> 8;
+    this.buf[o + 1] = v & 0xff;
   }
   get payloadOffset(): number {
-    return this.off + ICMPV4_HEADER_LEN;
+    return this.off + HDR_LEN;
   }
   get payloadLength(): number {
-    return this.len - ICMPV4_HEADER_LEN;
+    return this.len - HDR_LEN;
   }
   payload(): Uint8Array {
-    return this.buf.subarray(this.off + ICMPV4_HEADER_LEN, this.off + this.len);
+    return this.buf.subarray(this.off + HDR_LEN, this.off + this.len);
   }
   verifyChecksum(): boolean {
     return csum_fold(csum_partial(this.buf, this.off, this.off + this.len, 0)) === 0;

@@ -33,8 +33,9 @@ export const IPV4_FIELDS = {
   dst: [16, 20],
 } as const;
 
+const HDR_LEN = fieldsEnd(IPV4_FIELDS);
 /** 20 — the header without options, derived from the table. */
-export const IPV4_HEADER_LEN = fieldsEnd(IPV4_FIELDS);
+export const IPV4_HEADER_LEN = HDR_LEN;
 /** 60 — ihl is four bits of 32-bit words. */
 export const IPV4_MAX_HEADER_LEN = 15 * 4;
 
@@ -55,17 +56,44 @@ export function ipProtocolName(p: IpProtocol): string {
 }
 
 const F = IPV4_FIELDS;
+// Module-local offsets for the hot accessors (see ethernet.ts).
+const O_DSCP_ECN = F.dscp_ecn[0];
+const O_TOTAL_LEN = F.total_len[0];
+const O_IDENT = F.ident[0];
+const O_FLAGS_FRAG = F.flags_frag[0];
+const O_TTL = F.ttl[0];
+const O_PROTOCOL = F.protocol[0];
+const O_CHECKSUM = F.checksum[0];
+const O_SRC = F.src[0];
+const O_DST = F.dst[0];
 const DF = 0x4000;
 const MF = 0x2000;
 const RESERVED = 0x8000;
 
 /** A view of an IPv4 packet in `buf[off..off+len)`; see `EthernetFrame` for the checked/unchecked contract. */
 export class Ipv4Packet {
-  constructor(
-    readonly buf: Uint8Array,
-    readonly off = 0,
-    readonly len = buf.length - off,
-  ) {}
+  // `declare`d, not class fields: no initializer function, so the constructor stays small
+  // enough for V8 to inline and to remove the allocation in a parse loop.
+  declare readonly buf: Uint8Array;
+  declare readonly off: number;
+  declare readonly len: number;
+
+  constructor(buf: Uint8Array, off = 0, len = buf.length - off) {
+    this.buf = buf;
+    this.off = off;
+    this.len = len;
+  }
+
+  /**
+   * Re-points this view at other bytes (unchecked, like the constructor) and returns it: a hot
+   * loop can keep one view per layer instead of allocating one per packet.
+   */
+  reset(buf: Uint8Array, off: number, len: number): this {
+    (this as { buf: Uint8Array }).buf = buf;
+    (this as { off: number }).off = off;
+    (this as { len: number }).len = len;
+    return this;
+  }
 
   static checked(buf: Uint8Array, off = 0, len = buf.length - off): Result<Ipv4Packet> {
     const p = new Ipv4Packet(buf, off, len);
@@ -78,16 +106,27 @@ export class Ipv4Packet {
    * ihl*4 <= total_len <= the bytes present. Invalidated by writing `ihl` or `totalLen`.
    */
   checkLen(): WireError | undefined {
+    const b = this.buf;
+    const o = this.off;
+    const l = this.len;
+    if (o >= 0 && l >= HDR_LEN && o + l <= b.length) {
+      const hl = (b[o]! & 0x0f) << 2;
+      const tl = (b[o + 2]! << 8) | b[o + 3]!;
+      if (hl >= HDR_LEN && tl >= hl && tl <= l) return undefined;
+    }
+    return this.lenError();
+  }
+
+  private lenError(): WireError {
     const { buf, off, len } = this;
     if (off < 0 || len < 0 || off + len > buf.length) return wireError('ipv4', 'header', `view [${off}, ${off + len}) lies outside the ${buf.length}-byte buffer`);
-    if (len < IPV4_HEADER_LEN) return truncated('ipv4', F, len, IPV4_HEADER_LEN);
+    if (len < HDR_LEN) return truncated('ipv4', F, len, HDR_LEN);
     const hl = this.headerLen;
-    if (hl < IPV4_HEADER_LEN) return wireError('ipv4', 'ihl', `ihl ${hl >>> 2} is below the minimum 5 (20 bytes)`);
+    if (hl < HDR_LEN) return wireError('ipv4', 'ihl', `ihl ${hl >>> 2} is below the minimum 5 (20 bytes)`);
     if (hl > len) return wireError('ipv4', 'options', `truncated: ihl says a ${hl}-byte header, only ${len} bytes present`);
     const tl = this.totalLen;
     if (tl < hl) return wireError('ipv4', 'total_len', `total_len ${tl} is shorter than the ${hl}-byte header`);
-    if (tl > len) return wireError('ipv4', 'total_len', `truncated: total_len ${tl} exceeds the ${len} bytes present`);
-    return undefined;
+    return wireError('ipv4', 'total_len', `truncated: total_len ${tl} exceeds the ${len} bytes present`);
   }
 
   get version(): number {
@@ -102,33 +141,45 @@ export class Ipv4Packet {
     this.buf[this.off] = 0x40 | (bytes >>> 2);
   }
   get dscp(): number {
-    return this.buf[this.off + F.dscp_ecn[0]]! >>> 2;
+    return this.buf[this.off + O_DSCP_ECN]! >>> 2;
   }
   get ecn(): number {
-    return this.buf[this.off + F.dscp_ecn[0]]! & 3;
+    return this.buf[this.off + O_DSCP_ECN]! & 3;
   }
   setDscpEcn(dscp: number, ecn: number): void {
-    this.buf[this.off + F.dscp_ecn[0]] = (dscp << 2) | (ecn & 3);
+    this.buf[this.off + O_DSCP_ECN] = (dscp << 2) | (ecn & 3);
   }
   get totalLen(): number {
-    return this.u16(F.total_len[0]);
+    const b = this.buf;
+    const o = this.off + O_TOTAL_LEN;
+    return (b[o]! << 8) | b[o + 1]!;
   }
   /** Invalidates `checkLen()`. */
   set totalLen(v: number) {
-    this.set16(F.total_len[0], v);
+    const o = this.off + O_TOTAL_LEN;
+    this.buf[o] = v >>> 8;
+    this.buf[o + 1] = v & 0xff;
   }
   get ident(): number {
-    return this.u16(F.ident[0]);
+    const b = this.buf;
+    const o = this.off + O_IDENT;
+    return (b[o]! << 8) | b[o + 1]!;
   }
   set ident(v: number) {
-    this.set16(F.ident[0], v);
+    const o = this.off + O_IDENT;
+    this.buf[o] = v >>> 8;
+    this.buf[o + 1] = v & 0xff;
   }
   /** The 16-bit flags + fragment offset word. */
   get flagsFrag(): number {
-    return this.u16(F.flags_frag[0]);
+    const b = this.buf;
+    const o = this.off + O_FLAGS_FRAG;
+    return (b[o]! << 8) | b[o + 1]!;
   }
   set flagsFrag(v: number) {
-    this.set16(F.flags_frag[0], v);
+    const o = this.off + O_FLAGS_FRAG;
+    this.buf[o] = v >>> 8;
+    this.buf[o + 1] = v & 0xff;
   }
   get dontFrag(): boolean {
     return (this.flagsFrag & DF) !== 0;
@@ -141,41 +192,45 @@ export class Ipv4Packet {
     return this.flagsFrag & 0x1fff;
   }
   get ttl(): number {
-    return this.buf[this.off + F.ttl[0]]!;
+    return this.buf[this.off + O_TTL]!;
   }
   set ttl(v: number) {
-    this.buf[this.off + F.ttl[0]] = v;
+    this.buf[this.off + O_TTL] = v;
   }
   get protocol(): IpProtocol {
-    return this.buf[this.off + F.protocol[0]]!;
+    return this.buf[this.off + O_PROTOCOL]!;
   }
   set protocol(v: IpProtocol) {
-    this.buf[this.off + F.protocol[0]] = v;
+    this.buf[this.off + O_PROTOCOL] = v;
   }
   get checksum(): number {
-    return this.u16(F.checksum[0]);
+    const b = this.buf;
+    const o = this.off + O_CHECKSUM;
+    return (b[o]! << 8) | b[o + 1]!;
   }
   set checksum(v: number) {
-    this.set16(F.checksum[0], v);
+    const o = this.off + O_CHECKSUM;
+    this.buf[o] = v >>> 8;
+    this.buf[o + 1] = v & 0xff;
   }
   /** Source address as a u32 (no allocation). */
   get srcU32(): number {
-    return ipv4At(this.buf, this.off + F.src[0]);
+    return ipv4At(this.buf, this.off + O_SRC);
   }
   set srcU32(v: number) {
-    writeIpv4(this.buf, this.off + F.src[0], v);
+    writeIpv4(this.buf, this.off + O_SRC, v);
   }
   get dstU32(): number {
-    return ipv4At(this.buf, this.off + F.dst[0]);
+    return ipv4At(this.buf, this.off + O_DST);
   }
   set dstU32(v: number) {
-    writeIpv4(this.buf, this.off + F.dst[0], v);
+    writeIpv4(this.buf, this.off + O_DST, v);
   }
   get src(): Ipv4Addr {
-    return Ipv4Addr.readFrom(this.buf, this.off + F.src[0]);
+    return Ipv4Addr.readFrom(this.buf, this.off + O_SRC);
   }
   get dst(): Ipv4Addr {
-    return Ipv4Addr.readFrom(this.buf, this.off + F.dst[0]);
+    return Ipv4Addr.readFrom(this.buf, this.off + O_DST);
   }
   /** Absolute offset in `buf` of the payload. */
   get payloadOffset(): number {
@@ -189,7 +244,7 @@ export class Ipv4Packet {
     return this.buf.subarray(this.payloadOffset, this.off + this.totalLen);
   }
   options(): Uint8Array {
-    return this.buf.subarray(this.off + IPV4_HEADER_LEN, this.off + this.headerLen);
+    return this.buf.subarray(this.off + HDR_LEN, this.off + this.headerLen);
   }
   /** True if the header checksum is correct. */
   verifyChecksum(): boolean {
@@ -199,14 +254,6 @@ export class Ipv4Packet {
   fillChecksum(): void {
     this.checksum = 0;
     this.checksum = csum_fold(csum_partial(this.buf, this.off, this.off + this.headerLen, 0));
-  }
-
-  private u16(at: number): number {
-    return (this.buf[this.off + at]! << 8) | this.buf[this.off + at + 1]!;
-  }
-  private set16(at: number, v: number): void {
-    this.buf[this.off + at] = v >>> 8;
-    this.buf[this.off + at + 1] = v & 0xff;
   }
 }
 

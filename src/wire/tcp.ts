@@ -27,8 +27,9 @@ export const TCP_FIELDS = {
   checksum: [16, 18],
   urgent: [18, 20],
 } as const;
+const HDR_LEN = fieldsEnd(TCP_FIELDS);
 /** 20 — derived from the table. */
-export const TCP_HEADER_LEN = fieldsEnd(TCP_FIELDS);
+export const TCP_HEADER_LEN = HDR_LEN;
 export const TCP_MAX_HEADER_LEN = 60;
 /** csum_offset of a TCP CHECKSUM_PARTIAL packet: offsetof(struct tcphdr, check). */
 export const TCP_CSUM_OFFSET = TCP_FIELDS.checksum[0];
@@ -62,14 +63,40 @@ export function tcpFlagsString(flags: number): string {
 }
 
 const F = TCP_FIELDS;
+// Module-local offsets for the hot accessors (see ethernet.ts).
+const O_SRC_PORT = F.src_port[0];
+const O_DST_PORT = F.dst_port[0];
+const O_SEQ = F.seq[0];
+const O_ACK = F.ack[0];
+const O_DATA_OFF_FLAGS = F.data_off_flags[0];
+const O_WINDOW = F.window[0];
+const O_CHECKSUM = F.checksum[0];
+const O_URGENT = F.urgent[0];
 
 /** A view of a TCP segment in `buf[off..off+len)` (`len` = the IP payload length). */
 export class TcpPacket {
-  constructor(
-    readonly buf: Uint8Array,
-    readonly off = 0,
-    readonly len = buf.length - off,
-  ) {}
+  // `declare`d, not class fields: no initializer function, so the constructor stays small
+  // enough for V8 to inline and to remove the allocation in a parse loop.
+  declare readonly buf: Uint8Array;
+  declare readonly off: number;
+  declare readonly len: number;
+
+  constructor(buf: Uint8Array, off = 0, len = buf.length - off) {
+    this.buf = buf;
+    this.off = off;
+    this.len = len;
+  }
+
+  /**
+   * Re-points this view at other bytes (unchecked, like the constructor) and returns it: a hot
+   * loop can keep one view per layer instead of allocating one per packet.
+   */
+  reset(buf: Uint8Array, off: number, len: number): this {
+    (this as { buf: Uint8Array }).buf = buf;
+    (this as { off: number }).off = off;
+    (this as { len: number }).len = len;
+    return this;
+  }
 
   static checked(buf: Uint8Array, off = 0, len = buf.length - off): Result<TcpPacket> {
     const p = new TcpPacket(buf, off, len);
@@ -79,71 +106,81 @@ export class TcpPacket {
 
   /** The fixed header fits, data offset >= 5, and the options fit. */
   checkLen(): WireError | undefined {
+    const b = this.buf;
+    const o = this.off;
+    const l = this.len;
+    if (o >= 0 && l >= HDR_LEN && o + l <= b.length) {
+      const hl = (b[o + O_DATA_OFF_FLAGS]! >>> 4) << 2;
+      if (hl >= HDR_LEN && hl <= l) return undefined;
+    }
+    return this.lenError();
+  }
+
+  private lenError(): WireError {
     const { buf, off, len } = this;
     if (off < 0 || len < 0 || off + len > buf.length) return wireError('tcp', 'header', `view [${off}, ${off + len}) lies outside the ${buf.length}-byte buffer`);
-    if (len < TCP_HEADER_LEN) return truncated('tcp', F, len, TCP_HEADER_LEN);
+    if (len < HDR_LEN) return truncated('tcp', F, len, HDR_LEN);
     const hl = this.headerLen;
-    if (hl < TCP_HEADER_LEN) return wireError('tcp', 'data_offset', `data offset ${hl >>> 2} is below the minimum 5 (20 bytes)`);
-    if (hl > len) return wireError('tcp', 'options', `truncated: data offset says a ${hl}-byte header, only ${len} bytes present`);
-    return undefined;
+    if (hl < HDR_LEN) return wireError('tcp', 'data_offset', `data offset ${hl >>> 2} is below the minimum 5 (20 bytes)`);
+    return wireError('tcp', 'options', `truncated: data offset says a ${hl}-byte header, only ${len} bytes present`);
   }
 
   get srcPort(): number {
-    return this.u16(0);
+    return this.u16(O_SRC_PORT);
   }
   set srcPort(v: number) {
-    this.set16(0, v);
+    this.set16(O_SRC_PORT, v);
   }
   get dstPort(): number {
-    return this.u16(2);
+    return this.u16(O_DST_PORT);
   }
   set dstPort(v: number) {
-    this.set16(2, v);
+    this.set16(O_DST_PORT, v);
   }
   get seq(): number {
-    return this.u32(F.seq[0]);
+    return this.u32(O_SEQ);
   }
   set seq(v: number) {
-    this.set32(F.seq[0], v);
+    this.set32(O_SEQ, v);
   }
   get ack(): number {
-    return this.u32(F.ack[0]);
+    return this.u32(O_ACK);
   }
   set ack(v: number) {
-    this.set32(F.ack[0], v);
+    this.set32(O_ACK, v);
   }
   /** Header length in bytes (data offset * 4). */
   get headerLen(): number {
-    return (this.buf[this.off + F.data_off_flags[0]]! >>> 4) << 2;
+    return (this.buf[this.off + O_DATA_OFF_FLAGS]! >>> 4) << 2;
   }
   /** The low 12 bits of bytes 12-13: reserved bits, NS and the eight flags. */
   get flags(): number {
-    return this.u16(F.data_off_flags[0]) & 0x0fff;
+    return this.u16(O_DATA_OFF_FLAGS) & 0x0fff;
   }
   /** Writes data offset and flags together. */
   setHeaderLenFlags(headerLen: number, flags: number): void {
-    this.set16(F.data_off_flags[0], ((headerLen >>> 2) << 12) | (flags & 0x0fff));
+    this.set16(O_DATA_OFF_FLAGS, ((headerLen >>> 2) << 12) | (flags & 0x0fff));
   }
   get window(): number {
-    return this.u16(F.window[0]);
+    return this.u16(O_WINDOW);
   }
   set window(v: number) {
-    this.set16(F.window[0], v);
+    this.set16(O_WINDOW, v);
   }
   get checksum(): number {
-    return this.u16(F.checksum[0]);
+    return this.u16(O_CHECKSUM);
   }
   set checksum(v: number) {
-    this.set16(F.checksum[0], v);
+    this.set16(O_CHECKSUM, v);
   }
   get urgent(): number {
-    return this.u16(F.urgent[0]);
+    return this.u16(O_URGENT);
   }
   set urgent(v: number) {
-    this.set16(F.urgent[0], v);
+    this.set16(O_URGENT, v);
   }
   options(): Uint8Array {
-    return this.buf.subarray(this.off + TCP_HEADER_LEN, this.off + this.headerLen);
+    return this.buf.subarray(this.off + HDR_LEN, this.off + this.headerLen);
   }
   get payloadOffset(): number {
     return this.off + this.headerLen;

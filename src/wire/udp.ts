@@ -21,8 +21,9 @@ export const UDP_FIELDS = {
   length: [4, 6],
   checksum: [6, 8],
 } as const;
+const HDR_LEN = fieldsEnd(UDP_FIELDS);
 /** 8 — derived from the table. */
-export const UDP_HEADER_LEN = fieldsEnd(UDP_FIELDS);
+export const UDP_HEADER_LEN = HDR_LEN;
 /** csum_offset of a UDP CHECKSUM_PARTIAL packet: offsetof(struct udphdr, check). */
 export const UDP_CSUM_OFFSET = UDP_FIELDS.checksum[0];
 
@@ -35,14 +36,36 @@ export const UDP_CSUM_OFFSET = UDP_FIELDS.checksum[0];
 export type L4Checksum = 'full' | 'partial' | 'none';
 
 const F = UDP_FIELDS;
+// Module-local offsets for the hot accessors (see ethernet.ts).
+const O_SRC_PORT = F.src_port[0];
+const O_DST_PORT = F.dst_port[0];
+const O_LENGTH = F.length[0];
+const O_CHECKSUM = F.checksum[0];
 
 /** A view of a UDP datagram in `buf[off..off+len)` (`len` = the IP payload length). */
 export class UdpPacket {
-  constructor(
-    readonly buf: Uint8Array,
-    readonly off = 0,
-    readonly len = buf.length - off,
-  ) {}
+  // `declare`d, not class fields: no initializer function, so the constructor stays small
+  // enough for V8 to inline and to remove the allocation in a parse loop.
+  declare readonly buf: Uint8Array;
+  declare readonly off: number;
+  declare readonly len: number;
+
+  constructor(buf: Uint8Array, off = 0, len = buf.length - off) {
+    this.buf = buf;
+    this.off = off;
+    this.len = len;
+  }
+
+  /**
+   * Re-points this view at other bytes (unchecked, like the constructor) and returns it: a hot
+   * loop can keep one view per layer instead of allocating one per packet.
+   */
+  reset(buf: Uint8Array, off: number, len: number): this {
+    (this as { buf: Uint8Array }).buf = buf;
+    (this as { off: number }).off = off;
+    (this as { len: number }).len = len;
+    return this;
+  }
 
   static checked(buf: Uint8Array, off = 0, len = buf.length - off): Result<UdpPacket> {
     const p = new UdpPacket(buf, off, len);
@@ -52,52 +75,74 @@ export class UdpPacket {
 
   /** The header fits, and 8 <= length <= the bytes present. Invalidated by writing `length`. */
   checkLen(): WireError | undefined {
+    const b = this.buf;
+    const o = this.off;
+    const l = this.len;
+    if (o >= 0 && l >= HDR_LEN && o + l <= b.length) {
+      const ul = (b[o + O_LENGTH]! << 8) | b[o + O_LENGTH + 1]!;
+      if (ul >= HDR_LEN && ul <= l) return undefined;
+    }
+    return this.lenError();
+  }
+
+  private lenError(): WireError {
     const { buf, off, len } = this;
     if (off < 0 || len < 0 || off + len > buf.length) return wireError('udp', 'header', `view [${off}, ${off + len}) lies outside the ${buf.length}-byte buffer`);
-    if (len < UDP_HEADER_LEN) return truncated('udp', F, len, UDP_HEADER_LEN);
+    if (len < HDR_LEN) return truncated('udp', F, len, HDR_LEN);
     const l = this.length;
-    if (l < UDP_HEADER_LEN) return wireError('udp', 'length', `length ${l} is shorter than the 8-byte header`);
-    if (l > len) return wireError('udp', 'length', `truncated: length ${l} exceeds the ${len} bytes present`);
-    return undefined;
+    if (l < HDR_LEN) return wireError('udp', 'length', `length ${l} is shorter than the 8-byte header`);
+    return wireError('udp', 'length', `truncated: length ${l} exceeds the ${len} bytes present`);
   }
 
   get srcPort(): number {
-    return (this.buf[this.off]! << 8) | this.buf[this.off + 1]!;
+    const b = this.buf;
+    const o = this.off + O_SRC_PORT;
+    return (b[o]! << 8) | b[o + 1]!;
   }
   set srcPort(v: number) {
-    this.buf[this.off] = v >>> 8;
-    this.buf[this.off + 1] = v & 0xff;
+    const o = this.off + O_SRC_PORT;
+    this.buf[o] = v >>> 8;
+    this.buf[o + 1] = v & 0xff;
   }
   get dstPort(): number {
-    return (this.buf[this.off + 2]! << 8) | this.buf[this.off + 3]!;
+    const b = this.buf;
+    const o = this.off + O_DST_PORT;
+    return (b[o]! << 8) | b[o + 1]!;
   }
   set dstPort(v: number) {
-    this.buf[this.off + 2] = v >>> 8;
-    this.buf[this.off + 3] = v & 0xff;
+    const o = this.off + O_DST_PORT;
+    this.buf[o] = v >>> 8;
+    this.buf[o + 1] = v & 0xff;
   }
   /** Header + payload bytes, from the length field. */
   get length(): number {
-    return (this.buf[this.off + 4]! << 8) | this.buf[this.off + 5]!;
+    const b = this.buf;
+    const o = this.off + O_LENGTH;
+    return (b[o]! << 8) | b[o + 1]!;
   }
   set length(v: number) {
-    this.buf[this.off + 4] = v >>> 8;
-    this.buf[this.off + 5] = v & 0xff;
+    const o = this.off + O_LENGTH;
+    this.buf[o] = v >>> 8;
+    this.buf[o + 1] = v & 0xff;
   }
   get checksum(): number {
-    return (this.buf[this.off + 6]! << 8) | this.buf[this.off + 7]!;
+    const b = this.buf;
+    const o = this.off + O_CHECKSUM;
+    return (b[o]! << 8) | b[o + 1]!;
   }
   set checksum(v: number) {
-    this.buf[this.off + 6] = v >>> 8;
-    this.buf[this.off + 7] = v & 0xff;
+    const o = this.off + O_CHECKSUM;
+    this.buf[o] = v >>> 8;
+    this.buf[o + 1] = v & 0xff;
   }
   get payloadOffset(): number {
-    return this.off + UDP_HEADER_LEN;
+    return this.off + HDR_LEN;
   }
   get payloadLength(): number {
-    return this.length - UDP_HEADER_LEN;
+    return this.length - HDR_LEN;
   }
   payload(): Uint8Array {
-    return this.buf.subarray(this.off + UDP_HEADER_LEN, this.off + this.length);
+    return this.buf.subarray(this.off + HDR_LEN, this.off + this.length);
   }
 
   /** True if the checksum is absent (0) or correct for these IPv4 addresses (u32). */

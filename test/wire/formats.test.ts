@@ -47,6 +47,17 @@ describe('Ethernet II and 802.1Q', () => {
     expect(out).toEqual(UDP_HI_VLAN.subarray(0, 18));
   });
 
+  it('reset() re-points a view at another frame, re-reading whether it is tagged', () => {
+    const f = new EthernetFrame(UDP_HI);
+    expect([f.headerLen, f.etherType]).toEqual([14, EtherType.IPv4]);
+    expect(f.reset(UDP_HI_VLAN, 0, UDP_HI_VLAN.length)).toBe(f);
+    expect([f.headerLen, f.vid, f.payloadOffset, f.etherType]).toEqual([18, 10, 18, EtherType.IPv4]);
+    expect(f.reset(UDP_HI, 0, 16).checkLen()).toBeUndefined();
+    expect(f.reset(UDP_HI_VLAN, 0, 16).checkLen()).toMatchObject({ layer: 'vlan' });
+    const ip = new Ipv4Packet(UDP_HI, 14).reset(UDP_HI_VLAN, 18, 30);
+    expect([ip.checkLen(), ip.ttl, ip.payloadLength]).toEqual([undefined, 64, 10]);
+  });
+
   it('EthernetFrame.checked() names the field that is cut: ethertype at 13 bytes, the tag when tagged and short', () => {
     expect(EthernetFrame.checked(UDP_HI, 0, 13)).toMatchObject({ ok: false, error: { layer: 'ethernet', field: 'ethertype' } });
     expect(EthernetFrame.checked(UDP_HI, 0, 5)).toMatchObject({ ok: false, error: { layer: 'ethernet', field: 'dst' } });
