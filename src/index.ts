@@ -1,1 +1,27 @@
+/**
+ * xen-netlab: a model of Xen's paravirtualised network path, for notebooks.
+ *
+ * The notebook-facing API is small and flat:
+ *
+ *   import { buildXenHost, show, lineChart, table } from 'xen-netlab';
+ *
+ * Everything else is reachable by layer, each a namespace named after the real component:
+ * `sim` (virtual time, random streams, trace bus), `params` (the parameter registry), `wire`
+ * (packet formats, checksums, pcap), `io` (ring.h and netif.h, byte-exact), `xen` (memory,
+ * grant tables, event channels, xenstore/xenbus), `net` (skb, net_device, the stack, the
+ * bridge, endpoints, the wire link), `netfront`, `netback`, `nic`, `l3` (routed and NAT modes).
+ */
 export * from './lab';
+export { buildXenHost, XenHost, type XenHostOptions, type GuestSpec, type ExternalSpec, type Guest, type NetworkMode } from './topo';
+export { Params, defineParams, paramGroups, type Overrides, type ParamRow } from './params';
+export { Simulator, traceCatalogue, type AnyTraceRecord, type TraceRecorder } from './sim';
+export * as sim from './sim';
+export * as params from './params';
+export * as wire from './wire';
+export * as io from './io';
+export * as xen from './xen';
+export * as net from './net';
+export * as l3 from './net/l3';
+export * as netfront from './drivers/netfront';
+export * as netback from './drivers/netback';
+export * as nic from './drivers/nic';

@@ -196,7 +196,9 @@ export class XenVif extends NetDevice {
   /** netif_carrier_on/off with a trace event. */
   setCarrier(on: boolean, reason: string): void {
     if (this.carrier === on) return;
-    this.carrier = on;
+    // Through netif_carrier_on/off so the bridge port (a carrier notifier) follows the vif.
+    if (on) this.netif_carrier_on();
+    else this.netif_carrier_off();
     const tp = this.nb.tpCarrier;
     if (tp.on) tp.emit({ vif: this.name, on, reason });
   }

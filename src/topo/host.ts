@@ -1,0 +1,253 @@
+/**
+ * The host builder: wires one Xen host the way a toolstack and dom0's network scripts do —
+ * ns-3's "helper" layer. Drivers never create their peers; this file does.
+ *
+ *            domU 1 .. N                                   dom0                       the wire
+ *   ┌───────────────────────────┐      ┌──────────────────────────────────────────┐
+ *   │ IpEndpoint (UDP/ICMP/ARP) │      │  IpEndpoint on xenbr0 (dom0's own IP)   │
+ *   │ NetStack (vCPU, skbs)     │      │  NetStack (CPU, backlog, NAPI, qdiscs)  │
+ *   │ eth0 = xen-netfront ──────┼ ring ┼─ vifD.0 = xen-netback ─┐                │     ┌───────────┐
+ *   └───────────────────────────┘ +evt │                        xenbr0 ─ eth0 (ixgbe) ─┼─────┤ external  │
+ *                                      └──────────────────────────────────────────┘     │ host      │
+ *                         Xen: memory, grant tables, event channels, xenstore           └───────────┘
+ *
+ *   const host = buildXenHost({ seed: 1, guests: [{ name: 'web', ip: '10.0.0.11' }] });
+ *   host.guest('web').endpoint.sendUdp('10.0.0.100', 9000, 1472);
+ *   host.run(host.ms(1));
+ *
+ * What `buildXenHost` does, in order: creates the hypervisor and dom0; dom0's stack, the bridge
+ * xenbr0 (STP off, forward delay 0, as Xen's scripts create it) and the physical NIC enslaved to
+ * it; the wire and the external host(s); then for each guest: the domain, its stack,
+ * `libxl_device_nic_add` (both xenstore directories), `netback_probe` (the vif, enslaved to the
+ * bridge as the vif-bridge hotplug script does, which then writes hotplug-status), and
+ * `netfront_probe`; finally it runs the simulator until every xenbus handshake has reached
+ * Connected, so a returned host is ready for traffic at a small virtual time.
+ */
+import { Simulator } from '../sim/simulator';
+import { Cpu } from '../sim/cpu';
+import { MS, US, SEC } from '../sim/units';
+import { Params, type Overrides } from '../params';
+import { Hypervisor } from '../xen/hypervisor';
+import { NetStack } from '../net/stack';
+import { IpEndpoint } from '../net/endpoint';
+import { EthernetLink } from '../net/link';
+import { BridgeDevice } from '../net/brdev';
+import { Bridge } from '../net/bridge/bridge';
+import type { NetDevice } from '../net/netdevice';
+import type { SkBuff } from '../net/skb';
+import { IxgbeNic } from '../drivers/nic/ixgbe';
+import { ExternalHost } from '../drivers/nic/host';
+import { NetbackDriver } from '../drivers/netback/driver';
+import { netbackHypervisor } from '../drivers/netback/xen-adapter';
+import type { XenVif } from '../drivers/netback/interface';
+import { netback_probe, toolstackCreateVif, vifBridgeHotplug, type BackendInfo } from '../drivers/netback/xenbus';
+import { netfront_probe } from '../drivers/netfront/xenbus';
+import { hypervisorPort } from '../drivers/netfront/xen-binding';
+import type { NetfrontInfo } from '../drivers/netfront/info';
+
+export type NetworkMode = 'bridge' | 'route' | 'nat';
+
+export interface GuestSpec {
+  /** Domain name (default `guest<N>`). */
+  name?: string;
+  /** IPv4 address (default 10.0.0.<10+N>). */
+  ip?: string;
+  /** MAC (default 00:16:3e:00:00:<N>, Xen's OUI). */
+  mac?: string;
+  /** Netback design of this guest's vif (default: the `netback.design` parameter). */
+  design?: 'modern' | 'classic';
+  /** Guest memory in 4 KiB pages (default 4096 = 16 MiB). */
+  pages?: number;
+}
+
+export interface ExternalSpec {
+  name?: string;
+  ip?: string;
+  mac?: string;
+}
+
+export interface XenHostOptions {
+  /** Seed of every random stream (default 1). */
+  seed?: number;
+  /** Replication number (default 0). */
+  run?: number;
+  /** Parameter overrides by full name, or a Params set. */
+  params?: Overrides | Params;
+  /** How dom0 connects guests to the wire (default 'bridge'). */
+  mode?: NetworkMode;
+  /** The guests (default: one guest). */
+  guests?: GuestSpec[];
+  /** The host at the other end of the wire (default client 10.0.0.100). */
+  external?: ExternalSpec;
+  /** dom0's address on xenbr0 (default 10.0.0.1). */
+  dom0Ip?: string;
+}
+
+/** One guest: its domain, kernel stack, netfront device, IP endpoint and its vif in dom0. */
+export interface Guest {
+  readonly name: string;
+  readonly domid: number;
+  readonly ip: string;
+  readonly mac: string;
+  readonly stack: NetStack;
+  readonly netfront: NetfrontInfo;
+  readonly eth0: NetDevice;
+  readonly endpoint: IpEndpoint;
+  /** netback's xenbus backend of this guest's vif. */
+  readonly backend: BackendInfo;
+  /** The vif in dom0 (vif<domid>.0). */
+  readonly vif: XenVif;
+  readonly frontendPath: string;
+  readonly backendPath: string;
+}
+
+export class XenHost {
+  readonly sim: Simulator;
+  readonly params: Params;
+  readonly hv: Hypervisor;
+  readonly dom0: NetStack;
+  readonly dom0Endpoint: IpEndpoint;
+  readonly bridge: Bridge;
+  readonly br0: BridgeDevice;
+  readonly nic: IxgbeNic;
+  readonly wire: EthernetLink;
+  readonly external: ExternalHost;
+  readonly netback: NetbackDriver;
+  readonly guests: Guest[] = [];
+  readonly mode: NetworkMode;
+
+  constructor(opts: XenHostOptions = {}) {
+    this.mode = opts.mode ?? 'bridge';
+    if (this.mode !== 'bridge') {
+      throw new Error(`buildXenHost: mode '${this.mode}' is not available in this build; use 'bridge'`);
+    }
+    this.params = opts.params instanceof Params ? opts.params : Params.defaults().with(opts.params ?? {});
+    this.sim = new Simulator({ seed: opts.seed ?? 1, run: opts.run ?? 0 });
+    const sim = this.sim;
+    this.hv = new Hypervisor(sim, this.params);
+    const dom0Domain = this.hv.createDomain({ name: 'Domain-0', pages: 4096 });
+    if (dom0Domain.domid !== 0) throw new Error('buildXenHost: the first domain must be dom0');
+
+    this.dom0 = new NetStack(sim, { name: 'dom0', domid: 0, params: this.params, cpu: new Cpu('dom0.cpu0') });
+    this.bridge = new Bridge(sim, this.params, { name: 'xenbr0' });
+    this.br0 = new BridgeDevice(this.dom0, this.bridge);
+    this.nic = new IxgbeNic(this.dom0, { name: 'eth0', mac: '00:1b:21:0a:0b:0c', params: this.params });
+    this.br0.addPort(this.nic, 'nic');
+    this.dom0Endpoint = new IpEndpoint(this.dom0, this.br0, { ip: opts.dom0Ip ?? '10.0.0.1' });
+
+    this.wire = new EthernetLink(sim, { name: 'wire', params: this.params });
+    this.nic.attachLink(this.wire, 0);
+    const ext = opts.external ?? {};
+    this.external = new ExternalHost(sim, {
+      name: ext.name ?? 'client', ip: ext.ip ?? '10.0.0.100', mac: ext.mac ?? '00:1b:21:aa:bb:cc', params: this.params,
+    });
+    this.external.plug(this.wire, 1);
+
+    this.netback = new NetbackDriver(sim, this.params, netbackHypervisor(this.hv, 0), this.dom0);
+    const specs = opts.guests ?? [{}];
+    specs.forEach((spec, i) => this.addGuest(spec, i + 1));
+    this.settle();
+  }
+
+  /** Adds a guest with one vif and runs the handshake to Connected. */
+  private addGuest(spec: GuestSpec, n: number): Guest {
+    const sim = this.sim;
+    const name = spec.name ?? `guest${n}`;
+    if (this.guests.some((g) => g.name === name)) {
+      throw new Error(`buildXenHost: guest name '${name}' is used twice; give each guest a unique name`);
+    }
+    const ip = spec.ip ?? `10.0.0.${10 + n}`;
+    const mac = spec.mac ?? `00:16:3e:00:00:${n.toString(16).padStart(2, '0')}`;
+    const dom = this.hv.createDomain({ name, pages: spec.pages ?? 4096 });
+    const domid = dom.domid;
+    const stack = new NetStack(sim, { name, domid, params: this.params, cpu: new Cpu(`${name}.vcpu0`) });
+    const paths = toolstackCreateVif(this.hv, { frontDomid: domid, mac, bridge: 'xenbr0', ip });
+
+    // dom0: netback_probe creates vif<domid>.0; the vif-bridge hotplug script enslaves it to
+    // xenbr0 and reports hotplug-status "connected".
+    const backend = netback_probe({
+      nb: this.netback, hv: this.hv, nodename: paths.backend, design: spec.design,
+      onVifOnline: (be) => vifBridgeHotplug(be, {
+        attach: (vif) => {
+          this.dom0.register_netdev(vif);
+          this.br0.addPort(vif, 'vif');
+        },
+      }),
+    });
+
+    // domU: netfront probes, talks to netback through xenstore, and becomes eth0.
+    const netfront = netfront_probe({
+      sim, params: this.params, xen: hypervisorPort(this.hv, domid), nodename: paths.frontend,
+      stack: {
+        skbs: stack.pool,
+        cpu: stack.cpu,
+        napi_gro_receive: (dev: NetDevice, skb: SkBuff) => { skb.dev = dev; stack.netif_receive_skb(skb); },
+      },
+    });
+    const eth0 = netfront.netdev;
+    stack.register_netdev(eth0);
+    // The endpoint is attached once netfront has read its MAC from xenstore (see settle()).
+    let endpoint: IpEndpoint | null = null;
+    const guest: Guest = {
+      name, domid, ip, mac, stack, netfront, eth0, backend,
+      get endpoint(): IpEndpoint {
+        if (endpoint === null) endpoint = new IpEndpoint(stack, eth0, { ip });
+        return endpoint;
+      },
+      get vif(): XenVif {
+        if (backend.vif === null) throw new Error(`guest ${name}: netback has not created the vif yet`);
+        return backend.vif;
+      },
+      frontendPath: paths.frontend, backendPath: paths.backend,
+    };
+    this.guests.push(guest);
+    return guest;
+  }
+
+  /** Runs until every handshake reached Connected (at most 1 s of virtual time). */
+  private settle(): void {
+    const deadline = this.sim.now + SEC;
+    const connected = () => this.guests.every((g) => this.hv.xenstore.read(`${g.backendPath}/state`) === '4'
+      && this.hv.xenstore.read(`${g.frontendPath}/state`) === '4');
+    this.sim.run({ until: deadline, stopWhen: connected });
+    if (connected()) {
+      for (const g of this.guests) void g.endpoint; // attach each guest's IP endpoint now that eth0 has its MAC
+    } else {
+      const states = this.guests.map((g) => `${g.name}: front ${this.hv.xenstore.read(`${g.frontendPath}/state`)} back ${this.hv.xenstore.read(`${g.backendPath}/state`)}`);
+      throw new Error(`buildXenHost: xenbus handshakes did not complete within 1 s (${states.join('; ')})`);
+    }
+  }
+
+  /** The guest with this name. */
+  guest(name: string): Guest {
+    const g = this.guests.find((x) => x.name === name);
+    if (g === undefined) {
+      throw new Error(`host.guest: no guest named '${name}'; guests: ${this.guests.map((x) => x.name).join(', ')}`);
+    }
+    return g;
+  }
+
+  /** Virtual time now, ns. */
+  get now(): number {
+    return this.sim.now;
+  }
+
+  /** Runs the host for `durationNs` of virtual time. */
+  runFor(durationNs: number): void {
+    this.sim.run({ until: this.sim.now + durationNs });
+  }
+
+  /** Runs until the absolute virtual time `untilNs`, or until nothing is left to do. */
+  run(untilNs?: number): void {
+    this.sim.run(untilNs === undefined ? {} : { until: untilNs });
+  }
+
+  /** ns helpers for notebooks. */
+  us(n: number): number { return Math.round(n * US); }
+  ms(n: number): number { return Math.round(n * MS); }
+}
+
+/** Builds a ready-to-use Xen host (see the file comment). */
+export function buildXenHost(opts: XenHostOptions = {}): XenHost {
+  return new XenHost(opts);
+}
