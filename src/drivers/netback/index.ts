@@ -12,3 +12,4 @@ export { ringWalkIds } from './walk-ids';
 export { skbChecksumSetup } from './csum';
 export { ClassicNetback, CLASSIC_MAX_SKB_FRAGS, PKT_PROT_LEN } from './classic/netback';
 export { netbackHypervisor } from './xen-adapter';
+export { netback_probe, netback_remove, frontend_changed, set_backend_state, backend_switch_state, backend_create_xenvif, backend_disconnect, connect, connect_data_rings, read_xenbus_vif_flags, xen_net_read_rate, xen_net_read_mac, xen_net_rate_changed, hotplug_status_changed, xenbus_dev_is_online, toolstackCreateVif, toolstackRemoveVif, vifBridgeHotplug, BackendInfo, type NetbackProbeOptions, type ToolstackVifConfig, type VifBridgeOptions } from './xenbus';

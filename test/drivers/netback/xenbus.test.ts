@@ -1,0 +1,404 @@
+/**
+ * netback's xenbus backend against the REAL netfront (src/drivers/netfront) and the real
+ * xenstore, grant tables and event channels of the hypervisor model: the §7.4 handshake, the
+ * §7.2/§7.3 keys, traffic after connect, multi-queue, misbehaving frontends (scripted), classic
+ * vifs with page flipping, teardown, reconnect and toolstack removal.
+ */
+import { describe, expect, it } from 'vitest';
+import { Simulator } from '../../../src/sim/simulator';
+import { Cpu } from '../../../src/sim/cpu';
+import { Params } from '../../../src/params';
+import { Hypervisor } from '../../../src/xen/hypervisor';
+import { SkbPool, type SkBuff } from '../../../src/net/skb';
+import type { NetDevice } from '../../../src/net/netdevice';
+import {
+  NetbackDriver, netbackHypervisor, netback_probe, toolstackCreateVif, toolstackRemoveVif, vifBridgeHotplug,
+  xen_net_read_rate, type BackendInfo, type VifDesign, type XenVif,
+} from '../../../src/drivers/netback';
+import {
+  hypervisorPort, netfront_probe, xenbus_switch_state, xenbusOf, type NetfrontInfo,
+} from '../../../src/drivers/netfront';
+import type { AnyTraceRecord } from '../../../src/sim/trace';
+import { CaptureStack, Frontend, udpFrame, skbBytes } from './harness';
+
+interface HostOptions {
+  params?: Record<string, number | boolean | string>;
+  design?: VifDesign;
+  /** Run vif-bridge from the uevent (default true). */
+  hotplug?: boolean;
+  classicRxFlip?: boolean;
+  rate?: string;
+  /** Do not probe netfront (a scripted frontend will be used). */
+  noFrontend?: boolean;
+}
+
+interface TestHost {
+  sim: Simulator;
+  hv: Hypervisor;
+  nb: NetbackDriver;
+  dom0: CaptureStack;
+  guest: number;
+  paths: { frontend: string; backend: string };
+  be: BackendInfo;
+  np: NetfrontInfo;
+  guestPool: SkbPool;
+  guestRx: Uint8Array[];
+  attached: string[];
+  /** States written to each `state` node, in order, from the trace. */
+  beStates: number[];
+  feStates: number[];
+  /** A fresh netfront instance on the same device (`name` must differ from earlier instances). */
+  probeFrontend: (name?: string) => NetfrontInfo;
+  run: (ns?: number) => void;
+}
+
+function makeHost(o: HostOptions = {}): TestHost {
+  const sim = new Simulator({ seed: 11 });
+  const params = Params.defaults().with({ 'xen.host_pages': 8192, ...(o.params ?? {}) });
+  const hv = new Hypervisor(sim, params);
+  hv.createDomain({ name: 'Domain-0', pages: 256 });
+  const g = hv.createDomain({ name: 'guest1', pages: 2048 });
+  const dom0 = new CaptureStack();
+  const nb = new NetbackDriver(sim, params, netbackHypervisor(hv, 0), dom0);
+  const paths = toolstackCreateVif(hv, { frontDomid: g.domid, mac: '00:16:3e:00:00:01', rate: o.rate });
+  const beStates: number[] = [];
+  const feStates: number[] = [];
+  sim.trace.on('xen.xenbus.state', (r: AnyTraceRecord) => { if (r.path === paths.backend) beStates.push(r.to as number); });
+  sim.trace.on('netfront.state', (r: AnyTraceRecord) => { feStates.push(r.to as number); });
+  const attached: string[] = [];
+  const be = netback_probe({
+    nb, hv, nodename: paths.backend, design: o.design, classicRxFlip: o.classicRxFlip,
+    onVifOnline: o.hotplug === false ? undefined : (b) => vifBridgeHotplug(b, { attach: (vif, br) => attached.push(`${br}:${vif.name}`) }),
+    hotplugDelayNs: 50_000,
+  });
+  const guestPool = new SkbPool();
+  const guestRx: Uint8Array[] = [];
+  const stack = {
+    skbs: guestPool,
+    cpu: new Cpu('guest1'),
+    napi_gro_receive(_dev: NetDevice, skb: SkBuff): void {
+      const b = new Uint8Array(skb.len);
+      skb.copyBits(0, b, 0, skb.len);
+      guestRx.push(b);
+      guestPool.free(skb);
+    },
+  };
+  const xen = hypervisorPort(hv, g.domid);
+  const probeFrontend = (name = 'eth0'): NetfrontInfo => netfront_probe({ sim, params, xen, stack, nodename: paths.frontend, name });
+  const np = o.noFrontend ? (null as unknown as NetfrontInfo) : probeFrontend();
+  const run = (ns = 5_000_000): void => { sim.run({ until: sim.now + ns }); };
+  run();
+  return { sim, hv, nb, dom0, guest: g.domid, paths, be, np, guestPool, guestRx, attached, beStates, feStates, probeFrontend, run };
+}
+
+function guestSkb(pool: SkbPool, bytes: Uint8Array, queue = 0): SkBuff {
+  const skb = pool.alloc();
+  const at = skb.put(bytes.length);
+  skb.head.set(bytes, at);
+  skb.queueMapping = queue;
+  return skb;
+}
+
+const read = (h: TestHost, path: string): string | undefined => h.hv.xenstore.read(path);
+
+/** How the last guest frame entered dom0's stack (netif_receive_skb: modern, netif_rx: classic). */
+let lastVia = '';
+
+/** Guest → dom0: one frame from netfront through netback into dom0's stack. */
+function guestSends(h: TestHost, np: NetfrontInfo, frame: Uint8Array, queue = 0): Uint8Array {
+  const before = h.dom0.received.length;
+  np.netdev.ndo_start_xmit(guestSkb(h.guestPool, frame, queue));
+  h.run();
+  expect(h.dom0.received.length).toBe(before + 1);
+  const got = skbBytes(h.dom0.received[before]!);
+  lastVia = h.dom0.via[before]!;
+  h.dom0.freeAll();
+  h.run();
+  return got;
+}
+
+/** Dom0 → guest through the vif. */
+function dom0Sends(h: TestHost, vif: XenVif, frame: Uint8Array): Uint8Array {
+  const before = h.guestRx.length;
+  vif.ndo_start_xmit(guestSkb(h.dom0.pool, frame));
+  h.run();
+  expect(h.guestRx.length).toBe(before + 1);
+  return h.guestRx[before]!;
+}
+
+describe('netback xenbus (modern) with the real netfront', () => {
+  it('netback_probe() + netfront_probe(): both ends reach Connected in the §7.4 order', () => {
+    const h = makeHost();
+    expect(read(h, `${h.paths.backend}/state`)).toBe('4');
+    expect(read(h, `${h.paths.frontend}/state`)).toBe('4');
+    // Backend: Initialising (toolstack) -> InitWait -> Connected; frontend: Initialising -> Connected.
+    expect(h.beStates).toEqual([2, 4]);
+    expect(h.be.stateLog).toEqual([2, 4]);
+    expect(h.feStates).toEqual([1, 4]);
+    const vif = h.be.vif!;
+    expect(vif.name).toBe(`vif${h.guest}.0`);
+    expect(vif.connected).toBe(true);
+    expect(vif.carrier).toBe(true);
+    expect(h.np.netdev.carrier).toBe(true);
+    expect(h.attached).toEqual([`xenbr0:vif${h.guest}.0`]);
+    expect(Array.from(h.be.feDevAddr)).toEqual([0x00, 0x16, 0x3e, 0, 0, 1]);
+    expect(h.be.error).toBe('');
+  });
+
+  it('the backend and frontend keys in xenstore are those of §7.2 and §7.3', () => {
+    const h = makeHost();
+    const b = (k: string): string | undefined => read(h, `${h.paths.backend}/${k}`);
+    const f = (k: string): string | undefined => read(h, `${h.paths.frontend}/${k}`);
+    for (const k of ['feature-sg', 'feature-gso-tcpv4', 'feature-gso-tcpv6', 'feature-ipv6-csum-offload', 'feature-rx-copy',
+      'feature-multicast-control', 'feature-dynamic-multicast-control', 'feature-split-event-channels', 'feature-ctrl-ring']) {
+      expect(b(k), k).toBe('1');
+    }
+    expect(b('feature-rx-flip')).toBe('0');
+    expect(b('multi-queue-max-queues')).toBe('8');
+    expect(b('hotplug-status')).toBe('connected');
+    expect(b('frontend')).toBe(h.paths.frontend);
+    expect(f('backend')).toBe(h.paths.backend);
+    // Frontend keys (one queue: top level; split channels because the backend offered them).
+    const q = h.np.queues[0]!;
+    expect(f('multi-queue-num-queues')).toBe('1');
+    expect(f('tx-ring-ref')).toBe(String(q.tx_ring_ref));
+    expect(f('rx-ring-ref')).toBe(String(q.rx_ring_ref));
+    expect(f('event-channel-tx')).toBe(String(q.tx_evtchn));
+    expect(f('event-channel-rx')).toBe(String(q.rx_evtchn));
+    expect(f('event-channel')).toBeUndefined();
+    for (const k of ['request-rx-copy', 'feature-rx-notify', 'feature-sg', 'feature-gso-tcpv4', 'feature-gso-tcpv6', 'feature-ipv6-csum-offload']) {
+      expect(f(k), k).toBe('1');
+    }
+    // What connect() handed the vif.
+    expect(h.be.connectConfig).toEqual({
+      queues: [{ txRingRef: q.tx_ring_ref, rxRingRef: q.rx_ring_ref, txEvtchn: q.tx_evtchn, rxEvtchn: q.rx_evtchn }],
+      rxCopy: true, rxNotify: true, canSg: true, gsoTcpv4: true, gsoTcpv6: true, ipCsum: true, ipv6Csum: true,
+    });
+    const vif = h.be.vif!;
+    expect(vif.canSg).toBe(true);
+    expect(vif.gsoMask).toBe((1 << 1) | (1 << 2));
+    expect(vif.queues[0]!.txIrq).not.toBe(vif.queues[0]!.rxIrq);
+  });
+
+  it('a packet flows guest → dom0 and dom0 → guest after the handshake', () => {
+    const h = makeHost();
+    const out = udpFrame(1000, 3);
+    expect(Array.from(guestSends(h, h.np, out))).toEqual(Array.from(out));
+    expect(lastVia).toBe('netif_receive_skb');
+    expect(h.be.vif!.counters.tx_responses).toBeGreaterThanOrEqual(1);
+    const back = udpFrame(700, 9);
+    expect(Array.from(dom0Sends(h, h.be.vif!, back))).toEqual(Array.from(back));
+  });
+
+  it('Connected is deferred until the hotplug script writes hotplug-status = connected', () => {
+    const h = makeHost({ hotplug: false });
+    // The vif is connected and the frontend is Connected, but the backend has not said so.
+    expect(h.be.vif!.connected).toBe(true);
+    expect(h.be.state).toBe(4);
+    expect(h.be.haveHotplugStatusWatch).toBe(true);
+    expect(read(h, `${h.paths.backend}/state`)).toBe('2');
+    expect(read(h, `${h.paths.frontend}/state`)).toBe('4');
+    vifBridgeHotplug(h.be);
+    h.run();
+    expect(read(h, `${h.paths.backend}/state`)).toBe('4');
+    expect(h.be.haveHotplugStatusWatch).toBe(false);
+    expect(h.beStates).toEqual([2, 4]);
+  });
+
+  it('multi-queue: 2 queues read from queue-0/ and queue-1/, traffic on both', () => {
+    const h = makeHost({ params: { 'netfront.max_queues': 2 } });
+    const f = (k: string): string | undefined => read(h, `${h.paths.frontend}/${k}`);
+    expect(f('multi-queue-num-queues')).toBe('2');
+    expect(f('tx-ring-ref')).toBeUndefined();
+    const vif = h.be.vif!;
+    expect(vif.queues).toHaveLength(2);
+    for (let i = 0; i < 2; i++) {
+      const q = h.np.queues[i]!;
+      expect(f(`queue-${i}/tx-ring-ref`)).toBe(String(q.tx_ring_ref));
+      expect(f(`queue-${i}/event-channel-rx`)).toBe(String(q.rx_evtchn));
+      expect(h.be.connectConfig!.queues[i]).toEqual({ txRingRef: q.tx_ring_ref, rxRingRef: q.rx_ring_ref, txEvtchn: q.tx_evtchn, rxEvtchn: q.rx_evtchn });
+    }
+    const a = udpFrame(400, 1);
+    const b = udpFrame(500, 2);
+    expect(Array.from(guestSends(h, h.np, a, 0))).toEqual(Array.from(a));
+    expect(Array.from(guestSends(h, h.np, b, 1))).toEqual(Array.from(b));
+    expect(vif.queues[1]!.tx!.req_cons).toBe(1);
+    expect(vif.queues[0]!.tx!.req_cons).toBe(1);
+  });
+
+  it('the rate key sets each queue\'s credit, and a change of rate is applied through the watch', () => {
+    const h = makeHost({ rate: '100000,50000' });
+    const q = h.be.vif!.queues[0]!;
+    expect([q.credit_bytes, q.credit_usec, q.remaining_credit]).toEqual([100000, 50000, 100000]);
+    h.hv.xenstore.write(`${h.paths.backend}/rate`, '2000,1000');
+    h.run();
+    expect([q.credit_bytes, q.credit_usec, q.remaining_credit]).toEqual([2000, 1000, 2000]);
+    h.hv.xenstore.write(`${h.paths.backend}/rate`, 'garbage');
+    h.run();
+    expect(xen_net_read_rate(h.be)).toEqual({ bytes: Number.MAX_SAFE_INTEGER, usec: 0 });
+    expect(q.credit_bytes).toBe(Number.MAX_SAFE_INTEGER);
+  });
+
+  it('teardown: frontend Closing → backend disconnects → Closing → Closed on both ends; then a new frontend reconnects', () => {
+    const h = makeHost();
+    const vif = h.be.vif!;
+    xenbus_switch_state(h.np, 5);
+    h.run();
+    expect(read(h, `${h.paths.backend}/state`)).toBe('6');
+    expect(read(h, `${h.paths.frontend}/state`)).toBe('6');
+    expect(h.beStates).toEqual([2, 4, 5, 6]);
+    expect(h.feStates).toEqual([1, 4, 5, 6]);
+    expect(vif.connected).toBe(false);
+    expect(vif.queues).toHaveLength(0);
+    expect(vif.carrier).toBe(false);
+    expect(h.be.removed).toBe(false); // still online
+    // Reconnect: Closed -> InitWait -> Connected with a fresh frontend instance.
+    xenbusOf(h.np).unwatch?.();
+    const np2 = h.probeFrontend('eth1');
+    h.run();
+    expect(h.beStates).toEqual([2, 4, 5, 6, 2, 4]);
+    expect(read(h, `${h.paths.frontend}/state`)).toBe('4');
+    expect(h.be.vif).toBe(vif);
+    expect(vif.connected).toBe(true);
+    const frame = udpFrame(300, 4);
+    expect(Array.from(guestSends(h, np2, frame))).toEqual(Array.from(frame));
+  });
+
+  it('toolstackRemoveVif(): online = 0 + Closing → the frontend closes and netback removes the device', () => {
+    const h = makeHost();
+    const name = h.be.vif!.name;
+    toolstackRemoveVif(h.hv, h.paths);
+    h.run();
+    expect(read(h, `${h.paths.frontend}/state`)).toBe('6');
+    expect(read(h, `${h.paths.backend}/state`)).toBe('6');
+    expect(h.be.removed).toBe(true);
+    expect(h.be.vif).toBeNull();
+    expect(h.nb.vifs.map((v) => v.name)).not.toContain(name);
+    expect(read(h, `${h.paths.backend}/hotplug-status`)).toBeUndefined();
+  });
+});
+
+describe('netback xenbus with a misbehaving (scripted) frontend', () => {
+  /** A scripted frontend that writes its keys by hand; returns the host after backend InitWait. */
+  function scripted(keys: Record<string, string>): { h: TestHost; fe: Frontend } {
+    const h = makeHost({ noFrontend: true });
+    // The scripted frontend lives in its own new domain; create a vif for it.
+    const fe = new Frontend({ sim: h.sim, hv: h.hv, stack: h.dom0, nb: h.nb }, 'evil');
+    const paths = toolstackCreateVif(h.hv, { frontDomid: fe.domid, mac: '00:16:3e:00:00:66' });
+    const be = netback_probe({ nb: h.nb, hv: h.hv, nodename: paths.backend, onVifOnline: (b) => vifBridgeHotplug(b) });
+    h.run();
+    expect(read(h, `${paths.backend}/state`)).toBe('2');
+    const st = h.hv.xenstore;
+    const base: Record<string, string> = {
+      'tx-ring-ref': String(fe.txRef), 'rx-ring-ref': String(fe.rxRef), 'event-channel': String(fe.port),
+      'request-rx-copy': '1', 'feature-rx-notify': '1',
+    };
+    for (const [k, v] of Object.entries({ ...base, ...keys })) {
+      if (v === '') st.rm(`${paths.frontend}/${k}`);
+      else st.write(`${paths.frontend}/${k}`, v);
+    }
+    st.write(`${paths.frontend}/state`, '4');
+    h.run();
+    return { h: { ...h, paths, be }, fe };
+  }
+
+  const errorNode = (h: TestHost): string | undefined =>
+    read(h, `/local/domain/0/error/backend/vif/${h.be.dev.otherendId}/0/error`);
+
+  it('multi-queue-num-queues = 0 → xenbus error node, Closing, nothing connected', () => {
+    const { h } = scripted({ 'multi-queue-num-queues': '0' });
+    expect(errorNode(h)).toBe('-22 guest requested 0 queues, at least 1 is needed.');
+    expect(read(h, `${h.paths.backend}/state`)).toBe('5');
+    expect(h.be.vif!.connected).toBe(false);
+    expect(h.be.vif!.queues).toHaveLength(0);
+  });
+
+  it('multi-queue-num-queues > max_queues → xenbus error node, no connect; the frontend closing ends in Closed', () => {
+    const { h } = scripted({ 'multi-queue-num-queues': '9' });
+    expect(errorNode(h)).toBe('-22 guest requested 9 queues, exceeding the maximum of 8.');
+    expect(read(h, `${h.paths.backend}/state`)).toBe('5');
+    expect(h.be.vif!.connected).toBe(false);
+    h.hv.xenstore.write(`${h.paths.frontend}/state`, '6');
+    h.run();
+    expect(read(h, `${h.paths.backend}/state`)).toBe('6');
+  });
+
+  it('a frontend without request-rx-copy gets -EOPNOTSUPP (flip-only frontends are refused by modern netback)', () => {
+    const { h } = scripted({ 'request-rx-copy': '' });
+    expect(errorNode(h)).toMatch(/^-95 /);
+    expect(h.be.vif!.connected).toBe(false);
+  });
+
+  it('a single event-channel key is used for both directions (split fallback)', () => {
+    const { h, fe } = scripted({});
+    expect(read(h, `${h.paths.backend}/state`)).toBe('4');
+    expect(h.be.connectConfig!.queues[0]).toEqual({ txRingRef: fe.txRef, rxRingRef: fe.rxRef, txEvtchn: fe.port, rxEvtchn: fe.port });
+    expect(h.be.vif!.queues[0]!.txIrq).toBe(h.be.vif!.queues[0]!.rxIrq);
+  });
+
+  it('missing ring refs → error node naming the path', () => {
+    const { h } = scripted({ 'tx-ring-ref': '' });
+    expect(errorNode(h)).toBe(`-2 reading ${h.paths.frontend}/ring-ref`);
+    expect(h.be.vif!.connected).toBe(false);
+  });
+});
+
+describe('netback xenbus (classic 2.6.18) with the classic netfront', () => {
+  it('probe writes only the 2.6.18 keys and goes InitWait at once; feature-rx-flip=1 + a flipping netfront → page flipping', () => {
+    const h = makeHost({ design: 'classic', classicRxFlip: true, params: { 'netfront.design': 'classic', 'netfront.rx_mode': 'flip' } });
+    const b = (k: string): string | undefined => read(h, `${h.paths.backend}/${k}`);
+    expect([b('feature-sg'), b('feature-gso-tcpv4'), b('feature-rx-copy'), b('feature-rx-flip')]).toEqual(['1', '1', '1', '1']);
+    for (const k of ['feature-gso-tcpv6', 'multi-queue-max-queues', 'feature-split-event-channels', 'feature-ctrl-ring']) expect(b(k), k).toBeUndefined();
+    expect(h.beStates).toEqual([2, 4]);
+    expect(read(h, `${h.paths.frontend}/state`)).toBe('4');
+    expect(read(h, `${h.paths.frontend}/request-rx-copy`)).toBe('0');
+    expect(read(h, `${h.paths.frontend}/event-channel`)).toBeDefined();
+    const vif = h.be.vif!;
+    expect(vif.design).toBe('classic');
+    expect(vif.rxCopy).toBe(false);
+    expect(h.np.copyingReceiver).toBe(false);
+    const out = udpFrame(800, 5);
+    expect(Array.from(guestSends(h, h.np, out))).toEqual(Array.from(out));
+    expect(lastVia).toBe('netif_rx');
+    const back = udpFrame(600, 6);
+    expect(Array.from(dom0Sends(h, vif, back))).toEqual(Array.from(back));
+    expect(vif.counters.rx_transfer_ops).toBeGreaterThan(0);
+  });
+
+  it('with the 2.6.18.8 default feature-rx-flip=0 a flip-preferring netfront falls back to copying', () => {
+    const h = makeHost({ design: 'classic', params: { 'netfront.design': 'classic', 'netfront.rx_mode': 'flip' } });
+    expect(read(h, `${h.paths.backend}/feature-rx-flip`)).toBe('0');
+    expect(read(h, `${h.paths.frontend}/request-rx-copy`)).toBe('1');
+    const vif = h.be.vif!;
+    expect(vif.rxCopy).toBe(true);
+    const back = udpFrame(600, 7);
+    expect(Array.from(dom0Sends(h, vif, back))).toEqual(Array.from(back));
+    expect(vif.counters.rx_transfer_ops).toBe(0);
+    expect(vif.counters.rx_copy_ops).toBeGreaterThan(0);
+  });
+
+  it('classic teardown Closing → Closed and reconnect on a new Initialising', () => {
+    const h = makeHost({ design: 'classic', params: { 'netfront.design': 'classic' } });
+    const vif = h.be.vif!;
+    xenbus_switch_state(h.np, 5);
+    h.run();
+    expect(h.beStates).toEqual([2, 4, 5, 6]);
+    expect(vif.connected).toBe(false);
+    xenbusOf(h.np).unwatch?.();
+    const np2 = h.probeFrontend('eth1');
+    h.run();
+    expect(h.beStates).toEqual([2, 4, 5, 6, 2, 4]);
+    expect(vif.connected).toBe(true);
+    const frame = udpFrame(256, 8);
+    expect(Array.from(guestSends(h, np2, frame))).toEqual(Array.from(frame));
+  });
+});
+
+describe('netback_probe() and toolstack input checks', () => {
+  it('netback_probe() names the missing option and refuses a directory the toolstack did not write', () => {
+    const h = makeHost();
+    expect(() => netback_probe({ nb: h.nb, hv: h.hv, nodename: undefined as unknown as string })).toThrow(/option 'nodename' is required/);
+    expect(() => netback_probe({ nb: h.nb, hv: h.hv, nodename: '/local/domain/0/backend/vif/9/0' })).toThrow(/does not exist/);
+    expect(() => toolstackCreateVif(h.hv, { frontDomid: h.guest, devid: 1, mac: '00:16:3e:00:00:02', ip: 'nope' })).toThrow(/ip "nope" is not allowed/);
+  });
+});
