@@ -451,7 +451,7 @@ function classic_frontend_changed(be: BackendInfo, frontendState: number): void 
       break;
     case XenbusStateConnected:
       backend_create_xenvif(be);
-      if (be.vif !== null && !be.vif.connected) classic_connect(be);
+      if (be.vif !== null && !be.vif.connected && classic_connect(be) !== 0) be.state = be.dev.state;
       break;
     case XenbusStateClosing:
       if (be.vif !== null && be.vif.connected) { be.vif.disconnect(); be.connectConfig = null; }

@@ -190,6 +190,22 @@ describe('netback xenbus (modern) with the real netfront', () => {
     expect(Array.from(dom0Sends(h, h.be.vif!, back))).toEqual(Array.from(back));
   });
 
+  it('trace: netback.xenbus.frontend shows each frontend state seen, netback.xenbus.hotplug the completed Connected', () => {
+    const h = makeHost({ hotplug: false });
+    const rec = h.sim.trace.record('netback.xenbus.');
+    vifBridgeHotplug(h.be);
+    h.run();
+    rec.stop();
+    expect(rec.records.map((r) => [r.ev, r.status, r.completes])).toEqual([['netback.xenbus.hotplug', 'connected', 4]]);
+    // Teardown as frontend_changed sees it.
+    const seen: number[] = [];
+    const h2 = makeHost();
+    h2.sim.trace.on('netback.xenbus.frontend', (r: AnyTraceRecord) => { seen.push(r.frontend as number); });
+    xenbus_switch_state(h2.np, 5);
+    h2.run();
+    expect(seen).toEqual([5, 6]);
+  });
+
   it('Connected is deferred until the hotplug script writes hotplug-status = connected', () => {
     const h = makeHost({ hotplug: false });
     // The vif is connected and the frontend is Connected, but the backend has not said so.
@@ -338,6 +354,7 @@ describe('netback xenbus with a misbehaving (scripted) frontend', () => {
 
   it('missing ring refs → error node naming the path', () => {
     const { h } = scripted({ 'tx-ring-ref': '' });
+    expect(h.be.error).toBe(`-2 reading ${h.paths.frontend}/ring-ref`);
     expect(errorNode(h)).toBe(`-2 reading ${h.paths.frontend}/ring-ref`);
     expect(h.be.vif!.connected).toBe(false);
   });
