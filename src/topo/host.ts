@@ -145,12 +145,23 @@ export class XenHost {
 
     this.netback = new NetbackDriver(sim, this.params, netbackHypervisor(this.hv, 0), this.dom0);
     const specs = opts.guests ?? [{}];
-    specs.forEach((spec, i) => this.addGuest(spec, i + 1));
+    specs.forEach((spec) => this.createGuest(spec));
     this.settle();
   }
 
-  /** Adds a guest with one vif and runs the handshake to Connected. */
-  private addGuest(spec: GuestSpec, n: number): Guest {
+  /**
+   * Creates a guest with one vif and runs the simulator until its xenbus handshake (and any other
+   * pending one) has reached Connected — what `xl create` followed by the guest's boot does. Subscribe
+   * to trace events first to watch the handshake (`xen.xenbus.state`, `xen.xenstore.*`, `netback.xenbus.*`).
+   */
+  addGuest(spec: GuestSpec = {}): Guest {
+    const g = this.createGuest(spec);
+    this.settle();
+    return g;
+  }
+
+  private createGuest(spec: GuestSpec): Guest {
+    const n = this.guests.length + 1;
     const sim = this.sim;
     const name = spec.name ?? `guest${n}`;
     if (this.guests.some((g) => g.name === name)) {

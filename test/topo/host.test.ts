@@ -36,6 +36,17 @@ describe('buildXenHost', () => {
     expect(ping.rttNs).toBeGreaterThan(0);
   });
 
+  it('addGuest() hotplugs a guest at run time: the handshake is visible in the trace and the guest is reachable', () => {
+    const host = buildXenHost({ guests: [{ name: 'a' }] });
+    const states = host.sim.trace.record('xen.xenbus.state');
+    const g = host.addGuest({ name: 'late', ip: '10.0.0.50' });
+    expect(g.domid).toBe(2);
+    expect(states.records.length).toBeGreaterThanOrEqual(3);
+    const ping = host.external.endpoint.ping('10.0.0.50');
+    host.runFor(host.ms(5));
+    expect(ping.rttNs).toBeGreaterThan(0);
+  });
+
   it('rejects duplicate guest names and unknown modes with a clear message', () => {
     expect(() => buildXenHost({ guests: [{ name: 'x' }, { name: 'x' }] })).toThrow(/guest name 'x' is used twice/);
     expect(() => buildXenHost({ mode: 'tunnel' as never })).toThrow(/mode 'tunnel'/);
