@@ -48,3 +48,21 @@ defineTraceEvents({
 export function emitStep(tp: TracePoint<'pkt.step'>, pkt: number, fn: string, lane: Lane, dom: number, cpuNs: number, detail?: string): void {
   tp.emit(detail === undefined ? { pkt, fn, lane, dom, cpuNs } : { pkt, fn, lane, dom, cpuNs, detail });
 }
+
+const PAGE_WALK_IDS = new WeakMap<Uint8Array, Uint32Array>();
+
+/**
+ * The packet-id side table of one shared ring page (256 slots, created on first use), keyed by
+ * the page's byte view (the memory model hands out one view per frame, so the frontend mapping
+ * its ring page and the backend mapping the same frame get the same table). The producer of a
+ * ring slot writes `ids[idx & 255] = skb.id`, the consumer reads it: one packet, one id across
+ * domains. Nothing in the model's behaviour depends on it.
+ */
+export function ringPageWalkIds(page: Uint8Array): Uint32Array {
+  let t = PAGE_WALK_IDS.get(page);
+  if (t === undefined) {
+    t = new Uint32Array(256);
+    PAGE_WALK_IDS.set(page, t);
+  }
+  return t;
+}

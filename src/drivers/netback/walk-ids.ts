@@ -9,20 +9,11 @@
  * Nothing in the model's behaviour depends on it; it stands in for the learner's eye.
  */
 import type { HostMemory } from '../../xen/memory';
-
-const TABLES = new WeakMap<HostMemory, Map<number, Uint32Array>>();
+import { ringPageWalkIds } from '../../net/walk';
 
 /** The packet-id table of the ring page in machine frame `mfn` (256 entries, created on first use). */
 export function ringWalkIds(mem: HostMemory, mfn: number): Uint32Array {
-  let m = TABLES.get(mem);
-  if (m === undefined) {
-    m = new Map();
-    TABLES.set(mem, m);
-  }
-  let t = m.get(mfn);
-  if (t === undefined) {
-    t = new Uint32Array(256);
-    m.set(mfn, t);
-  }
-  return t;
+  // Keyed by the frame's page view, so netfront (which writes tx ids and reads rx ids through its
+  // own mapping of the same frame) shares the table: see src/net/walk.ts ringPageWalkIds().
+  return ringPageWalkIds(mem.page(mfn));
 }

@@ -58,9 +58,12 @@ export class NetfrontQueue implements SkbDestructor {
   txPages!: GuestPagePool;
   /**
    * Packet id (skb.id) of the packet occupying each tx ring slot, for the packet walk: the backend
-   * model reads it so that one packet keeps one id across domains (see src/net/walk.ts).
+   * model reads it so that one packet keeps one id across domains (see src/net/walk.ts;
+   * setup_netfront points it at the ring page's shared side table).
    */
-  readonly txSlotPkt = new Float64Array(NET_TX_RING_SIZE);
+  txSlotPkt: Uint32Array = new Uint32Array(NET_TX_RING_SIZE);
+  /** Packet id the backend gave the packet in each rx ring slot (the rx ring page's side table). */
+  rxSlotPkt: Uint32Array = new Uint32Array(NET_RX_RING_SIZE);
 
   // ---- receive ----------------------------------------------------------------------------
   rx!: FrontRing;

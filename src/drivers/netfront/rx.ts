@@ -430,10 +430,8 @@ function buildSkb(q: NetfrontQueue, first: number): SkBuff | null {
   const skb = np.stack.skbs.alloc();
   skb.dev = np.netdev;
   skb.bornAt = np.sim.now;
-  if (np.rxPacketId !== null) {
-    const id = np.rxPacketId(q.id, first);
-    if (id > 0) skb.id = id;
-  }
+  const walkId = np.rxPacketId !== null ? np.rxPacketId(q.id, first) : q.rxSlotPkt[first & 255]!;
+  if (walkId > 0) skb.id = walkId;
   if (q.gsoExtraType !== 0 && xennet_set_skb_gso(q, skb) !== 0) {
     np.stack.skbs.free(skb);
     q.rxErrReason = 'rx_bad_gso';
@@ -600,7 +598,8 @@ export function handle_incoming_queue(q: NetfrontQueue): number {
     np.counters.rx_packets++;
     np.counters.rx_bytes += skb.len;
     dev.tapFrame('rx', skb);
-    if (np.tpStep.on) emitStep(np.tpStep, skb.id, np.classic ? 'netif_receive_skb' : 'napi_gro_receive', 'domU', np.xen.domid, 0, `len ${skb.len}`);
+    // 2.6.18 netif_poll calls netif_receive_skb itself: the guest stack's own step shows it.
+    if (np.tpStep.on && !np.classic) emitStep(np.tpStep, skb.id, 'napi_gro_receive', 'domU', np.xen.domid, 0, `len ${skb.len}`);
     np.stack.napi_gro_receive(dev, skb);
   }
   q.rxqN = 0;
@@ -622,7 +621,11 @@ export function xennet_handle_rx(q: NetfrontQueue): boolean {
     np.markBroken(q, 'RX producer index going backwards');
     return false;
   }
-  if (np.netdev.carrier && work !== 0) napi_schedule(q);
+  if (np.netdev.carrier && work !== 0) {
+    // Packet walk: the interrupt is where the backend's notification lands for the next response.
+    if (np.tpStep.on) emitStep(np.tpStep, q.rxSlotPkt[q.rx.rsp_cons & 255]!, 'xennet_rx_interrupt', 'domU', np.xen.domid, np.p.irq_ns, `queue ${q.id} ${work} rsp`);
+    napi_schedule(q);
+  }
   return true;
 }
 

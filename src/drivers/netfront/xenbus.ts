@@ -43,6 +43,7 @@ import { GuestPagePool } from './pages';
 import { NetfrontQueue } from './queue';
 import { napiRun, rx_refill_timeout, xennet_alloc_rx_buffers, xennet_interrupt, xennet_rx_interrupt } from './rx';
 import { xennet_tx_interrupt } from './tx';
+import { ringPageWalkIds } from '../../net/walk';
 
 /** The frontend's view of the xenbus device (struct xenbus_device + the driver's error state). */
 export interface NetfrontXenbusState {
@@ -300,6 +301,8 @@ export function setup_netfront(np: NetfrontInfo, q: NetfrontQueue, split: boolea
   q.tx = XEN_FRONT_RING_INIT(q.txSring);
   q.rxSring = new SharedRing(xen.page(rxPfn), NETIF_SIZEOF.netif_rx_sring_entry);
   q.rx = XEN_FRONT_RING_INIT(q.rxSring);
+  q.txSlotPkt = ringPageWalkIds(xen.page(txPfn));
+  q.rxSlotPkt = ringPageWalkIds(xen.page(rxPfn));
   const tref = xen.gnttab_grant_foreign_access(np.otherendId, xen.pfn_to_gfn(txPfn), false);
   const rref = xen.gnttab_grant_foreign_access(np.otherendId, xen.pfn_to_gfn(rxPfn), false);
   if (tref < 0 || rref < 0) return tref < 0 ? tref : rref;

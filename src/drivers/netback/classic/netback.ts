@@ -34,7 +34,8 @@ import {
   DOMID_SELF, GNTCOPY_dest_gref, GNTCOPY_source_gref, GNTMAP_host_map, GNTMAP_readonly, GNTST_okay, XEN_PAGE_SIZE,
 } from '../../../io/xen-constants';
 import {
-  RING_FINAL_CHECK_FOR_REQUESTS, RING_GET_REQUEST, RING_GET_RESPONSE, RING_PUSH_RESPONSES_AND_CHECK_NOTIFY,
+  RING_FINAL_CHECK_FOR_REQUESTS, RING_GET_REQUEST, RING_GET_RESPONSE, RING_HAS_UNCONSUMED_REQUESTS,
+  RING_PUSH_RESPONSES_AND_CHECK_NOTIFY,
 } from '../../../io/ring';
 import {
   NETIF_RSP_ERROR, NETIF_RSP_OKAY, NETRXF_csum_blank, NETRXF_data_validated, NETRXF_extra_info, NETRXF_more_data,
@@ -164,8 +165,13 @@ export class ClassicNetback implements SkbDestructor {
    * The event-channel interrupt: queue the vif for tx work and wake its queue if it has rx space.
    * @models bronson/linux-2.6.18.8-ovz-xen drivers/xen/netback/netback.c netif_be_int()
    */
-  netif_be_int(vif: XenVif, _q: XenvifQueue): void {
+  netif_be_int(vif: XenVif, q: XenvifQueue): void {
     vif.chargeIrq();
+    // Packet walk: the interrupt is where the guest's notification lands for its oldest request.
+    const tx = q.tx;
+    if (this.nb.tpStep.on && tx !== null && RING_HAS_UNCONSUMED_REQUESTS(tx) !== 0) {
+      this.nb.step(q.txWalk[tx.req_cons & 255]!, 'netif_be_int', this.nb.costs.irq_ns, vif.name);
+    }
     this.add_to_net_schedule_list_tail(vif);
     // maybe_schedule_tx_action(): only while fewer than half the pending slots are in use.
     if (this.nrPendingReqs < MAX_PENDING_REQS / 2) this.scheduleTx();
@@ -387,9 +393,9 @@ export class ClassicNetback implements SkbDestructor {
           if (foff + fsize > XEN_PAGE_SIZE) { countErr = 'cross_page'; break; }
         } while (fl & NETTXF_more_data);
         if (countErr !== '') { this.netbk_tx_err(vif, id, flags, (i + frags) >>> 0, pkt, countErr, total); continue; }
-        if (tpOn) nb.step(pkt, 'netbk_count_requests', nb.costs.tx_req_ns * frags, `${frags} more slot(s)`);
         nb.stepCost += nb.costs.tx_req_ns * frags;
       }
+      if (tpOn) nb.step(pkt, 'netbk_count_requests', nb.costs.tx_req_ns * frags, `${frags} more slot(s)`);
       const end = (i + frags) >>> 0;
       if (size < ETH_HLEN) { this.netbk_tx_err(vif, id, flags, end, pkt, 'bad_size', total); continue; }
       if (off + size > XEN_PAGE_SIZE) { this.netbk_tx_err(vif, id, flags, end, pkt, 'cross_page', total); continue; }
@@ -656,6 +662,7 @@ export class ClassicNetback implements SkbDestructor {
       const r = q.rx;
       const v = r.sring.view;
       const slot0 = r.req_cons;
+      if (tpOn) nb.step(skb.id, 'net_rx_action', 0, vif.name);
       const op0 = vif.rxCopy ? copy.count : nTransfer;
       // Data pieces: the head, then each frag; a GSO extra takes the slot after the head.
       const pieces = 1 + skb.nrFrags;
@@ -729,6 +736,10 @@ export class ClassicNetback implements SkbDestructor {
       if (vif.rxCopy) { vif.counters.rx_copy_ops += pk.nops; if (!ok) vif.counters.rx_copy_errors++; }
       else vif.counters.rx_transfer_ops += pk.nops;
       if (!ok) errors++;
+      if (tpOn) {
+        nb.step(skb.id, vif.rxCopy ? 'gnttab_copy' : 'gnttab_transfer', 0, `${vif.rxCopy ? copy.count : nTransfer} op(s) in the multicall`, 'xen');
+        nb.step(skb.id, 'netbk_check_gop', 0, ok ? 'ok' : 'error');
+      }
       let idx = pk.slot0;
       for (let pc = 0; pc < pk.nops; pc++) {
         const o = RING_GET_REQUEST(r, idx);
@@ -754,7 +765,7 @@ export class ClassicNetback implements SkbDestructor {
       vif.stats.tx_packets++;
       vif.stats.tx_bytes += skb.len;
       notifyVifs.add(vif);
-      if (tpOn) nb.step(skb.id, 'net_rx_action', 0, ok ? `${pk.nslots} response(s)` : 'NETIF_RSP_ERROR');
+      if (tpOn) nb.step(skb.id, 'make_rx_response', 0, ok ? `${pk.nslots} response(s)` : 'NETIF_RSP_ERROR');
       nb.stack.pool.free(skb);
     }
     for (const vif of notifyVifs) {

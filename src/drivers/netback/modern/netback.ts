@@ -80,7 +80,11 @@ function copyTxRequest(q: XenvifQueue, idx: number): void {
 export function xenvif_tx_interrupt(q: XenvifQueue): void {
   const vif = q.vif;
   vif.chargeIrq();
-  if (q.tx !== null && RING_HAS_UNCONSUMED_REQUESTS(q.tx) !== 0) napi_schedule(q);
+  if (q.tx !== null && RING_HAS_UNCONSUMED_REQUESTS(q.tx) !== 0) {
+    // Packet walk: the interrupt is where the guest's notification lands for its oldest request.
+    if (vif.nb.tpStep.on) vif.nb.step(q.txWalk[q.tx.req_cons & 255]!, 'xenvif_tx_interrupt', vif.nb.costs.irq_ns, `queue ${q.id}`);
+    napi_schedule(q);
+  }
 }
 
 /** napi_schedule(): the poll runs from NET_RX softirq. */
@@ -646,6 +650,7 @@ function xenvif_tx_submit(q: XenvifQueue): number {
     q.txSkbs[k] = null;
     const nf = q.txSkbNrFrags[k]!;
     const pendingIdx = q.txSkbPending[k]!;
+    if (tpOn) nb.step(skb.id, 'xenvif_tx_submit', 0, `skb ${k + 1} of ${n}`);
     const ok = xenvif_tx_check_gop(q, k, mapBase);
     mapBase += nf;
     nb.stepCost += nb.costs.tx_skb_ns;
@@ -692,7 +697,6 @@ function xenvif_tx_submit(q: XenvifQueue): number {
     vif.stats.rx_packets++;
     workDone++;
     if (skb.destructor !== null) vif.counters.tx_zerocopy_sent++;
-    if (tpOn) nb.step(skb.id, 'xenvif_tx_submit', 0, `${skb.len} B to netif_receive_skb`);
     vif.tapFrame('rx', skb);
     nb.flushCost();
     nb.stack.netif_receive_skb(skb);

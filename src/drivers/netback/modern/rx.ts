@@ -150,7 +150,10 @@ export function xenvif_rx_copy_flush(q: XenvifQueue): boolean {
   let skb: SkBuff | null;
   const tpOn = nb.tpStep.on;
   while ((skb = q.rxCompleted.shift()) !== null) {
-    if (tpOn) nb.step(skb.id, 'xenvif_rx_copy_flush', 0, `${n} copy op(s), notify ${notify}`);
+    if (tpOn) {
+      nb.step(skb.id, 'xenvif_rx_copy_flush', 0, `${n} copy op(s), notify ${notify}`);
+      if (n > 0) nb.step(skb.id, 'gnttab_batch_copy', 0, `${n} op(s) in the batch`, 'xen');
+    }
     pool.free(skb);
   }
   return notify;
@@ -284,6 +287,8 @@ export function xenvif_rx_skb(q: XenvifQueue): void {
   const nb = vif.nb;
   // xenvif_rx_next_skb()
   const skb = xenvif_rx_dequeue(q)!;
+  // Packet walk: the guest-rx kthread's xenvif_rx_action loop picked this skb.
+  if (nb.tpStep.on) nb.step(skb.id, 'xenvif_rx_action', 0, `queue ${q.id}`);
   vif.stats.tx_bytes += skb.len;
   vif.stats.tx_packets++;
   pkSkb = skb;
