@@ -1,0 +1,161 @@
+/**
+ * The packet walk at host level (issue #5 item 6, issue #6 item 6): the exact, ordered list of
+ * `pkt.step` function names of one UDP packet, for both netback designs, asserted with toEqual.
+ *
+ * Guest transmit (modern, Linux 6.x): udp_sendmsg → dev_queue_xmit → xennet_start_xmit (one
+ * read-only grant per slot, xennet_mark_tx_pending, RING_PUSH_REQUESTS_AND_CHECK_NOTIFY,
+ * notify_remote_via_irq) → Xen → dom0's xenvif_tx_interrupt → NAPI xenvif_poll →
+ * xenvif_tx_action: xenvif_tx_build_gops (xenvif_count_requests, xenvif_get_requests),
+ * gnttab_batch_copy + gnttab_map_refs, xenvif_tx_submit (xenvif_tx_check_gop, xenvif_fill_frags)
+ * → netif_receive_skb → the bridge → dev_queue_xmit → ixgbe_xmit_frame → the wire → the
+ * external host; the NIC's completion frees the skb, xenvif_zerocopy_callback queues the pending
+ * slot for the dealloc thread (xenvif_tx_dealloc_action: gnttab_unmap_refs, make_tx_response),
+ * and netfront's xennet_tx_interrupt → xennet_tx_buf_gc ends the grant and frees the skb.
+ *
+ * Classic (2.6.18): netif_be_int → the net_tx_action tasklet (netbk_count_requests,
+ * netbk_get_requests, GNTTABOP_map_grant_ref, netbk_tx_check_mop, netbk_fill_frags) → netif_rx →
+ * process_backlog; the unmap happens after dom0 frees the pages (netif_idx_release →
+ * net_tx_action_dealloc → make_tx_response).
+ *
+ * Guest receive: the NIC's ixgbe_clean_rx_irq → the bridge → the vif's start_xmit → netback rx
+ * (modern: xenvif_rx_action/xenvif_rx_skb/xenvif_rx_copy_flush with gnttab_batch_copy; classic:
+ * net_rx_action/netbk_gop_skb, GNTTABOP_copy, netbk_check_gop, make_rx_response) → netfront's
+ * rx interrupt → NAPI poll → the guest stack's udp_rcv.
+ *
+ * Every walk is taken after a warm-up packet has resolved ARP both ways, so no ARP step or
+ * queueing appears.
+ */
+import { describe, expect, it } from 'vitest';
+import { buildXenHost, type XenHost } from '../../src/topo';
+import type { Overrides } from '../../src/params';
+
+type Design = 'modern' | 'classic';
+
+function warmHost(design: Design, params: Overrides = {}): XenHost {
+  const host = buildXenHost({ guests: [{ name: 'web', ip: '10.0.0.11', design }], params });
+  const g = host.guest('web');
+  host.external.endpoint.bind(9000);
+  g.endpoint.bind(7000);
+  // Warm-up: ARP in both directions, bridge FDB learned on both ports.
+  g.endpoint.sendUdp('10.0.0.100', 9000, 64);
+  host.runFor(host.ms(2));
+  host.external.endpoint.sendUdp('10.0.0.11', 7000, 64);
+  host.runFor(host.ms(2));
+  return host;
+}
+
+/** The function names of one packet's steps, in order, and the lanes they ran in. */
+function walk(host: XenHost, send: () => number): { fns: string[]; lanes: string[]; id: number } {
+  const rec = host.sim.trace.record('pkt.step');
+  const id = send();
+  host.runFor(host.ms(2));
+  rec.stop();
+  const mine = rec.of('pkt.step').filter((r) => r.pkt === id);
+  return { fns: mine.map((r) => r.fn), lanes: mine.map((r) => r.lane), id };
+}
+
+const GUEST_TX_HEAD = [
+  'udp_sendmsg', 'dev_queue_xmit', 'dev_hard_start_xmit',
+  'xennet_start_xmit', 'gnttab_grant_foreign_access_ref', 'xennet_mark_tx_pending',
+  'RING_PUSH_REQUESTS_AND_CHECK_NOTIFY', 'notify_remote_via_irq',
+];
+const DOM0_BRIDGE_TO_WIRE = [
+  '__netif_receive_skb_core', 'br_handle_frame', 'br_forward', 'dev_queue_xmit', 'dev_hard_start_xmit',
+  'ixgbe_xmit_frame', 'phy_tx', 'phy_rx', 'ixgbe_clean_tx_irq',
+];
+const EXTERNAL_RX = ['ixgbe_clean_rx_irq', 'netif_receive_skb', '__netif_receive_skb_core', 'ip_rcv', 'udp_rcv'];
+const GUEST_TX_DONE = ['xennet_tx_interrupt', 'gnttab_end_foreign_access_ref', 'xennet_tx_buf_gc'];
+
+const EXTERNAL_TX_TO_BRIDGE = [
+  'udp_sendmsg', 'dev_queue_xmit', 'dev_hard_start_xmit', 'ixgbe_xmit_frame', 'phy_tx', 'phy_rx',
+  'ixgbe_clean_tx_irq', 'ixgbe_clean_rx_irq', 'netif_receive_skb', '__netif_receive_skb_core',
+  'br_handle_frame', 'br_forward', 'dev_queue_xmit', 'dev_hard_start_xmit',
+];
+const GUEST_RX_TAIL = ['xennet_rx_interrupt', 'xennet_poll', 'xennet_get_responses', 'napi_gro_receive',
+  'netif_receive_skb', '__netif_receive_skb_core', 'ip_rcv', 'udp_rcv'];
+
+describe('the guest-transmit walk, xennet_start_xmit to the wire and back to xennet_tx_buf_gc', () => {
+  it('modern netback (NAPI, grant copy of the header + map of the rest, zero-copy completion)', () => {
+    const host = warmHost('modern');
+    const w = walk(host, () => host.guest('web').endpoint.sendUdp('10.0.0.100', 9000, 1000));
+    expect(w.fns).toEqual([
+      ...GUEST_TX_HEAD,
+      'xenvif_tx_interrupt', 'xenvif_tx_build_gops', 'xenvif_count_requests', 'xenvif_get_requests',
+      'gnttab_batch_copy', 'gnttab_map_refs',
+      'xenvif_tx_submit', 'xenvif_tx_check_gop', 'xenvif_fill_frags',
+      'netif_receive_skb', ...DOM0_BRIDGE_TO_WIRE,
+      'xenvif_zerocopy_callback',
+      ...EXTERNAL_RX,
+      'xenvif_tx_dealloc_action', 'make_tx_response',
+      ...GUEST_TX_DONE,
+    ]);
+    // Lanes follow the packet across the host: the grant hypercalls run in Xen's lane.
+    expect(w.lanes[w.fns.indexOf('gnttab_batch_copy')]).toBe('xen');
+    expect(w.lanes[w.fns.indexOf('br_handle_frame')]).toBe('bridge');
+    expect(w.lanes[w.fns.indexOf('phy_tx')]).toBe('wire');
+    expect(w.lanes[w.fns.indexOf('udp_rcv')]).toBe('host');
+    expect(w.lanes[w.fns.length - 1]).toBe('domU');
+    expect(host.sim.drops.total()).toBe(0);
+  });
+
+  it('classic netback (netif_be_int, net_tx_action tasklet, grant map, netif_rx, dealloc after the free)', () => {
+    const host = warmHost('classic');
+    const w = walk(host, () => host.guest('web').endpoint.sendUdp('10.0.0.100', 9000, 1000));
+    expect(w.fns).toEqual([
+      ...GUEST_TX_HEAD,
+      'netif_be_int', 'net_tx_action', 'netbk_count_requests', 'netbk_get_requests',
+      'gnttab_map_grant_ref', 'netbk_tx_check_mop', 'netbk_fill_frags', 'net_tx_submit',
+      'netif_rx', 'process_backlog', ...DOM0_BRIDGE_TO_WIRE,
+      'netif_idx_release', 'net_tx_action_dealloc', 'make_tx_response',
+      ...EXTERNAL_RX,
+      ...GUEST_TX_DONE,
+    ]);
+    expect(w.lanes[w.fns.indexOf('gnttab_map_grant_ref')]).toBe('xen');
+    expect(host.sim.drops.total()).toBe(0);
+  });
+});
+
+describe('the guest-receive walk, wire to the guest socket', () => {
+  it('modern netback: xenvif_start_xmit, the rx kthread with one grant-copy batch, netfront NAPI', () => {
+    const host = warmHost('modern');
+    const sock = host.guest('web').endpoint.socket(7000)!;
+    const before = sock.packets;
+    const w = walk(host, () => host.external.endpoint.sendUdp('10.0.0.11', 7000, 1000));
+    expect(w.fns).toEqual([
+      ...EXTERNAL_TX_TO_BRIDGE,
+      'xenvif_start_xmit', 'xenvif_rx_action', 'xenvif_rx_skb', 'xenvif_rx_copy_flush', 'gnttab_batch_copy',
+      ...GUEST_RX_TAIL,
+    ]);
+    expect(w.lanes.slice(-5)).toEqual(['domU', 'domU', 'domU', 'domU', 'domU']);
+    expect(sock.packets).toBe(before + 1);
+  });
+
+  it('classic netback, copy mode: netif_be_start_xmit, net_rx_action, GNTTABOP_copy, make_rx_response', () => {
+    const host = warmHost('classic');
+    const w = walk(host, () => host.external.endpoint.sendUdp('10.0.0.11', 7000, 1000));
+    expect(w.fns).toEqual([
+      ...EXTERNAL_TX_TO_BRIDGE,
+      'netif_be_start_xmit', 'net_rx_action', 'netbk_gop_skb', 'gnttab_copy', 'netbk_check_gop', 'make_rx_response',
+      ...GUEST_RX_TAIL,
+    ]);
+    expect(w.lanes[w.fns.indexOf('gnttab_copy')]).toBe('xen');
+  });
+
+  it('classic netback with the 2.6.18 netfront: netif_receive_skb straight from the poll (no GRO)', () => {
+    const host = warmHost('classic', { 'netfront.design': 'classic' });
+    const w = walk(host, () => host.external.endpoint.sendUdp('10.0.0.11', 7000, 1000));
+    expect(w.fns).toEqual([
+      ...EXTERNAL_TX_TO_BRIDGE,
+      'netif_be_start_xmit', 'net_rx_action', 'netbk_gop_skb', 'gnttab_copy', 'netbk_check_gop', 'make_rx_response',
+      'xennet_rx_interrupt', 'xennet_poll', 'xennet_get_responses',
+      'netif_receive_skb', '__netif_receive_skb_core', 'ip_rcv', 'udp_rcv',
+    ]);
+  });
+
+  it('one id per packet end to end: the guest skb, the dom0 skb and the frame on the wire share it', () => {
+    const host = warmHost('modern');
+    const w = walk(host, () => host.guest('web').endpoint.sendUdp('10.0.0.100', 9000, 200));
+    const doms = new Set(w.lanes);
+    for (const lane of ['domU', 'xen', 'dom0', 'bridge', 'nic', 'wire', 'host']) expect(doms.has(lane)).toBe(true);
+  });
+});
