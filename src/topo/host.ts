@@ -22,6 +22,12 @@
  * bridge as the vif-bridge hotplug script does, which then writes hotplug-status), and
  * `netfront_probe`; finally it runs the simulator until every xenbus handshake has reached
  * Connected, so a returned host is ready for traffic at a small virtual time.
+ *
+ * `mode` picks Xen's networking mode (one parameter): 'bridge' as drawn above (vif-bridge);
+ * 'route' (vif-route) and 'nat' (vif-nat), where eth0 and the vifs are not bridge ports but
+ * dom0 routes between them (`host.l3`, see ./modes): dom0's address moves to eth0, each vif gets
+ * a /32 with proxy ARP and a host route to its guest, and in NAT mode guests get vif-nat's
+ * private 10.x addresses and are masqueraded behind dom0's address on the wire.
  */
 import { Simulator } from '../sim/simulator';
 import { Cpu } from '../sim/cpu';
@@ -44,13 +50,15 @@ import { netback_probe, toolstackCreateVif, vifBridgeHotplug, type BackendInfo }
 import { netfront_probe } from '../drivers/netfront/xenbus';
 import { hypervisorPort } from '../drivers/netfront/xen-binding';
 import type { NetfrontInfo } from '../drivers/netfront/info';
+import { vifNatGuestIp } from '../net/l3/router';
+import { Dom0L3, vifRouteHotplug, vifScriptFor } from './modes';
 
 export type NetworkMode = 'bridge' | 'route' | 'nat';
 
 export interface GuestSpec {
   /** Domain name (default `guest<N>`). */
   name?: string;
-  /** IPv4 address (default 10.0.0.<10+N>). */
+  /** IPv4 address (default 10.0.0.<10+N>; in NAT mode vif-nat's 10.<domid/256>.<domid%256>.1). */
   ip?: string;
   /** MAC (default 00:16:3e:00:00:<N>, Xen's OUI). */
   mac?: string;
@@ -73,13 +81,17 @@ export interface XenHostOptions {
   run?: number;
   /** Parameter overrides by full name, or a Params set. */
   params?: Overrides | Params;
-  /** How dom0 connects guests to the wire (default 'bridge'). */
+  /**
+   * How dom0 connects guests to the wire (default 'bridge'): 'bridge' (vif-bridge: vifs and eth0
+   * are ports of xenbr0), 'route' (vif-route: dom0 routes, proxy ARP, guests in dom0's subnet) or
+   * 'nat' (vif-nat: private 10.x guest addresses, MASQUERADE on eth0). See ./modes.
+   */
   mode?: NetworkMode;
   /** The guests (default: one guest). */
   guests?: GuestSpec[];
   /** The host at the other end of the wire (default client 10.0.0.100). */
   external?: ExternalSpec;
-  /** dom0's address on xenbr0 (default 10.0.0.1). */
+  /** dom0's address (default 10.0.0.1/24): on xenbr0 in bridge mode, on eth0 in route and NAT modes. */
   dom0Ip?: string;
 }
 
@@ -115,11 +127,16 @@ export class XenHost {
   readonly netback: NetbackDriver;
   readonly guests: Guest[] = [];
   readonly mode: NetworkMode;
+  /**
+   * dom0's L3 path in route and NAT modes (`l3.router` has the routes, neighbours and NAT
+   * mappings); null in bridge mode. In route and NAT modes `bridge`/`br0` exist but have no ports.
+   */
+  readonly l3: Dom0L3 | null;
 
   constructor(opts: XenHostOptions = {}) {
     this.mode = opts.mode ?? 'bridge';
-    if (this.mode !== 'bridge') {
-      throw new Error(`buildXenHost: mode '${this.mode}' is not available in this build; use 'bridge'`);
+    if (this.mode !== 'bridge' && this.mode !== 'route' && this.mode !== 'nat') {
+      throw new Error(`buildXenHost: mode '${String(this.mode)}' is not allowed; use 'bridge', 'route' or 'nat'`);
     }
     this.params = opts.params instanceof Params ? opts.params : Params.defaults().with(opts.params ?? {});
     this.sim = new Simulator({ seed: opts.seed ?? 1, run: opts.run ?? 0 });
@@ -132,8 +149,16 @@ export class XenHost {
     this.bridge = new Bridge(sim, this.params, { name: 'xenbr0' });
     this.br0 = new BridgeDevice(this.dom0, this.bridge);
     this.nic = new IxgbeNic(this.dom0, { name: 'eth0', mac: '00:1b:21:0a:0b:0c', params: this.params });
-    this.br0.addPort(this.nic, 'nic');
-    this.dom0Endpoint = new IpEndpoint(this.dom0, this.br0, { ip: opts.dom0Ip ?? '10.0.0.1' });
+    const dom0Ip = opts.dom0Ip ?? '10.0.0.1';
+    if (this.mode === 'bridge') {
+      this.br0.addPort(this.nic, 'nic');
+      this.dom0Endpoint = new IpEndpoint(this.dom0, this.br0, { ip: dom0Ip });
+      this.l3 = null;
+    } else {
+      // network-route / network-nat: eth0 keeps dom0's address, ip_forward=1 (xenbr0 stays empty).
+      this.l3 = new Dom0L3(this.dom0, { mode: this.mode, uplink: this.nic, ip: dom0Ip });
+      this.dom0Endpoint = this.l3.endpoint;
+    }
 
     this.wire = new EthernetLink(sim, { name: 'wire', params: this.params });
     this.nic.attachLink(this.wire, 0);
@@ -167,23 +192,30 @@ export class XenHost {
     if (this.guests.some((g) => g.name === name)) {
       throw new Error(`buildXenHost: guest name '${name}' is used twice; give each guest a unique name`);
     }
-    const ip = spec.ip ?? `10.0.0.${10 + n}`;
     const mac = spec.mac ?? `00:16:3e:00:00:${n.toString(16).padStart(2, '0')}`;
     const dom = this.hv.createDomain({ name, pages: spec.pages ?? 4096 });
     const domid = dom.domid;
+    // vif-nat computes the default address itself when xenstore has no `ip` key.
+    const ip = spec.ip ?? (this.mode === 'nat' ? vifNatGuestIp(domid, 0) : `10.0.0.${10 + n}`);
     const stack = new NetStack(sim, { name, domid, params: this.params, cpu: new Cpu(`${name}.vcpu0`) });
-    const paths = toolstackCreateVif(this.hv, { frontDomid: domid, mac, bridge: 'xenbr0', ip });
+    const paths = toolstackCreateVif(this.hv, {
+      frontDomid: domid, mac, bridge: 'xenbr0', script: vifScriptFor(this.mode),
+      ip: this.mode === 'nat' && spec.ip === undefined ? undefined : ip,
+    });
 
-    // dom0: netback_probe creates vif<domid>.0; the vif-bridge hotplug script enslaves it to
-    // xenbr0 and reports hotplug-status "connected".
+    // dom0: netback_probe creates vif<domid>.0; its hotplug script either enslaves it to xenbr0
+    // (vif-bridge) or has dom0 route for it (vif-route, vif-nat), then reports "connected".
+    const l3 = this.l3;
     const backend = netback_probe({
       nb: this.netback, hv: this.hv, nodename: paths.backend, design: spec.design,
-      onVifOnline: (be) => vifBridgeHotplug(be, {
-        attach: (vif) => {
-          this.dom0.register_netdev(vif);
-          this.br0.addPort(vif, 'vif');
-        },
-      }),
+      onVifOnline: l3 !== null
+        ? (be) => vifRouteHotplug(be, l3)
+        : (be) => vifBridgeHotplug(be, {
+          attach: (vif) => {
+            this.dom0.register_netdev(vif);
+            this.br0.addPort(vif, 'vif');
+          },
+        }),
     });
 
     // domU: netfront probes, talks to netback through xenstore, and becomes eth0.

@@ -3,3 +3,4 @@ export {
   Dom0Router, vifNatGuestIp, vifNatRouterIp, ipv4HeaderChecksumOk,
   type Dom0Mode, type UplinkConfig, type VifConfig, type L3Output, type L3Result,
 } from './router';
+export { L3_PARAMS } from './params';

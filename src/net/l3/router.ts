@@ -58,6 +58,12 @@ export interface L3Result {
   local: boolean;
   /** Drop reason, or null. */
   dropped: string | null;
+  /**
+   * The forwarded packet's bytes when they wait for ARP resolution (null otherwise): the same
+   * array later appears in the `out` of the `receive` that resolves the neighbour, so a caller
+   * can carry the packet's metadata (its skb id, birth time) across the wait.
+   */
+  queued: Uint8Array | null;
 }
 
 interface Iface {
@@ -121,6 +127,7 @@ export class Dom0Router {
   private readonly conns: Conn[] = [];
   private readonly where: string;
   private out: L3Output[] = [];
+  private res: L3Result = { out: [], local: false, dropped: null, queued: null };
 
   constructor(readonly sim: Simulator, opts: { mode: Dom0Mode; uplink: UplinkConfig }) {
     if (opts.mode !== 'route' && opts.mode !== 'nat') throw new Error(`Dom0Router: mode ${JSON.stringify(opts.mode)} is not allowed; use 'route' or 'nat'`);
@@ -220,7 +227,8 @@ export class Dom0Router {
   receive(ifName: string, frame: Uint8Array): L3Result {
     const dev = this.iface(ifName);
     this.out = [];
-    const res: L3Result = { out: this.out, local: false, dropped: null };
+    const res: L3Result = { out: this.out, local: false, dropped: null, queued: null };
+    this.res = res;
     if (frame.length < 14) return this.drop(res, 'short_frame', frame.length);
     const etype = (frame[12]! << 8) | frame[13]!;
     const dst = (frame[0]! * 2 ** 40) + (frame[1]! * 2 ** 32) + ipv4At(frame, 2);
@@ -275,10 +283,11 @@ export class Dom0Router {
     }
     if (n === undefined) { n = { mac: -1, queue: [] }; this.neigh.set(key, n); }
     if (n.queue.length >= UNRES_QLEN) {
-      this.sim.drops.count(this.where, 'neigh_queue_full', pkt.length);
+      this.drop(this.res, 'neigh_queue_full', pkt.length);
       return;
     }
     n.queue.push(pkt);
+    this.res.queued = pkt;
     this.out.push({ ifName: out.name, bytes: buildArp({ operation: 'request', senderMac: MacAddr.fromKey(out.mac), senderIp: Ipv4Addr.fromU32(out.ip), targetIp: Ipv4Addr.fromU32(nh >>> 0) }) });
   }
 
