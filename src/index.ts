@@ -12,7 +12,9 @@
  * bridge, endpoints, the wire link), `netfront`, `netback`, `nic`, `l3` (routed and NAT modes).
  */
 export * from './lab';
-export { buildXenHost, XenHost, type XenHostOptions, type GuestSpec, type ExternalSpec, type Guest, type NetworkMode } from './topo';
+export { buildXenHost, XenHost, type XenHostOptions, type GuestSpec, type ExternalSpec, type Guest, type NetworkMode,
+  packetWalk, walkSpans, sendBursts, guestFrames, buildGsoSkb, txSlotRows, txRingOccupancy, notificationStats, dom0CpuByStep,
+  type WalkRow, type WalkSpan, type TxSlotRow, type RingOccupancyRow, type NotificationStats, type CpuStepRow, type GsoSkb } from './topo';
 export { Params, defineParams, paramGroups, type Overrides, type ParamRow } from './params';
 export { Simulator, traceCatalogue, type AnyTraceRecord, type TraceRecorder } from './sim';
 export * as sim from './sim';

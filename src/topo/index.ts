@@ -1,1 +1,2 @@
 export { buildXenHost, XenHost, type XenHostOptions, type GuestSpec, type ExternalSpec, type Guest, type NetworkMode } from './host';
+export { packetWalk, walkSpans, sendBursts, guestFrames, buildGsoSkb, txSlotRows, txRingOccupancy, notificationStats, dom0CpuByStep, type WalkRow, type WalkSpan, type WalkSpanOptions, type BurstOptions, type GuestFrames, type GsoSkbOptions, type GsoSkb, type TxSlotRow, type RingOccupancyRow, type RingOccupancyOptions, type NotificationStats, type CpuStepRow, type CpuByStepOptions } from './lab-tx';
