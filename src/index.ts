@@ -14,7 +14,9 @@
 export * from './lab';
 export { buildXenHost, XenHost, type XenHostOptions, type GuestSpec, type ExternalSpec, type Guest, type NetworkMode,
   packetWalk, walkSpans, sendBursts, guestFrames, buildGsoSkb, txSlotRows, txRingOccupancy, notificationStats, dom0CpuByStep,
-  type WalkRow, type WalkSpan, type TxSlotRow, type RingOccupancyRow, type NotificationStats, type CpuStepRow, type GsoSkb } from './topo';
+  type WalkRow, type WalkSpan, type TxSlotRow, type RingOccupancyRow, type NotificationStats, type CpuStepRow, type GsoSkb,
+  fdbTimeline, bridgeDecisions, walkSteps, walkStepSpans, walkSummary, stepsPerPacket, Dom0L3,
+  type FdbSpan, type DecisionBin, type WalkStep, type WalkSummary } from './topo';
 export { Params, defineParams, paramGroups, type Overrides, type ParamRow } from './params';
 export { Simulator, traceCatalogue, type AnyTraceRecord, type TraceRecorder } from './sim';
 export * as sim from './sim';

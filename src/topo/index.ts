@@ -1,2 +1,4 @@
 export { buildXenHost, XenHost, type XenHostOptions, type GuestSpec, type ExternalSpec, type Guest, type NetworkMode } from './host';
 export { packetWalk, walkSpans, sendBursts, guestFrames, buildGsoSkb, txSlotRows, txRingOccupancy, notificationStats, dom0CpuByStep, type WalkRow, type WalkSpan, type WalkSpanOptions, type BurstOptions, type GuestFrames, type GsoSkbOptions, type GsoSkb, type TxSlotRow, type RingOccupancyRow, type RingOccupancyOptions, type NotificationStats, type CpuStepRow, type CpuByStepOptions } from './lab-tx';
+export { fdbTimeline, bridgeDecisions, walkSteps, walkStepSpans, walkSummary, stepsPerPacket, type FdbSpan, type FdbTimelineOptions, type DecisionBin, type WalkStep, type WalkSummary } from './lab-bridge';
+export { Dom0L3, vifRouteHotplug, vifScriptFor, type Dom0L3Options, type L3Vif, type L3Costs } from './modes';
