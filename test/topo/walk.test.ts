@@ -6,8 +6,8 @@
  * read-only grant per slot, xennet_mark_tx_pending, RING_PUSH_REQUESTS_AND_CHECK_NOTIFY,
  * notify_remote_via_irq) → Xen → dom0's xenvif_tx_interrupt → NAPI xenvif_poll →
  * xenvif_tx_action: xenvif_tx_build_gops (xenvif_count_requests, xenvif_get_requests),
- * gnttab_batch_copy + gnttab_map_refs, xenvif_tx_submit (xenvif_tx_check_gop, xenvif_fill_frags)
- * → netif_receive_skb → the bridge → dev_queue_xmit → ixgbe_xmit_frame → the wire → the
+ * gnttab_batch_copy + gnttab_map_refs, xenvif_tx_submit (xenvif_tx_check_gop, xenvif_fill_frags,
+ * checksum_setup for the guest's CHECKSUM_PARTIAL datagram) → netif_receive_skb → the bridge → dev_queue_xmit → ixgbe_xmit_frame → the wire → the
  * external host; the NIC's completion frees the skb, xenvif_zerocopy_callback queues the pending
  * slot for the dealloc thread (xenvif_tx_dealloc_action: gnttab_unmap_refs, make_tx_response),
  * and netfront's xennet_tx_interrupt → xennet_tx_buf_gc ends the grant and frees the skb.
@@ -82,7 +82,7 @@ describe('the guest-transmit walk, xennet_start_xmit to the wire and back to xen
       ...GUEST_TX_HEAD,
       'xenvif_tx_interrupt', 'xenvif_tx_build_gops', 'xenvif_count_requests', 'xenvif_get_requests',
       'gnttab_batch_copy', 'gnttab_map_refs',
-      'xenvif_tx_submit', 'xenvif_tx_check_gop', 'xenvif_fill_frags',
+      'xenvif_tx_submit', 'xenvif_tx_check_gop', 'xenvif_fill_frags', 'checksum_setup',
       'netif_receive_skb', ...DOM0_BRIDGE_TO_WIRE,
       'xenvif_zerocopy_callback',
       ...EXTERNAL_RX,

@@ -155,7 +155,6 @@ export class XenVif extends NetDevice {
     const q = this.queues[index]!;
     if (q.rx === null || !this.schedulable) { this.dropXmit(skb, this.disabled ? 'vif_disabled' : 'not_connected'); return NETDEV_TX_OK; }
     if (!this.carrier) { this.dropXmit(skb, 'carrier_off'); return NETDEV_TX_OK; }
-    this.tapFrame('tx', skb);
     if (!xenvif_rx_queue_tail(q, skb, nb.sim.now + this.drainTimeoutNs)) {
       this.dropXmit(skb, 'rx_queue_full');
       return NETDEV_TX_OK;

@@ -47,7 +47,7 @@ import {
 } from '../../io/netif';
 import {
   E2BIG, EBADR, EINVAL, ENOENT, ENOMEM, INVALID_GRANT_REF, NET_RX_RING_SIZE, NET_RX_SLOTS_MIN, RX_COPY_THRESHOLD,
-  RX_MIN_TARGET, RX_MAX_TARGET,
+  RX_DFL_MIN_TARGET, RX_MAX_TARGET,
 } from './constants';
 import type { NetfrontQueue } from './queue';
 import type { NetfrontInfo } from './info';
@@ -558,9 +558,11 @@ export function xennet_poll(q: NetfrontQueue, budget: number): number {
   // Pass the packets up.
   handle_incoming_queue(q);
   if (np.classic) {
-    // 2.6.18: if we get a callback with very few responses, reduce the fill target.
+    // 2.6.18: if we get a callback with very few responses, reduce the fill target, never below
+    // np->rx_min_target (RX_DFL_MIN_TARGET 64 unless set through sysfs; RX_MIN_TARGET 8 only
+    // bounds what sysfs accepts). Below 20 a classic backend with SG would stop the vif for good.
     if (((rx.req_prod_pvt - rx.sring.rsp_prod) >>> 0) > ((3 * q.rx_target) >>> 2)) {
-      q.rx_target = Math.max(q.rx_target - 1, RX_MIN_TARGET);
+      q.rx_target = Math.max(q.rx_target - 1, RX_DFL_MIN_TARGET);
     }
   }
   xennet_alloc_rx_buffers(q);
@@ -597,7 +599,6 @@ export function handle_incoming_queue(q: NetfrontQueue): number {
     dev.stats.rx_bytes += skb.len;
     np.counters.rx_packets++;
     np.counters.rx_bytes += skb.len;
-    dev.tapFrame('rx', skb);
     // 2.6.18 netif_poll calls netif_receive_skb itself: the guest stack's own step shows it.
     if (np.tpStep.on && !np.classic) emitStep(np.tpStep, skb.id, 'napi_gro_receive', 'domU', np.xen.domid, 0, `len ${skb.len}`);
     np.stack.napi_gro_receive(dev, skb);

@@ -266,7 +266,6 @@ export function xennet_start_xmit(np: NetfrontInfo, skb: SkBuff): NetdevTx {
   np.netdev.stats.tx_bytes += bytes;
   np.counters.tx_packets++;
   np.counters.tx_bytes += bytes;
-  np.netdev.tapFrame('tx', skb);
 
   // Note: it is not safe to access skb after xennet_tx_buf_gc().
   cost += xennet_tx_buf_gc(q);

@@ -579,7 +579,6 @@ export class ClassicNetback implements SkbDestructor {
     skb.dev = vif;
     vif.stats.rx_packets++;
     vif.stats.rx_bytes += skb.len;
-    vif.tapFrame('rx', skb);
     if (nb.tpStep.on) nb.step(skb.id, 'net_tx_submit', 0, `${skb.len} B to netif_rx`);
     nb.flushCost();
     nb.stack.netif_rx(skb);
@@ -610,7 +609,6 @@ export class ClassicNetback implements SkbDestructor {
     nb.stepCost += nb.costs.xmit_ns;
     if (!vif.schedulable || vif.queues.length === 0) { vif.dropXmit(skb, 'not_connected'); return NETDEV_TX_OK; }
     if (this.netbk_queue_full(vif)) { vif.dropXmit(skb, 'no_rx_slots'); return NETDEV_TX_OK; }
-    vif.tapFrame('tx', skb);
     const q = vif.queues[0]!;
     const peek = ((this.peek.get(vif) ?? 0) + skb.nrFrags + 1 + (skb.gsoSize !== 0 ? 1 : 0)) >>> 0;
     this.peek.set(vif, peek);

@@ -697,7 +697,6 @@ function xenvif_tx_submit(q: XenvifQueue): number {
     vif.stats.rx_packets++;
     workDone++;
     if (skb.destructor !== null) vif.counters.tx_zerocopy_sent++;
-    vif.tapFrame('rx', skb);
     nb.flushCost();
     nb.stack.netif_receive_skb(skb);
   }
