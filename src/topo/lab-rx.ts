@@ -1,0 +1,527 @@
+/**
+ * Helpers of the receive-path lab (notebooks/02-receive-path.ipynb): a host whose guests can be
+ * 2.6.18 page-flipping guests, traffic generators with end-to-end latency, and the analyses that
+ * turn the model's trace into walk tables, swimlanes, cost-per-packet and time breakdowns.
+ *
+ * Nothing here changes the model: every number comes from `pkt.step`, `xen.*` and `drop` trace
+ * events, from the CPUs' busy time and from the domains' hypercall counters.
+ *
+ *   const host = buildRxLabHost({ guests: [{ name: 'old', design: 'classic', rxMode: 'flip' }] });
+ *   const stream = rxStream(host, { to: 'old', port: 7000, payload: 1472, packets: 100, gapNs: 5000 });
+ *   host.runFor(host.ms(2));
+ *   stream.latenciesNs           // wire-to-socket latency of each delivered datagram
+ *
+ * Why a builder of its own: `buildXenHost`'s GuestSpec chooses the netback design of a guest's vif
+ * but neither the guest's own netfront parameters (a 2.6.18 netfront, `rx_mode`, its refill pool,
+ * its NAPI budget, the cost of its kernel) nor whether a classic backend offers page flipping
+ * (`feature-rx-flip`, netback_probe's `classicRxFlip`). `buildRxLabHost` builds the same host with
+ * no guests and adds each guest here, the same way host.ts does, with those options.
+ *
+ * Packet identity: netfront builds a new skb for every received packet, but takes the packet id
+ * netback left beside the ring slot (net/walk.ts ringPageWalkIds), so a frame keeps one id from
+ * the sender's `udp_sendmsg` to the guest's `udp_rcv`; rxStream matches deliveries to sends by it.
+ */
+import { Cpu } from '../sim/cpu';
+import { MS, SEC } from '../sim/units';
+import type { AnyTraceRecord } from '../sim/trace';
+import type { Overrides } from '../params';
+import { NetStack } from '../net/stack';
+import { IpEndpoint, type UdpSocket } from '../net/endpoint';
+import type { NetDevice } from '../net/netdevice';
+import type { SkBuff } from '../net/skb';
+import type { XenVif } from '../drivers/netback/interface';
+import { netback_probe, toolstackCreateVif, vifBridgeHotplug } from '../drivers/netback/xenbus';
+import { netfront_probe } from '../drivers/netfront/xenbus';
+import { hypervisorPort } from '../drivers/netfront/xen-binding';
+import { XenHost, type Guest, type GuestSpec, type XenHostOptions } from './host';
+
+// ---------------------------------------------------------------------------------------------
+// The host
+// ---------------------------------------------------------------------------------------------
+
+/** A guest of the receive lab: a GuestSpec plus the guest's own driver and kernel settings. */
+export interface RxGuestSpec extends GuestSpec {
+  /**
+   * Classic guests only: 'flip' asks for page flipping (netfront `rx_mode` flip, and the classic
+   * backend offers feature-rx-flip); 'copy' (default) asks for grant copy.
+   */
+  rxMode?: 'copy' | 'flip';
+  /**
+   * Parameter overrides for this guest only: its netfront (`netfront.*`, e.g. napi_budget,
+   * rx_pool_pages, rx_refill_ns) and its kernel (`net.*` costs, e.g. a slow `net.l4_rcv_ns`).
+   * `netfront.design` follows `design` unless given here.
+   */
+  params?: Overrides;
+}
+
+/** Options of buildRxLabHost: those of buildXenHost, with RxGuestSpec guests. */
+export interface RxLabHostOptions extends Omit<XenHostOptions, 'guests'> {
+  guests?: RxGuestSpec[];
+}
+
+/**
+ * Builds a bridged Xen host like `buildXenHost`, with per-guest netfront/kernel parameters and
+ * classic page flipping available.
+ */
+export function buildRxLabHost(opts: RxLabHostOptions = {}): XenHost {
+  if (opts === null || typeof opts !== 'object') throw new Error('buildRxLabHost(opts): opts must be an object');
+  const specs = opts.guests ?? [{}];
+  if (!Array.isArray(specs)) throw new Error(`buildRxLabHost(opts.guests): must be an array of guest specs, got ${typeof specs}`);
+  specs.forEach((s, i) => checkSpec(s, i));
+  if (opts.mode !== undefined && opts.mode !== 'bridge') {
+    throw new Error(`buildRxLabHost(opts.mode): '${String(opts.mode)}' is not available here; the receive lab builds bridged hosts ('bridge')`);
+  }
+  const host = new XenHost({ ...opts, guests: [] });
+  specs.forEach((s, i) => addRxGuest(host, s, i + 1));
+  settle(host);
+  return host;
+}
+
+function checkSpec(s: RxGuestSpec, i: number): void {
+  if (s === null || typeof s !== 'object') throw new Error(`buildRxLabHost(opts.guests[${i}]): must be an object`);
+  if (s.design !== undefined && s.design !== 'modern' && s.design !== 'classic') {
+    throw new Error(`buildRxLabHost(opts.guests[${i}].design): '${String(s.design)}' is not allowed; use 'modern' or 'classic'`);
+  }
+  if (s.rxMode !== undefined && s.rxMode !== 'copy' && s.rxMode !== 'flip') {
+    throw new Error(`buildRxLabHost(opts.guests[${i}].rxMode): '${String(s.rxMode)}' is not allowed; use 'copy' or 'flip'`);
+  }
+  if (s.rxMode === 'flip' && s.design !== 'classic') {
+    throw new Error(`buildRxLabHost(opts.guests[${i}].rxMode): 'flip' needs design 'classic' (only the 2.6.18 drivers flip pages), got design ${String(s.design ?? 'default')}`);
+  }
+}
+
+/** Adds one guest with one vif (as XenHost does) honouring the RxGuestSpec options. */
+function addRxGuest(host: XenHost, spec: RxGuestSpec, n: number): Guest {
+  const sim = host.sim;
+  const name = spec.name ?? `guest${n}`;
+  if (host.guests.some((g) => g.name === name)) {
+    throw new Error(`buildRxLabHost: guest name '${name}' is used twice; give each guest a unique name`);
+  }
+  const design = spec.design ?? (host.params.get('netback.design') as 'modern' | 'classic');
+  const own: Record<string, number | boolean | string> = { 'netfront.design': design };
+  if (spec.rxMode !== undefined) own['netfront.rx_mode'] = spec.rxMode;
+  Object.assign(own, spec.params ?? {});
+  const params = host.params.with(own);
+  const ip = spec.ip ?? `10.0.0.${10 + n}`;
+  const mac = spec.mac ?? `00:16:3e:00:00:${n.toString(16).padStart(2, '0')}`;
+  const dom = host.hv.createDomain({ name, pages: spec.pages ?? 4096 });
+  const domid = dom.domid;
+  const stack = new NetStack(sim, { name, domid, params, cpu: new Cpu(`${name}.vcpu0`) });
+  const paths = toolstackCreateVif(host.hv, { frontDomid: domid, mac, bridge: 'xenbr0', ip });
+  const backend = netback_probe({
+    nb: host.netback, hv: host.hv, nodename: paths.backend, design: spec.design,
+    classicRxFlip: spec.rxMode === 'flip',
+    onVifOnline: (be) => vifBridgeHotplug(be, {
+      attach: (vif) => {
+        host.dom0.register_netdev(vif);
+        host.br0.addPort(vif, 'vif');
+      },
+    }),
+  });
+  const netfront = netfront_probe({
+    sim, params, xen: hypervisorPort(host.hv, domid), nodename: paths.frontend,
+    stack: {
+      skbs: stack.pool,
+      cpu: stack.cpu,
+      napi_gro_receive: (dev: NetDevice, skb: SkBuff) => { skb.dev = dev; stack.netif_receive_skb(skb); },
+    },
+  });
+  const eth0 = netfront.netdev;
+  stack.register_netdev(eth0);
+  let endpoint: IpEndpoint | null = null;
+  const guest: Guest = {
+    name, domid, ip, mac, stack, netfront, eth0, backend,
+    get endpoint(): IpEndpoint {
+      if (endpoint === null) endpoint = new IpEndpoint(stack, eth0, { ip });
+      return endpoint;
+    },
+    get vif(): XenVif {
+      if (backend.vif === null) throw new Error(`guest ${name}: netback has not created the vif yet`);
+      return backend.vif;
+    },
+    frontendPath: paths.frontend, backendPath: paths.backend,
+  };
+  host.guests.push(guest);
+  return guest;
+}
+
+/** Runs until every xenbus handshake reached Connected (at most 1 s), as XenHost does. */
+function settle(host: XenHost): void {
+  const xs = host.hv.xenstore;
+  const connected = () => host.guests.every((g) => xs.read(`${g.backendPath}/state`) === '4' && xs.read(`${g.frontendPath}/state`) === '4');
+  host.sim.run({ until: host.sim.now + SEC, stopWhen: connected });
+  if (!connected()) {
+    const states = host.guests.map((g) => `${g.name}: front ${xs.read(`${g.frontendPath}/state`)} back ${xs.read(`${g.backendPath}/state`)}`);
+    throw new Error(`buildRxLabHost: xenbus handshakes did not complete within 1 s (${states.join('; ')})`);
+  }
+  for (const g of host.guests) void g.endpoint;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Traffic with end-to-end latency
+// ---------------------------------------------------------------------------------------------
+
+/** Options of rxStream. */
+export interface RxStreamOptions {
+  /** Receiving guest (name). */
+  to: string;
+  /** UDP port (default 7000); a socket is bound on the guest if none is. */
+  port?: number;
+  /** Payload bytes per datagram (default 1472: 1514-byte frames). */
+  payload?: number;
+  /** Datagrams to send. */
+  packets: number;
+  /** Gap between two bursts, ns. */
+  gapNs: number;
+  /** Datagrams sent back to back per burst (default 1). */
+  burst?: number;
+  /** Virtual time of the first send, ns from now (default 0). */
+  startNs?: number;
+}
+
+/** A stream from the external host to a guest, with what the guest's socket received. */
+export interface RxStream {
+  readonly sock: UdpSocket;
+  /** Send time of each packet id. */
+  readonly sentAt: Map<number, number>;
+  /** Datagrams handed to the external host's stack so far. */
+  sent: number;
+  /** Per delivered datagram, in delivery order: send time, delivery time and latency (ns). */
+  readonly delivered: { sentNs: number; deliveredNs: number; latencyNs: number }[];
+  /** Latencies (ns) of the delivered datagrams, in delivery order. */
+  readonly latenciesNs: number[];
+}
+
+/**
+ * Sends `packets` datagrams from the external host to guest `to`, in bursts of `burst` every
+ * `gapNs`, and measures each delivered datagram's latency from the sender's `udp_sendmsg` to the
+ * moment the guest's `udp_rcv` finished (the socket's CPU-completion time). Resolve ARP first
+ * (`rxWarmUp`), or the first datagrams wait for it.
+ */
+export function rxStream(host: XenHost, o: RxStreamOptions): RxStream {
+  if (o === null || typeof o !== 'object') throw new Error('rxStream(opts): opts must be an object');
+  const g = host.guest(o.to);
+  const port = o.port ?? 7000;
+  const payload = o.payload ?? 1472;
+  const burst = o.burst ?? 1;
+  checkInt('packets', o.packets, 1, 10_000_000);
+  checkInt('gapNs', o.gapNs, 0, 1e12);
+  checkInt('burst', burst, 1, 100_000);
+  checkInt('port', port, 1, 65535);
+  const sock = g.endpoint.socket(port) ?? g.endpoint.bind(port);
+  const s: RxStream = { sock, sentAt: new Map(), sent: 0, delivered: [], latenciesNs: [] };
+  sock.onReceive = (k, skb) => {
+    const t0 = s.sentAt.get(skb.id);
+    if (t0 === undefined) return;
+    s.sentAt.delete(skb.id);
+    const lat = k.lastRxAt - t0;
+    s.delivered.push({ sentNs: t0, deliveredNs: k.lastRxAt, latencyNs: lat });
+    s.latenciesNs.push(lat);
+  };
+  const ext = host.external.endpoint;
+  const h = host.sim.register(`lab.rxStream.${g.name}.${port}`, () => {
+    const now = host.sim.now;
+    for (let i = 0; i < burst && s.sent < o.packets; i++) {
+      s.sentAt.set(ext.sendUdp(g.ip, port, payload), now);
+      s.sent++;
+    }
+    if (s.sent < o.packets) host.sim.after(o.gapNs, h);
+  });
+  host.sim.after(o.startNs ?? 0, h);
+  return s;
+}
+
+/** Resolves ARP both ways between the external host and each guest (one small datagram each, port 9). */
+export function rxWarmUp(host: XenHost): void {
+  for (const g of host.guests) {
+    if (g.endpoint.socket(9) === undefined) g.endpoint.bind(9);
+    host.external.endpoint.sendUdp(g.ip, 9, 18);
+  }
+  host.runFor(MS);
+}
+
+function checkInt(name: string, v: unknown, min: number, max: number): void {
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) {
+    throw new Error(`rxStream(opts.${name}): ${String(v)} is not allowed; use an integer in ${min}..${max}`);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The walk of one packet
+// ---------------------------------------------------------------------------------------------
+
+/** A `pkt.step` record as the recorder keeps it. */
+export interface RxStepRecord {
+  t: number;
+  pkt: number;
+  fn: string;
+  lane: string;
+  dom: number;
+  cpuNs: number;
+  detail?: string;
+}
+
+/** One row of a packet walk: the step, and when it ran on its CPU. */
+export interface RxWalkRow {
+  /** 1-based step number. */
+  step: number;
+  fn: string;
+  lane: string;
+  dom: number;
+  /** Time the step's event ran, ns (the trace time). */
+  t: number;
+  /** When the step's work started and ended on its CPU, ns (start ≥ t; end = start + cpu_ns). */
+  start: number;
+  end: number;
+  cpu_ns: number;
+  detail: string;
+  /** False for completion work beside the packet's path (the sender's tx-ring cleanup …). */
+  on_path: boolean;
+}
+
+/**
+ * Completion steps: work a packet causes after it has moved on (freeing the sender's resources),
+ * which does not delay the packet itself.
+ */
+export const RX_COMPLETION_STEPS: ReadonlySet<string> = new Set([
+  'ixgbe_clean_tx_irq', 'xennet_tx_buf_gc', 'make_tx_response', 'xenvif_zerocopy_callback',
+  'xenvif_tx_dealloc_action', 'xenvif_idx_release', 'netif_idx_release', 'net_tx_action_dealloc',
+]);
+
+/**
+ * Orders the `pkt.step` records of the packets `pkts` (all records when omitted) into a walk, and
+ * places each step on its CPU's timeline: the steps of one event run one after another on the CPU
+ * of their domain (the external host's steps on its own CPU), as the model's Cpu serves work in
+ * submission order. Wire and NIC hardware steps take no CPU.
+ */
+export function rxWalk(records: readonly AnyTraceRecord[] | readonly RxStepRecord[], pkts?: readonly number[]): RxWalkRow[] {
+  const want = pkts === undefined ? null : new Set(pkts);
+  const steps: RxStepRecord[] = [];
+  for (const r of records as readonly Record<string, unknown>[]) {
+    if ('ev' in r && r.ev !== 'pkt.step') continue;
+    const s = r as unknown as RxStepRecord;
+    if (want === null || want.has(s.pkt)) steps.push(s);
+  }
+  steps.sort((a, b) => a.t - b.t); // stable: equal times keep emission order
+  const cursor = new Map<string, number>();
+  return steps.map((s, i) => {
+    const cpu = s.cpuNs > 0 ? `${s.lane === 'host' || s.dom < 0 ? 'ext' : s.dom}` : null;
+    let start = s.t;
+    if (cpu !== null) {
+      const c = cursor.get(cpu) ?? 0;
+      if (c > start) start = c;
+      cursor.set(cpu, start + s.cpuNs);
+    }
+    return {
+      step: i + 1, fn: s.fn, lane: s.lane, dom: s.dom, t: s.t, start, end: start + s.cpuNs,
+      cpu_ns: s.cpuNs, detail: s.detail ?? '', on_path: !RX_COMPLETION_STEPS.has(s.fn),
+    };
+  });
+}
+
+/** The component a step belongs to, for charts: the lane, with dom0's netback and domU's netfront apart. */
+export function rxComponentOf(fn: string, lane: string): string {
+  if (lane === 'dom0' && /^(xenvif_|netbk_|netif_be_|net_rx_action|net_tx_action|make_tx_response|netif_idx_release)/.test(fn)) return 'netback';
+  if (lane === 'domU' && /^(xennet_|napi_gro_receive|netif_poll|xennet)/.test(fn)) return 'netfront';
+  if (lane === 'domU') return 'guest stack';
+  if (lane === 'dom0') return 'dom0 stack';
+  if (lane === 'host') return 'external host';
+  return lane;
+}
+
+/** One swimlane interval: a step on its lane, at least `minWidth` wide so zero-cost steps show. */
+export interface RxSwimRow {
+  lane: string;
+  fn: string;
+  start_us: number;
+  end_us: number;
+  cpu_ns: number;
+}
+
+/** Swimlane intervals of a walk (times in µs from the first step). */
+export function rxSwimlane(walk: readonly RxWalkRow[], minWidthNs = 40): RxSwimRow[] {
+  const t0 = walk.length > 0 ? walk[0]!.start : 0;
+  return walk.map((w) => ({
+    lane: w.lane, fn: w.fn,
+    start_us: (w.start - t0) / 1000,
+    end_us: (Math.max(w.end, w.start + minWidthNs) - t0) / 1000,
+    cpu_ns: w.cpu_ns,
+  }));
+}
+
+/** Time of a walk by component: CPU work of its steps and the waits before them. */
+export interface RxBreakdownRow {
+  component: string;
+  kind: 'cpu' | 'wait';
+  ns: number;
+}
+
+/**
+ * Splits the time from the first to the last on-path step into CPU work (each step's cost,
+ * charged to its component) and waits (the gap before a step: the time the packet waited to
+ * reach it — the wire, the NIC's DMA and interrupt moderation, a kthread wake-up, a softirq —
+ * charged to the component of the step it waited for). A wait between two Xen domains (dom0 ↔
+ * a guest) is the event channel: the notify hypercall, Xen marking the port pending and the
+ * upcall into the other domain (also after a step on the 'xen' lane, a hypercall); it is
+ * charged to 'xen'. Completion steps are left out.
+ * The rows' ns add up to end − start of the walk.
+ */
+export function rxBreakdown(walk: readonly RxWalkRow[]): RxBreakdownRow[] {
+  const path = walk.filter((w) => w.on_path);
+  const acc = new Map<string, RxBreakdownRow>();
+  const add = (component: string, kind: 'cpu' | 'wait', ns: number) => {
+    if (ns <= 0) return;
+    const key = `${component}\u0000${kind}`;
+    const row = acc.get(key);
+    if (row === undefined) acc.set(key, { component, kind, ns });
+    else row.ns += ns;
+  };
+  let prevEnd = path.length > 0 ? path[0]!.start : 0;
+  let prevDom = path.length > 0 ? path[0]!.dom : -1;
+  let prevXen = false;
+  for (const w of path) {
+    const comp = rxComponentOf(w.fn, w.lane);
+    const gap = w.start - prevEnd;
+    const viaXen = w.dom >= 0 && w.lane !== 'xen' && (prevXen || (prevDom >= 0 && prevDom !== w.dom));
+    if (gap > 0) add(viaXen ? 'xen' : comp, 'wait', gap);
+    // Overlap (a step that starts before the previous one ended on another CPU) is not counted twice.
+    const from = w.start > prevEnd ? w.start : prevEnd;
+    if (w.end > from) add(comp, 'cpu', w.end - from);
+    if (w.end > prevEnd) prevEnd = w.end;
+    prevDom = w.dom;
+    prevXen = w.lane === 'xen';
+  }
+  return [...acc.values()];
+}
+
+// ---------------------------------------------------------------------------------------------
+// Cost per packet
+// ---------------------------------------------------------------------------------------------
+
+/** Where the CPU time of a run went, per domain and function, divided by the packets delivered. */
+export interface RxCostRow {
+  /** Domain name ('Domain-0', the guest's name). */
+  domain: string;
+  /** Function (from pkt.step), hypercall (from xen.* events) or 'other driver work'. */
+  fn: string;
+  /** CPU ns per delivered packet. */
+  ns_per_pkt: number;
+}
+
+/** Hypercalls per packet, per domain and operation. */
+export interface RxHypercallRow {
+  domain: string;
+  op: string;
+  per_pkt: number;
+}
+
+/** A running measurement; `finish(packets)` divides by the packets delivered. */
+export interface RxCostMeter {
+  finish(packets: number): { cpu: RxCostRow[]; hypercalls: RxHypercallRow[]; totals: { domain: string; ns_per_pkt: number; hypercalls_per_pkt: number }[] };
+}
+
+const HYPERCALL_OPS: Record<string, string> = {
+  'xen.gnttab.copy': 'GNTTABOP_copy',
+  'xen.gnttab.transfer': 'GNTTABOP_transfer',
+  'xen.gnttab.map': 'GNTTABOP_map_grant_ref',
+  'xen.gnttab.unmap': 'GNTTABOP_unmap_grant_ref',
+  'xen.evtchn.send': 'EVTCHNOP_send',
+};
+
+/**
+ * Starts measuring the CPU time of dom0 and the given domains (default: dom0 and every guest):
+ * the total from each domain's CPU (busy time), split into the `pkt.step` costs by function, the
+ * hypercalls (from the xen.* events: their cost, or hypercall_ns + evtchn_send_ns for a send) and
+ * the rest, which is driver work no step names (ring bookkeeping, refills, interrupt handlers).
+ * Hypercalls per packet come from each domain's hypercall counter, split by the traced operations;
+ * the untraced rest (XENMEM_decrease_reservation, memory ops of page flipping …) is 'other'.
+ */
+export function rxCostMeter(host: XenHost, guests?: readonly string[]): RxCostMeter {
+  const doms = [{ name: 'Domain-0', domid: 0, cpu: host.dom0.cpu }];
+  for (const g of host.guests) {
+    if (guests === undefined || guests.includes(g.name)) doms.push({ name: g.name, domid: g.domid, cpu: g.stack.cpu });
+  }
+  const busy0 = doms.map((d) => d.cpu.busyNs);
+  const hc0 = doms.map((d) => host.hv.domainById(d.domid).hypercalls);
+  const steps = host.sim.trace.record('pkt.step');
+  const xen = host.sim.trace.record('xen.');
+  const sendNs = Number(host.params.get('xen.hypercall_ns')) + Number(host.params.get('xen.evtchn_send_ns'));
+  return {
+    finish(packets: number) {
+      steps.stop();
+      xen.stop();
+      if (!(Number.isInteger(packets) && packets > 0)) throw new Error(`RxCostMeter.finish(packets): ${packets} is not allowed; use the number of packets delivered (> 0)`);
+      const cpu: RxCostRow[] = [];
+      const hypercalls: RxHypercallRow[] = [];
+      const totals: { domain: string; ns_per_pkt: number; hypercalls_per_pkt: number }[] = [];
+      doms.forEach((d, i) => {
+        const total = d.cpu.busyNs - busy0[i]!;
+        const hcTotal = host.hv.domainById(d.domid).hypercalls - hc0[i]!;
+        const byFn = new Map<string, number>();
+        for (const r of steps.records as unknown as RxStepRecord[]) {
+          if (r.dom === d.domid && r.cpuNs > 0 && r.lane !== 'host') byFn.set(r.fn, (byFn.get(r.fn) ?? 0) + r.cpuNs);
+        }
+        const byOp = new Map<string, { n: number; ns: number }>();
+        for (const r of xen.records as Record<string, unknown>[]) {
+          const op = HYPERCALL_OPS[String(r.ev)];
+          if (op === undefined || r.dom !== d.domid) continue;
+          const ns = r.ev === 'xen.evtchn.send' ? sendNs : Number(r.costNs ?? 0);
+          const e = byOp.get(op) ?? { n: 0, ns: 0 };
+          e.n++;
+          e.ns += ns;
+          byOp.set(op, e);
+        }
+        let named = 0;
+        for (const [fn, ns] of byFn) {
+          cpu.push({ domain: d.name, fn, ns_per_pkt: ns / packets });
+          named += ns;
+        }
+        let traced = 0;
+        for (const [op, e] of byOp) {
+          cpu.push({ domain: d.name, fn: `${op} (Xen)`, ns_per_pkt: e.ns / packets });
+          hypercalls.push({ domain: d.name, op, per_pkt: e.n / packets });
+          named += e.ns;
+          traced += e.n;
+        }
+        if (total - named > 0) cpu.push({ domain: d.name, fn: 'other driver work', ns_per_pkt: (total - named) / packets });
+        if (hcTotal - traced > 0) hypercalls.push({ domain: d.name, op: 'other (memory ops)', per_pkt: (hcTotal - traced) / packets });
+        totals.push({ domain: d.name, ns_per_pkt: total / packets, hypercalls_per_pkt: hcTotal / packets });
+      });
+      return { cpu, hypercalls, totals };
+    },
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Over time
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * Calls `sample(t)` every `periodNs` of virtual time from now until `untilNs` (absolute),
+ * inclusive of both ends. Use it to sample queue lengths while the host runs.
+ */
+export function sampleEvery(host: XenHost, periodNs: number, untilNs: number, sample: (t: number) => void): void {
+  if (!(Number.isInteger(periodNs) && periodNs > 0)) throw new Error(`sampleEvery(periodNs): ${periodNs} is not allowed; use an integer number of ns > 0`);
+  if (!(Number.isInteger(untilNs) && untilNs >= host.sim.now)) throw new Error(`sampleEvery(untilNs): ${untilNs} is not allowed; use an integer time ≥ now (${host.sim.now})`);
+  const h = host.sim.register('lab.sample', () => {
+    sample(host.sim.now);
+    if (host.sim.now + periodNs <= untilNs) host.sim.after(periodNs, h);
+  });
+  host.sim.after(0, h);
+}
+
+/** Drops per time bin and reason, from `drop` trace records (times relative to `t0`). */
+export function dropTimeline(records: readonly AnyTraceRecord[], binNs: number, t0 = 0, where?: string): { t_ms: number; reason: string; drops: number }[] {
+  if (!(binNs > 0)) throw new Error(`dropTimeline(binNs): ${binNs} is not allowed; use a bin width in ns > 0`);
+  const acc = new Map<string, { t_ms: number; reason: string; drops: number }>();
+  for (const r of records as readonly Record<string, unknown>[]) {
+    if (r.ev !== 'drop') continue;
+    if (where !== undefined && !String(r.where).includes(where)) continue;
+    const bin = Math.floor((Number(r.t) - t0) / binNs);
+    const key = `${bin}\u0000${String(r.reason)}`;
+    const row = acc.get(key);
+    if (row === undefined) acc.set(key, { t_ms: (bin * binNs) / 1e6, reason: String(r.reason), drops: 1 });
+    else row.drops++;
+  }
+  return [...acc.values()].sort((a, b) => a.t_ms - b.t_ms || (a.reason < b.reason ? -1 : 1));
+}
