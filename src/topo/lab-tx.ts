@@ -19,13 +19,14 @@
  * | `buildGsoSkb`       | (allocates from the guest's skb pool)              | a TCP GSO skb with page frags  |
  * | `txSlotRows`        | the tx shared ring page of a netfront queue        | one row per slot in flight     |
  * | `txRingOccupancy`   | `netfront.tx.push`, `netback.tx.batch`/`.response` | ring occupancy over time       |
- * | `notificationStats` | `netfront.tx.push`, `netback.tx.response`          | kicks per packet, both ways    |
+ * | `notificationStats` | `netfront.tx.push`, `xen.evtchn.send`, responses   | kicks per packet, both ways    |
  * | `dom0CpuByStep`     | `pkt.step`, `xen.gnttab.*`                         | dom0 CPU ns per packet by step |
  *
  * Directions are the guest's: "tx" is what the guest sends.
  */
 import type { AnyTraceRecord } from '../sim/trace';
 import { ringPageRows } from '../io/inspect';
+import { NETTXF_more_data } from '../io/netif';
 import { buildTcpFrame } from '../wire/build';
 import { TcpFlags } from '../wire/tcp';
 import { CHECKSUM_PARTIAL, SKB_GSO_TCPV4, type SkBuff } from '../net/skb';
@@ -272,6 +273,8 @@ export interface GsoSkbOptions {
 /** What `buildGsoSkb` built. */
 export interface GsoSkb {
   skb: SkBuff;
+  /** The packet id to follow (skb.id now; the skb object is recycled once freed). */
+  id: number;
   frames: GuestFrames;
   /** The whole frame as sent (headers with a CHECKSUM_PARTIAL pseudo-header sum, payload). */
   frame: Uint8Array;
@@ -312,7 +315,7 @@ export function buildGsoSkb(host: XenHost, guest: Guest, o: GsoSkbOptions = {}):
   skb.csumOffset = 16;
   skb.gsoSize = mss;
   skb.gsoType = SKB_GSO_TCPV4;
-  return { skb, frames, frame };
+  return { skb, id: skb.id, frames, frame };
 }
 
 function macString(mac: Uint8Array): string {
@@ -333,10 +336,16 @@ export interface TxSlotRow {
   /** Request id (empty for an extra). */
   id: number | null;
   gref: number | null;
-  /** Offset and size in the granted page (requests); 0 and 0 for an extra. */
+  /** Offset in the granted page (requests); 0 for an extra. */
   offset: number;
+  /** The request's `size` field: the whole packet's length in a packet's first request, the slot's own bytes in the others. */
   size: number;
+  /** Bytes of packet data this slot holds: its `size`, or for a first request `size` minus the sizes of the rest of its chain. */
+  bytes: number;
+  /** offset + bytes */
   end: number;
+  /** 'first', 'more' (a following request of a more_data chain) or 'extra'. */
+  kind: 'first' | 'more' | 'extra';
   flags: string;
   /** Axis label, e.g. `slot 3 · id 1 · gref 9`. */
   label: string;
@@ -352,21 +361,33 @@ export function txSlotRows(q: NetfrontQueue, back?: { rsp_prod_pvt: number; req_
   if (q === null || typeof q !== 'object' || q.txSring === undefined) fail('txSlotRows', 'q must be a netfront queue (guest.netfront.queues[i])');
   const rows = ringPageRows(q.txSring.bytes, 'tx', { front: q.tx, back, slots: 'used' });
   const out: TxSlotRow[] = [];
+  let first: TxSlotRow | null = null; // the first request of the chain being read
+  let inChain = false; // the previous request had NETTXF_more_data
   for (const s of rows.slots) {
     if (s.role !== 'request' && s.role !== 'extra') continue;
     if (!s.state.startsWith('request')) continue;
     if (s.role === 'extra') {
       out.push({
-        index: s.index, slot: s.slot, role: 'extra', id: null, gref: null, offset: 0, size: 0, end: 0,
+        index: s.index, slot: s.slot, role: 'extra', id: null, gref: null, offset: 0, size: 0, bytes: 0, end: 0, kind: 'extra',
         flags: String(s.fields.typeName ?? ''), label: `slot ${s.slot} · extra`, decoded: s.decoded,
       });
-    } else {
-      const f = s.fields as { id: number; gref: number; offset: number; size: number; flagNames: string };
-      out.push({
-        index: s.index, slot: s.slot, role: 'request', id: f.id, gref: f.gref, offset: f.offset, size: f.size,
-        end: f.offset + f.size, flags: f.flagNames, label: `slot ${s.slot} · id ${f.id} · gref ${f.gref}`, decoded: s.decoded,
-      });
+      continue;
     }
+    const f = s.fields as { id: number; gref: number; offset: number; size: number; flags: number; flagNames: string };
+    const row: TxSlotRow = {
+      index: s.index, slot: s.slot, role: 'request', id: f.id, gref: f.gref, offset: f.offset, size: f.size, bytes: f.size,
+      end: f.offset + f.size, kind: inChain ? 'more' : 'first', flags: f.flagNames,
+      label: `slot ${s.slot} · id ${f.id} · gref ${f.gref}`, decoded: s.decoded,
+    };
+    if (inChain && first !== null) {
+      // netif.h: the first request's size is the whole packet; its own bytes are what the rest leaves.
+      first.bytes -= f.size;
+      first.end = first.offset + first.bytes;
+    } else {
+      first = row;
+    }
+    inChain = (f.flags & NETTXF_more_data) !== 0;
+    out.push(row);
   }
   return out;
 }
@@ -435,27 +456,46 @@ export function txRingOccupancy(records: readonly AnyTraceRecord[], opts: RingOc
 
 /** Notification counts of a stream (guest's view: tx = guest → dom0). */
 export interface NotificationStats {
-  /** RING_PUSH_REQUESTS_AND_CHECK_NOTIFY calls by netfront. */
+  /** RING_PUSH_REQUESTS_AND_CHECK_NOTIFY calls by netfront (`netfront.tx.push`). */
   pushes: number;
-  /** Pushes that notified netback (notify_remote_via_irq): req_prod passed req_event. */
-  txNotifies: number;
-  /** Responses netback pushed. */
+  /** Pushes that asked for a notification: the new req_prod passed req_event. */
+  pushNotifies: number;
+  /** EVTCHNOP_send by the guest on its tx port (notify_remote_via_irq): kicks to netback. */
+  kicksToBackend: number;
+  /** EVTCHNOP_send by dom0 to the guest's tx port: tx-completion interrupts (the response side's rsp_event check). */
+  kicksToFrontend: number;
+  /** Tx responses netback wrote (`netback.tx.response`). */
   responses: number;
-  /** Response pushes that notified netfront: rsp_prod passed rsp_event. */
-  rspNotifies: number;
 }
 
-/** Counts pushes and notifications in both directions from the trace. */
-export function notificationStats(records: readonly AnyTraceRecord[]): NotificationStats {
+/** Which event channel to count: the guest's domain id and its tx port (`guest.netfront.queues[0].tx_evtchn`). */
+export interface NotificationPort {
+  domid: number;
+  port: number;
+}
+
+/**
+ * Counts pushes and notifications in both directions from the trace: `netfront.tx.push`,
+ * `netback.tx.response` and, for the event-channel kicks, `xen.evtchn.send` on the guest's tx
+ * port (give `at`; without it the kick counts are 0). With a single event channel (classic, or
+ * no split channels) the dom0 → guest kicks include receive-side notifications.
+ */
+export function notificationStats(records: readonly AnyTraceRecord[], at?: NotificationPort): NotificationStats {
   checkRecords('notificationStats', records);
-  const s: NotificationStats = { pushes: 0, txNotifies: 0, responses: 0, rspNotifies: 0 };
+  if (at !== undefined) {
+    checkCount('notificationStats', 'at.domid', at.domid, 0, 0x7fef);
+    checkCount('notificationStats', 'at.port', at.port, 0, 4095);
+  }
+  const s: NotificationStats = { pushes: 0, pushNotifies: 0, kicksToBackend: 0, kicksToFrontend: 0, responses: 0 };
   for (const r of records) {
     if (r.ev === 'netfront.tx.push') {
       s.pushes++;
-      if (r.notify === true) s.txNotifies++;
+      if (r.notify === true) s.pushNotifies++;
     } else if (r.ev === 'netback.tx.response') {
       s.responses++;
-      if (r.notify === true) s.rspNotifies++;
+    } else if (r.ev === 'xen.evtchn.send' && at !== undefined) {
+      if (r.dom === at.domid && r.port === at.port) s.kicksToBackend++;
+      else if (r.remoteDom === at.domid && r.remotePort === at.port) s.kicksToFrontend++;
     }
   }
   return s;
