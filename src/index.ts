@@ -15,7 +15,7 @@ export * from './lab';
 export { buildXenHost, XenHost, type XenHostOptions, type GuestSpec, type ExternalSpec, type Guest, type NetworkMode,
   packetWalk, walkSpans, sendBursts, guestFrames, buildGsoSkb, txSlotRows, txRingOccupancy, notificationStats, dom0CpuByStep,
   type WalkRow, type WalkSpan, type TxSlotRow, type RingOccupancyRow, type NotificationStats, type CpuStepRow, type GsoSkb,
-  fdbTimeline, bridgeDecisions, walkSteps, walkStepSpans, walkSummary, stepsPerPacket, Dom0L3,
+  fdbTimeline, bridgeDecisions, walkSteps, walkStepSpans, walkSummary, stepsPerPacket, deliveryLatencies, Dom0L3,
   buildRxLabHost, rxStream, rxWarmUp, rxWalk, rxSwimlane, rxBreakdown, rxComponentOf, rxCostMeter, sampleEvery, dropTimeline, RX_COMPLETION_STEPS,
   type RxGuestSpec, type RxLabHostOptions, type RxStream, type RxStreamOptions, type RxWalkRow, type RxSwimRow, type RxBreakdownRow, type RxCostRow, type RxHypercallRow, type RxCostMeter,
   type FdbSpan, type DecisionBin, type WalkStep, type WalkSummary } from './topo';

@@ -211,3 +211,28 @@ export function stepsPerPacket(records: readonly AnyTraceRecord[], ids: readonly
   for (const r of records) if (r.ev === 'pkt.step' && want.has(r.pkt as number)) n++;
   return n / ids.length;
 }
+
+/**
+ * Per-packet latency from each packet's first step to its first `until` step (default
+ * 'udp_rcv'), ns, in the order of `ids`; packets that never reached `until` are left out. Unlike
+ * a socket's latency (which starts at the skb the receiving stack got), this follows the packet
+ * id from the sender's first step, also across netfront on a receiving guest.
+ */
+export function deliveryLatencies(records: readonly AnyTraceRecord[], ids: readonly number[], until = 'udp_rcv'): number[] {
+  const first = new Map<number, number>();
+  const done = new Map<number, number>();
+  const want = new Set(ids);
+  for (const r of records) {
+    if (r.ev !== 'pkt.step') continue;
+    const id = r.pkt as number;
+    if (!want.has(id)) continue;
+    if (!first.has(id)) first.set(id, r.t);
+    if (r.fn === until && !done.has(id)) done.set(id, r.t);
+  }
+  const out: number[] = [];
+  for (const id of ids) {
+    const e = done.get(id);
+    if (e !== undefined) out.push(e - first.get(id)!);
+  }
+  return out;
+}

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { buildXenHost } from '../../src/topo';
-import { fdbTimeline, bridgeDecisions, walkSteps, walkSummary, walkStepSpans, stepsPerPacket } from '../../src/topo/lab-bridge';
+import { fdbTimeline, bridgeDecisions, walkSteps, walkSummary, walkStepSpans, stepsPerPacket, deliveryLatencies } from '../../src/topo/lab-bridge';
 import type { AnyTraceRecord } from '../../src/sim/trace';
 
 const rec = (t: number, ev: string, f: Record<string, unknown>): AnyTraceRecord => ({ t, ev, bridge: 'xenbr0', ...f });
@@ -97,6 +97,8 @@ describe('the lab helpers on a real host', () => {
     expect(() => walkSummary(w.records, g2g, 'tcp_v4_rcv')).toThrow(/never reached "tcp_v4_rcv"/);
     expect(walkStepSpans(w.records, g2g).every((s) => s.end_us > s.start_us)).toBe(true);
     expect(stepsPerPacket(w.records, [g2g, g2w])).toBe((s1.steps + s2.steps) / 2);
+    expect(deliveryLatencies(w.records, [g2w, 424242, g2g])).toEqual([s2.latencyNs, s1.latencyNs]);
+    expect(deliveryLatencies(w.records, [g2g], 'br_handle_frame')[0]).toBeLessThan(s1.latencyNs);
     expect(() => walkSummary(w.records, 999_999)).toThrow(/packet 999999 has no pkt.step records/);
   });
 });
