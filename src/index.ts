@@ -16,9 +16,10 @@ export { buildXenHost, XenHost, type XenHostOptions, type GuestSpec, type Extern
   packetWalk, walkSpans, sendBursts, guestFrames, buildGsoSkb, txSlotRows, txRingOccupancy, notificationStats, dom0CpuByStep,
   type WalkRow, type WalkSpan, type TxSlotRow, type RingOccupancyRow, type NotificationStats, type CpuStepRow, type GsoSkb,
   fdbTimeline, bridgeDecisions, walkSteps, walkStepSpans, walkSummary, stepsPerPacket, deliveryLatencies, Dom0L3,
+  type FdbSpan, type DecisionBin, type WalkStep, type WalkSummary,
   buildRxLabHost, rxStream, rxWarmUp, rxWalk, rxSwimlane, rxBreakdown, rxComponentOf, rxCostMeter, sampleEvery, dropTimeline, RX_COMPLETION_STEPS,
   type RxGuestSpec, type RxLabHostOptions, type RxStream, type RxStreamOptions, type RxWalkRow, type RxSwimRow, type RxBreakdownRow, type RxCostRow, type RxHypercallRow, type RxCostMeter,
-  type FdbSpan, type DecisionBin, type WalkStep, type WalkSummary } from './topo';
+  captureHost, HostCaptures, type HostCaptureOptions, type HostCapturePoint } from './topo';
 export { Params, defineParams, paramGroups, type Overrides, type ParamRow } from './params';
 export { Simulator, traceCatalogue, type AnyTraceRecord, type TraceRecorder } from './sim';
 export * as sim from './sim';
