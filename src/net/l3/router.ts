@@ -67,6 +67,8 @@ export interface L3Result {
 }
 
 interface Iface {
+  /** Index for neighbour keys (never reused). */
+  idx: number;
   name: string;
   mac: number;
   ip: number;
@@ -123,7 +125,9 @@ export class Dom0Router {
   readonly uplink: Iface;
   private readonly ifaces = new Map<string, Iface>();
   private readonly routes: Route[] = [];
-  private readonly neigh = new Map<string, Neigh>(); // key: dev + '/' + ip
+  /** Neighbours by iface.idx * 2^32 + IPv4 (a number key: no string building per packet). */
+  private readonly neigh = new Map<number, Neigh>();
+  private readonly byIdx: string[] = [];
   private readonly conns: Conn[] = [];
   private readonly where: string;
   private out: L3Output[] = [];
@@ -135,12 +139,13 @@ export class Dom0Router {
     const u = opts.uplink;
     if (!Number.isInteger(u.prefixLen) || u.prefixLen < 0 || u.prefixLen > 32) throw new Error(`Dom0Router uplink.prefixLen: ${u.prefixLen} is not allowed; use 0-32`);
     this.uplink = {
-      name: u.name ?? 'eth0', mac: parseMac(u.mac, 'Dom0Router uplink.mac'), ip: Ipv4Addr.parse(u.ip).value,
+      idx: 0, name: u.name ?? 'eth0', mac: parseMac(u.mac, 'Dom0Router uplink.mac'), ip: Ipv4Addr.parse(u.ip).value,
       // network-route sets proxy_arp on the uplink so the upstream router reaches guests in its subnet
       prefixLen: u.prefixLen, proxyArp: this.mode === 'route',
     };
     this.where = `l3/${this.uplink.name}`;
     this.ifaces.set(this.uplink.name, this.uplink);
+    this.byIdx.push(this.uplink.name);
     this.routes.push({ dst: (this.uplink.ip & maskOf(u.prefixLen)) >>> 0, prefixLen: u.prefixLen, dev: this.uplink.name, gateway: 0 });
     if (u.gateway !== undefined) this.routes.push({ dst: 0, prefixLen: 0, dev: this.uplink.name, gateway: Ipv4Addr.parse(u.gateway).value });
   }
@@ -167,18 +172,19 @@ export class Dom0Router {
       routerIp = vifNatRouterIp(guestIp);
     }
     const g = Ipv4Addr.parse(guestIp).value;
-    this.ifaces.set(name, { name, mac: XEN_VIF_MAC, ip: Ipv4Addr.parse(routerIp).value, prefixLen: 32, proxyArp: true });
+    this.byIdx.push(name);
+    this.ifaces.set(name, { idx: this.byIdx.length - 1, name, mac: XEN_VIF_MAC, ip: Ipv4Addr.parse(routerIp).value, prefixLen: 32, proxyArp: true });
     this.routes.push({ dst: g, prefixLen: 32, dev: name, gateway: 0 });
     return { name, guestIp, routerIp };
   }
 
   /** Removes a vif and its routes (offline). */
   delVif(name: string): void {
-    this.iface(name);
+    const dev = this.iface(name);
     if (name === this.uplink.name) throw new Error(`delVif: '${name}' is the uplink`);
     this.ifaces.delete(name);
     for (let i = this.routes.length - 1; i >= 0; i--) if (this.routes[i]!.dev === name) this.routes.splice(i, 1);
-    for (const k of [...this.neigh.keys()]) if (k.startsWith(name + '/')) this.neigh.delete(k);
+    for (const k of [...this.neigh.keys()]) if (Math.floor(k / 2 ** 32) === dev.idx) this.neigh.delete(k);
   }
 
   private iface(name: string): Iface {
@@ -194,10 +200,9 @@ export class Dom0Router {
 
   /** The neighbour (ARP) table. */
   neighbours(): { dev: string; ip: string; mac: string | null; queued: number }[] {
-    return [...this.neigh.entries()].map(([k, n]) => {
-      const [dev, ip] = k.split('/');
-      return { dev: dev!, ip: ip!, mac: n.mac >= 0 ? formatMac(n.mac) : null, queued: n.queue.length };
-    });
+    return [...this.neigh.entries()].map(([k, n]) => ({
+      dev: this.byIdx[Math.floor(k / 2 ** 32)]!, ip: ipStr(k % 2 ** 32), mac: n.mac >= 0 ? formatMac(n.mac) : null, queued: n.queue.length,
+    }));
   }
 
   /** The masquerade mappings (conntrack -L -t nat style). */
@@ -273,11 +278,11 @@ export class Dom0Router {
 
   /** Sends via the neighbour: resolved → frame out; unresolved → queue and ARP. */
   private neigh_output(out: Iface, nh: number, pkt: Uint8Array): void {
-    const key = `${out.name}/${ipStr(nh)}`;
+    const key = out.idx * 2 ** 32 + (nh >>> 0);
     let n = this.neigh.get(key);
-    pkt.set(writeMacBytes(out.mac), 6);
+    writeMacAt(pkt, 6, out.mac);
     if (n !== undefined && n.mac >= 0) {
-      pkt.set(writeMacBytes(n.mac), 0);
+      writeMacAt(pkt, 0, n.mac);
       this.out.push({ ifName: out.name, bytes: pkt });
       return;
     }
@@ -325,14 +330,14 @@ export class Dom0Router {
   }
 
   private learnNeigh(dev: Iface, ip: number, mac: number): void {
-    const key = `${dev.name}/${ipStr(ip)}`;
+    const key = dev.idx * 2 ** 32 + (ip >>> 0);
     const n = this.neigh.get(key);
     if (n === undefined) { this.neigh.set(key, { mac, queue: [] }); return; }
     n.mac = mac;
     const q = n.queue;
     n.queue = [];
     for (const pkt of q) {
-      pkt.set(writeMacBytes(mac), 0);
+      writeMacAt(pkt, 0, mac);
       this.out.push({ ifName: dev.name, bytes: pkt });
     }
   }
@@ -423,12 +428,11 @@ export class Dom0Router {
   }
 }
 
-function writeMacBytes(key: number): Uint8Array {
-  const b = new Uint8Array(6);
+/** Writes a 48-bit MAC key at `off` (no allocation). */
+function writeMacAt(b: Uint8Array, off: number, key: number): void {
   const hi = Math.floor(key / 2 ** 32);
-  b[0] = hi >> 8; b[1] = hi & 0xff;
-  writeIpv4(b, 2, key >>> 0);
-  return b;
+  b[off] = hi >> 8; b[off + 1] = hi & 0xff;
+  writeIpv4(b, off + 2, key >>> 0);
 }
 
 /** Verifies an IPv4 header checksum (for tests and notebooks). */
