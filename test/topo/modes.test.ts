@@ -3,6 +3,7 @@ import { buildXenHost, type NetworkMode, type XenHost } from '../../src/topo';
 import { FrameCapture } from '../../src/net/capture';
 import { csum_fold, csum_partial, pseudoHeaderSumAt, ipv4At, Ipv4Addr } from '../../src/wire';
 import { ipv4HeaderChecksumOk } from '../../src/net/l3';
+import { vifRouteHotplug } from '../../src/topo/modes';
 
 const ip = (b: Uint8Array, off: number) => Ipv4Addr.fromU32(ipv4At(b, off)).toString();
 const macAt = (b: Uint8Array, off: number) => [...b.subarray(off, off + 6)].map((x) => x.toString(16).padStart(2, '0')).join(':');
@@ -95,6 +96,9 @@ for (const mode of ['bridge', 'route', 'nat'] as const) {
       expect(fns).toContain('xenvif_tx_build_gops'); // a's vif receives (guest transmit)…
       expect(fns).toContain('xenvif_rx_skb'); // …b's vif transmits (guest receive)
       if (mode === 'bridge') {
+        // the bridge learned each guest on its own vif
+        const fdb = host.bridge.fdb();
+        for (const g of host.guests) expect(fdb.find((e) => e.mac === g.mac)?.port).toBe(g.vif.name);
         expect(fns).toContain('br_forward vif2.0');
         expect(fns).not.toContain('ip_forward vif1.0 → vif2.0');
       } else {
@@ -204,5 +208,45 @@ describe('dom0 local delivery in the L3 modes', () => {
     expect(fns).toContain('nf_nat_packet');
     expect(fns.slice(-2)).toEqual(['ip_rcv', 'udp_rcv']); // delivered at the client as the same packet
     expect(host.l3!.counters.queued).toBe(1);
+  });
+});
+
+describe('bad input in the L3 modes', () => {
+  it('malformed frames from a guest are dropped with the router\'s reasons, never thrown; the host keeps working', () => {
+    const host = buildXenHost({ mode: 'route', guests: [{ name: 'a' }, { name: 'b' }] });
+    const a = host.guest('a');
+    const vifMac = [0xfe, 0xff, 0xff, 0xff, 0xff, 0xff];
+    const eth = (type: number, body: number[]) => new Uint8Array([...vifMac, 0x00, 0x16, 0x3e, 0, 0, 1, type >> 8, type & 0xff, ...body]);
+    a.endpoint.sendFrame(eth(0x0800, new Array(20).fill(0x45))); // bad IPv4 header (checksum, lengths)
+    a.endpoint.sendFrame(eth(0x86dd, new Array(40).fill(0))); // IPv6: not routed by this model
+    a.endpoint.sendFrame(eth(0x0806, [0, 1, 8, 0, 6])); // truncated ARP
+    host.runFor(host.ms(2));
+    const reasons = host.sim.drops.table().filter((d) => d.where === 'l3/eth0').map((d) => d.reason).sort();
+    expect(reasons).toEqual(['arp_malformed', 'ip_inhdr', 'unhandled_protocol']);
+    const sb = host.guest('b').endpoint.bind(7000);
+    a.endpoint.sendUdp(host.guest('b').ip, 7000, 10);
+    host.runFor(host.ms(2));
+    expect(sb.packets).toBe(1);
+  });
+
+  it('vif-route reports hotplug-status "error" when dom0 cannot route for the vif', () => {
+    const host = buildXenHost({ mode: 'route', guests: [{ name: 'a' }] });
+    const a = host.guest('a');
+    vifRouteHotplug(a.backend, host.l3!); // the vif is already routed: addVif refuses it
+    expect(host.hv.xenstore.read(`${a.backendPath}/hotplug-status`)).toBe('error');
+  });
+
+  it('the same seed gives the same walk in every mode', () => {
+    const digest = (mode: NetworkMode) => {
+      const host = buildXenHost({ mode, seed: 3, guests: [{ name: 'a' }, { name: 'b' }] });
+      host.external.endpoint.bind(9000);
+      const w = host.sim.trace.record('pkt.step');
+      host.guest('a').endpoint.sendUdp('10.0.0.100', 9000, 300);
+      host.guest('b').endpoint.sendUdp(host.guest('a').ip, 9000, 300);
+      host.runFor(host.ms(3));
+      return w.toJsonl();
+    };
+    for (const m of ['route', 'nat'] as const) expect(digest(m)).toBe(digest(m));
+    expect(digest('route')).not.toBe(digest('bridge'));
   });
 });
