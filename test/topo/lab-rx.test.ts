@@ -160,6 +160,11 @@ describe('rxCostMeter', () => {
     const copy = cost({ design: 'classic', rxMode: 'copy' }).r;
     expect(flip.hypercalls.find((h) => h.domain === 'Domain-0' && h.op === 'GNTTABOP_transfer')?.per_pkt).toBeGreaterThan(0);
     expect(flip.hypercalls.find((h) => h.op === 'GNTTABOP_copy')).toBeUndefined();
+    // The flipping guest gives a page back (XENMEM_decrease_reservation) for every buffer it posts;
+    // the copying guest makes no hypercall on receive, only takes upcalls.
+    expect(flip.hypercalls.find((h) => h.domain === 'g' && h.op === 'other hypercalls')!.per_pkt).toBeGreaterThan(0.8);
+    expect(copy.hypercalls.filter((h) => h.domain === 'g').map((h) => h.op)).toEqual(['event upcalls']);
+    expect(copy.totals.find((t) => t.domain === 'g')!.upcalls_per_pkt).toBeGreaterThan(0);
     expect(copy.hypercalls.find((h) => h.op === 'GNTTABOP_transfer')).toBeUndefined();
     const total = (r: typeof flip, d: string) => r.totals.find((t) => t.domain === d)!.ns_per_pkt;
     expect(total(flip, 'Domain-0')).toBeGreaterThan(total(copy, 'Domain-0'));
