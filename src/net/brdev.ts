@@ -30,6 +30,8 @@ import type { SkBuff } from './skb';
 import { writeMacKey } from '../wire/address';
 
 const HDR_COPY = 256;
+/** Ethernet + 802.1Q tag + the longest IPv4 header: what the core reads of a unicast frame. */
+const UNICAST_HDR_MAX = 14 + 4 + 60;
 
 export class BridgeDevice extends NetDevice {
   /** Port devices by bridge port number. */
@@ -80,9 +82,17 @@ export class BridgeDevice extends NetDevice {
     this.notifiers[no] = null;
   }
 
-  /** The bytes the core needs to see: the linear area, or the headers copied out of a fragmented skb. */
+  /**
+   * The bytes the core needs to see: the linear area, or the headers copied out of a fragmented
+   * skb. For a unicast frame the core reads at most the Ethernet header, a VLAN tag and an IPv4
+   * header (br_validate_ipv4: 14 + 60 bytes; only multicast snooping reads further), so when
+   * those lie in the linear area (netback copies the first 128 bytes) the skb's own buffer is
+   * shown as it is, without copying the headers out.
+   */
   private frameView(skb: SkBuff): Uint8Array {
     if (skb.nrFrags === 0) return skb.head;
+    const h = skb.head;
+    if (skb.headLen >= UNICAST_HDR_MAX && (h[skb.data]! & 1) === 0 && skb.data + this.coreLen(skb) <= h.length) return h;
     skb.copyBits(0, this.hdr, 0, skb.len < HDR_COPY ? skb.len : HDR_COPY);
     return this.hdr;
   }
