@@ -73,10 +73,28 @@ export type ChecksumState =
 /** Ranges at least this long are summed with 32-bit DataView loads (see csum_partial). */
 const CSUM_WIDE_MIN = 64;
 
+// One DataView per ArrayBuffer, made on first use (creating one per call costs as much as the
+// sum of 1480 bytes), with the last one at hand: packets are summed where they were just written.
+const DATA_VIEWS = new WeakMap<ArrayBufferLike, DataView>();
+let lastBuffer: ArrayBufferLike | null = null;
+let lastView: DataView | null = null;
+
+function dataViewOf(b: ArrayBufferLike): DataView {
+  if (b === lastBuffer) return lastView!;
+  let d = DATA_VIEWS.get(b);
+  if (d === undefined) {
+    d = new DataView(b);
+    DATA_VIEWS.set(b, d);
+  }
+  lastBuffer = b;
+  lastView = d;
+  return d;
+}
+
 /**
  * Running one's-complement sum of big-endian 16-bit words over `buf[start..end)`, added to
  * `sum`. An odd trailing byte is padded with a zero byte, as RFC 1071 says. Allocates nothing
- * but, for long ranges, one short-lived DataView.
+ * (long ranges use a DataView kept per ArrayBuffer).
  * Chain calls only at even boundaries (as with Linux's csum_partial).
  * @models linux lib/checksum.c csum_partial()
  * @simplified returns an unfolded sum (a JS number) instead of a 32-bit __wsum.
@@ -88,19 +106,22 @@ export function csum_partial(buf: Uint8Array, start: number, end: number, sum: n
     // Long ranges (a 1480-byte payload): big-endian 32-bit loads through a DataView, 16 bytes per
     // round; each load adds its two 16-bit words, so the sum is exactly the word-by-word sum
     // (a JS number holds it without carries until the fold). About 2-3x the byte loop below.
-    const d = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
-    const end16 = i + ((end - i) & ~15);
+    const d = dataViewOf(buf.buffer);
+    const base = buf.byteOffset;
+    let p = base + i;
+    const end16 = p + ((end - i) & ~15);
     let hi = 0;
     let lo = 0;
-    for (; i < end16; i += 16) {
-      const w0 = d.getUint32(i);
-      const w1 = d.getUint32(i + 4);
-      const w2 = d.getUint32(i + 8);
-      const w3 = d.getUint32(i + 12);
+    for (; p < end16; p += 16) {
+      const w0 = d.getUint32(p);
+      const w1 = d.getUint32(p + 4);
+      const w2 = d.getUint32(p + 8);
+      const w3 = d.getUint32(p + 12);
       hi += (w0 >>> 16) + (w1 >>> 16) + (w2 >>> 16) + (w3 >>> 16);
       lo += (w0 & 0xffff) + (w1 & 0xffff) + (w2 & 0xffff) + (w3 & 0xffff);
     }
     s += hi + lo;
+    i = p - base;
   }
   const even = end - ((end - i) & 1);
   // Unrolled by 4 words; a JS number holds the sum exactly, so carries wait until the fold.
