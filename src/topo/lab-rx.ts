@@ -315,7 +315,8 @@ export const RX_COMPLETION_STEPS: ReadonlySet<string> = new Set([
  * Orders the `pkt.step` records of the packets `pkts` (all records when omitted) into a walk, and
  * places each step on its CPU's timeline: the steps of one event run one after another on the CPU
  * of their domain (the external host's steps on its own CPU), as the model's Cpu serves work in
- * submission order. Wire and NIC hardware steps take no CPU.
+ * submission order; a step that costs nothing (a hand-off, a hypercall whose cost its caller was
+ * charged, the frame leaving on the wire) starts when the step before it in the same event ended.
  */
 export function rxWalk(records: readonly AnyTraceRecord[] | readonly RxStepRecord[], pkts?: readonly number[]): RxWalkRow[] {
   const want = pkts === undefined ? null : new Set(pkts);
@@ -327,19 +328,26 @@ export function rxWalk(records: readonly AnyTraceRecord[] | readonly RxStepRecor
   }
   steps.sort((a, b) => a.t - b.t); // stable: equal times keep emission order
   const cursor = new Map<string, number>();
-  return steps.map((s, i) => {
-    const cpu = s.cpuNs > 0 ? `${s.lane === 'host' || s.dom < 0 ? 'ext' : s.dom}` : null;
+  const rows: RxWalkRow[] = [];
+  for (let i = 0; i < steps.length; i++) {
+    const s = steps[i]!;
     let start = s.t;
-    if (cpu !== null) {
+    if (s.cpuNs > 0) {
+      const cpu = s.lane === 'host' || s.dom < 0 ? 'ext' : String(s.dom);
       const c = cursor.get(cpu) ?? 0;
       if (c > start) start = c;
       cursor.set(cpu, start + s.cpuNs);
+    } else if (i > 0 && steps[i - 1]!.t === s.t) {
+      // A step that costs nothing runs when the work before it in the same event is done.
+      const prev = rows[i - 1]!;
+      if (prev.end > start) start = prev.end;
     }
-    return {
+    rows.push({
       step: i + 1, fn: s.fn, lane: s.lane, dom: s.dom, t: s.t, start, end: start + s.cpuNs,
       cpu_ns: s.cpuNs, detail: s.detail ?? '', on_path: !RX_COMPLETION_STEPS.has(s.fn),
-    };
-  });
+    });
+  }
+  return rows;
 }
 
 /** The component a step belongs to, for charts: the lane, with dom0's netback and domU's netfront apart. */
@@ -427,6 +435,8 @@ export interface RxCostRow {
   domain: string;
   /** Function (from pkt.step), hypercall (from xen.* events) or 'other driver work'. */
   fn: string;
+  /** Its component: rxComponentOf() of a step ('netback', 'bridge' …), 'xen' for a hypercall, or 'other driver work'. */
+  component: string;
   /** CPU ns per delivered packet. */
   ns_per_pkt: number;
 }
@@ -494,8 +504,11 @@ export function rxCostMeter(host: XenHost, guests?: readonly string[]): RxCostMe
         const total = d.cpu.busyNs - busy0[i]!;
         const hcTotal = host.hv.domainById(d.domid).hypercalls - hc0[i]!;
         const byFn = new Map<string, number>();
+        const compOf = new Map<string, string>();
         for (const r of steps.records as unknown as RxStepRecord[]) {
-          if (r.dom === d.domid && r.cpuNs > 0 && r.lane !== 'host') byFn.set(r.fn, (byFn.get(r.fn) ?? 0) + r.cpuNs);
+          if (r.dom !== d.domid || r.cpuNs <= 0 || r.lane === 'host') continue;
+          byFn.set(r.fn, (byFn.get(r.fn) ?? 0) + r.cpuNs);
+          if (!compOf.has(r.fn)) compOf.set(r.fn, rxComponentOf(r.fn, r.lane));
         }
         const byOp = new Map<string, { n: number; ns: number }>();
         let upcalls = 0;
@@ -512,17 +525,17 @@ export function rxCostMeter(host: XenHost, guests?: readonly string[]): RxCostMe
         }
         let named = 0;
         for (const [fn, ns] of byFn) {
-          cpu.push({ domain: d.name, fn, ns_per_pkt: ns / packets });
+          cpu.push({ domain: d.name, fn, component: compOf.get(fn)!, ns_per_pkt: ns / packets });
           named += ns;
         }
         let traced = 0;
         for (const [op, e] of byOp) {
-          cpu.push({ domain: d.name, fn: `${op} (Xen)`, ns_per_pkt: e.ns / packets });
+          cpu.push({ domain: d.name, fn: `${op} (Xen)`, component: 'xen', ns_per_pkt: e.ns / packets });
           hypercalls.push({ domain: d.name, op, per_pkt: e.n / packets });
           named += e.ns;
           traced += e.n;
         }
-        if (total - named > 0) cpu.push({ domain: d.name, fn: 'other driver work', ns_per_pkt: (total - named) / packets });
+        if (total - named > 0) cpu.push({ domain: d.name, fn: 'other driver work', component: 'other driver work', ns_per_pkt: (total - named) / packets });
         const other = hcTotal - upcalls - traced;
         if (other > 0) hypercalls.push({ domain: d.name, op: 'other hypercalls', per_pkt: other / packets });
         if (upcalls > 0) hypercalls.push({ domain: d.name, op: 'event upcalls', per_pkt: upcalls / packets });
@@ -551,18 +564,36 @@ export function sampleEvery(host: XenHost, periodNs: number, untilNs: number, sa
   host.sim.after(0, h);
 }
 
-/** Drops per time bin and reason, from `drop` trace records (times relative to `t0`). */
-export function dropTimeline(records: readonly AnyTraceRecord[], binNs: number, t0 = 0, where?: string): { t_ms: number; reason: string; drops: number }[] {
+/**
+ * Drops per time bin and reason, from `drop` trace records (times relative to `t0`; only drops
+ * whose `where` contains `where`, when given). With `bins`, every bin 0..bins-1 gets a row (0
+ * drops) for every reason seen, so a chart shows the quiet stretches too.
+ */
+export function dropTimeline(records: readonly AnyTraceRecord[], binNs: number, t0 = 0, where?: string, bins?: number): { t_ms: number; reason: string; drops: number }[] {
   if (!(binNs > 0)) throw new Error(`dropTimeline(binNs): ${binNs} is not allowed; use a bin width in ns > 0`);
+  if (bins !== undefined && !(Number.isInteger(bins) && bins >= 0 && bins <= 100_000)) {
+    throw new Error(`dropTimeline(bins): ${bins} is not allowed; use an integer number of bins in 0..100000`);
+  }
   const acc = new Map<string, { t_ms: number; reason: string; drops: number }>();
+  const reasons = new Set<string>();
   for (const r of records as readonly Record<string, unknown>[]) {
     if (r.ev !== 'drop') continue;
     if (where !== undefined && !String(r.where).includes(where)) continue;
     const bin = Math.floor((Number(r.t) - t0) / binNs);
-    const key = `${bin}\u0000${String(r.reason)}`;
+    const reason = String(r.reason);
+    reasons.add(reason);
+    const key = `${bin}\u0000${reason}`;
     const row = acc.get(key);
-    if (row === undefined) acc.set(key, { t_ms: (bin * binNs) / 1e6, reason: String(r.reason), drops: 1 });
+    if (row === undefined) acc.set(key, { t_ms: (bin * binNs) / 1e6, reason, drops: 1 });
     else row.drops++;
+  }
+  if (bins !== undefined) {
+    for (let b = 0; b < bins; b++) {
+      for (const reason of reasons) {
+        const key = `${b}\u0000${reason}`;
+        if (!acc.has(key)) acc.set(key, { t_ms: (b * binNs) / 1e6, reason, drops: 0 });
+      }
+    }
   }
   return [...acc.values()].sort((a, b) => a.t_ms - b.t_ms || (a.reason < b.reason ? -1 : 1));
 }

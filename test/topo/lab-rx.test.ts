@@ -97,6 +97,12 @@ describe('rxWalk / rxBreakdown / rxSwimlane', () => {
     const dom0 = walk.filter((w) => w.dom === 0 && w.cpu_ns > 0);
     for (let i = 1; i < dom0.length; i++) expect(dom0[i]!.start).toBeGreaterThanOrEqual(dom0[i - 1]!.end);
     expect(walk.find((w) => w.fn === 'ixgbe_clean_tx_irq')?.on_path).toBe(false);
+    // A zero-cost step starts when the work before it in its event is done: the frame leaves on
+    // the wire after the client's driver wrote the descriptor.
+    const xmit = walk.find((w) => w.fn === 'ixgbe_xmit_frame')!;
+    const phyTx = walk.find((w) => w.fn === 'phy_tx')!;
+    expect(phyTx.t).toBe(xmit.t);
+    expect(phyTx.start).toBe(xmit.end);
   });
 
   it('rxWalk() of the classic design names netif_be_start_xmit and netbk_gop_skb', () => {
@@ -200,5 +206,9 @@ describe('starvation helpers', () => {
     expect(ok.latenciesNs.length).toBe(300);
     expect(() => sampleEvery(host, 0, host.now, () => {})).toThrow(/periodNs\): 0/);
     expect(() => dropTimeline([], 0)).toThrow(/binNs\): 0/);
+    const filled = dropTimeline(drops.records, host.ms(1), t0, 'vif1.0', 14);
+    expect(filled.length).toBe(28);
+    expect(filled.filter((b) => b.t_ms === 0).map((b) => b.drops)).toEqual([0, 0]);
+    expect(filled.reduce((s, b) => s + b.drops, 0)).toBe(total);
   });
 });
