@@ -29,3 +29,22 @@ describe('csum_partial() on long ranges (32-bit loads)', () => {
     expect(csum_partial(b, 1, 65535, 7)).toBe(naive(b, 1, 65535, 7));
   });
 });
+
+describe('the WebAssembly SIMD word sum', () => {
+  it('wasmWordSum is available on this Node and sums big-endian words exactly', async () => {
+    const { wasmWordSum, WASM_SUM_CHUNK } = await import('../../src/wire/csum-simd');
+    expect(wasmWordSum).not.toBeNull();
+    const w = wasmWordSum!;
+    for (let i = 0; i < WASM_SUM_CHUNK; i++) w.mem[i] = (i * 131 + 7) & 0xff;
+    expect(w.sum(0, WASM_SUM_CHUNK)).toBe(naive(w.mem, 0, WASM_SUM_CHUNK, 0));
+    w.mem.fill(0xff, 0, WASM_SUM_CHUNK);
+    expect(w.sum(16, WASM_SUM_CHUNK)).toBe(((WASM_SUM_CHUNK - 16) / 2) * 0xffff);
+  });
+
+  it('csum_partial() over more than one 64 KiB chunk equals the word-by-word sum', () => {
+    const b = new Uint8Array(150_001);
+    for (let i = 0; i < b.length; i++) b[i] = (i * 7 + (i >>> 9)) & 0xff;
+    expect(csum_partial(b, 3, b.length, 11)).toBe(naive(b, 3, b.length, 11));
+    expect(csum_partial(b.subarray(5), 0, 140_000, 0)).toBe(naive(b.subarray(5), 0, 140_000, 0));
+  });
+});
