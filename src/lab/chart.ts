@@ -195,19 +195,30 @@ function plain(v: unknown): string | number | boolean | null {
   return String(v);
 }
 
+/**
+ * Field names vega uses for its own generated fields: a data field of that name is overwritten
+ * (a line chart whose series field is `count` loses a series). Such fields are stored under
+ * `_<name>` in the spec's data; titles and tooltips keep the caller's name.
+ */
+const VEGA_RESERVED = new Set(['count']);
+
+function dataKey(name: string): string {
+  return VEGA_RESERVED.has(name) ? `_${name}` : name;
+}
+
 /** Copies only the plotted fields of every row, JSON-safe. */
 function pick(rows: readonly Row[], fields: (string | undefined)[]): Record<string, string | number | boolean | null>[] {
   const used = [...new Set(fields.filter((f): f is string => f !== undefined))];
   return rows.map((r) => {
     const o: Record<string, string | number | boolean | null> = {};
-    for (const f of used) o[f] = plain(r[f]);
+    for (const f of used) o[dataKey(f)] = plain(r[f]);
     return o;
   });
 }
 
 /** vega-lite reads `.` and `[]` in field names as nested access; escape them. */
 function fieldRef(name: string): string {
-  return name.replace(/([.[\]\\])/g, '\\$1');
+  return dataKey(name).replace(/([.[\]\\])/g, '\\$1');
 }
 
 function isNumeric(rows: readonly Row[], field: string): boolean {

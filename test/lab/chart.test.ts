@@ -151,3 +151,15 @@ describe('chart builders', () => {
     expect(Object.keys(lineChart(samples, { x: 't', y: 'v' }))).toEqual(['kind', 'spec', 'summary']);
   });
 });
+
+describe('field names vega reserves', () => {
+  it('lineChart() draws every series when the series field is named count', () => {
+    const rows = [0, 1, 2].flatMap((t) => [{ t, count: 'a', v: t }, { t, count: 'b', v: 10 - t }]);
+    const c = lineChart(rows, { x: 't', y: 'v', series: 'count' });
+    const svg = renderSvg(c.spec);
+    // one path per series: both lines are drawn (vega overwrote a data field named `count` before)
+    expect((svg.match(/<path [^>]*aria-roledescription="line mark"/g) ?? []).length).toBe(2);
+    const enc = (c.spec as { encoding: { color: { field: string; title: string } } }).encoding.color;
+    expect(enc.title).toBe('count');
+  });
+});
