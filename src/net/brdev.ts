@@ -30,8 +30,6 @@ import type { SkBuff } from './skb';
 import { writeMacKey } from '../wire/address';
 
 const HDR_COPY = 256;
-/** Ethernet + 802.1Q tag + the longest IPv4 header: what the core reads of a unicast frame. */
-const UNICAST_HDR_MAX = 14 + 4 + 60;
 
 export class BridgeDevice extends NetDevice {
   /** Port devices by bridge port number. */
@@ -84,15 +82,12 @@ export class BridgeDevice extends NetDevice {
 
   /**
    * The bytes the core needs to see: the linear area, or the headers copied out of a fragmented
-   * skb. For a unicast frame the core reads at most the Ethernet header, a VLAN tag and an IPv4
-   * header (br_validate_ipv4: 14 + 60 bytes; only multicast snooping reads further), so when
-   * those lie in the linear area (netback copies the first 128 bytes) the skb's own buffer is
-   * shown as it is, without copying the headers out.
+   * skb. When everything the core reads of this frame lies in the linear area, the skb's own
+   * buffer is shown as it is (see linearHeadersSuffice), without copying the headers out.
    */
   private frameView(skb: SkBuff): Uint8Array {
     if (skb.nrFrags === 0) return skb.head;
-    const h = skb.head;
-    if (skb.headLen >= UNICAST_HDR_MAX && (h[skb.data]! & 1) === 0 && skb.data + this.coreLen(skb) <= h.length) return h;
+    if (linearHeadersSuffice(skb) && skb.data + this.coreLen(skb) <= skb.head.length) return skb.head;
     skb.copyBits(0, this.hdr, 0, skb.len < HDR_COPY ? skb.len : HDR_COPY);
     return this.hdr;
   }
@@ -173,4 +168,24 @@ function macOctets(key: number): Uint8Array {
 
 function macKey(mac: Uint8Array): number {
   return ((mac[0]! << 8) | mac[1]!) * 0x1_0000_0000 + (((mac[2]! << 24) | (mac[3]! << 16) | (mac[4]! << 8) | mac[5]!) >>> 0);
+}
+
+/**
+ * True when the linear area holds every byte the bridge core reads of this frame: for a unicast
+ * frame the Ethernet header, a VLAN tag's 4 bytes, or for untagged IPv4 the IPv4 header that
+ * br_validate_ipv4 checks (at least 20 bytes, IHL × 4 when longer). Multicast and broadcast
+ * frames (multicast snooping reads the IGMP message) are always copied out.
+ */
+function linearHeadersSuffice(skb: SkBuff): boolean {
+  const h = skb.head;
+  const d = skb.data;
+  const hl = skb.headLen;
+  if (hl < 15 || (h[d]! & 1) !== 0) return false;
+  const etype = (h[d + 12]! << 8) | h[d + 13]!;
+  if (etype === 0x8100 || etype === 0x88a8) return hl >= 18;
+  if (etype === 0x0800) {
+    const ihl = (h[d + 14]! & 0x0f) * 4;
+    return hl >= 14 + (ihl > 20 ? ihl : 20);
+  }
+  return true;
 }
