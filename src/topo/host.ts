@@ -66,6 +66,14 @@ export interface GuestSpec {
   design?: 'modern' | 'classic';
   /** Guest memory in 4 KiB pages (default 4096 = 16 MiB). */
   pages?: number;
+  /**
+   * How the guest receives: 'copy' (grant copy, default) or 'flip' (page flipping with
+   * GNTTABOP_transfer; needs design 'classic': the backend then offers feature-rx-flip and the
+   * guest's 2.6.18-style netfront asks for it).
+   */
+  rxMode?: 'copy' | 'flip';
+  /** Parameter overrides for this guest only: its kernel stack and netfront (e.g. 'netfront.napi_budget'). */
+  params?: Overrides;
 }
 
 export interface ExternalSpec {
@@ -197,7 +205,20 @@ export class XenHost {
     const domid = dom.domid;
     // vif-nat computes the default address itself when xenstore has no `ip` key.
     const ip = spec.ip ?? (this.mode === 'nat' ? vifNatGuestIp(domid, 0) : `10.0.0.${10 + n}`);
-    const stack = new NetStack(sim, { name, domid, params: this.params, cpu: new Cpu(`${name}.vcpu0`) });
+    if (spec.design !== undefined && spec.design !== 'modern' && spec.design !== 'classic') {
+      throw new Error(`buildXenHost: guest '${name}' design '${String(spec.design)}' is not allowed; use 'modern' or 'classic'`);
+    }
+    if (spec.rxMode !== undefined && spec.rxMode !== 'copy' && spec.rxMode !== 'flip') {
+      throw new Error(`buildXenHost: guest '${name}' rxMode '${String(spec.rxMode)}' is not allowed; use 'copy' or 'flip'`);
+    }
+    if (spec.rxMode === 'flip' && spec.design !== 'classic') {
+      throw new Error(`buildXenHost: guest '${name}' rxMode 'flip' needs design 'classic' (only the 2.6.18 drivers flip pages)`);
+    }
+    // The guest's own parameter set: the host's, its netfront's receive mode, then its overrides.
+    const own: Record<string, number | boolean | string> = {};
+    if (spec.rxMode !== undefined) own['netfront.rx_mode'] = spec.rxMode;
+    const params = this.params.with({ ...own, ...(spec.params ?? {}) });
+    const stack = new NetStack(sim, { name, domid, params, cpu: new Cpu(`${name}.vcpu0`) });
     const paths = toolstackCreateVif(this.hv, {
       frontDomid: domid, mac, bridge: 'xenbr0', script: vifScriptFor(this.mode),
       ip: this.mode === 'nat' && spec.ip === undefined ? undefined : ip,
@@ -208,6 +229,7 @@ export class XenHost {
     const l3 = this.l3;
     const backend = netback_probe({
       nb: this.netback, hv: this.hv, nodename: paths.backend, design: spec.design,
+      classicRxFlip: spec.rxMode === 'flip',
       onVifOnline: l3 !== null
         ? (be) => vifRouteHotplug(be, l3)
         : (be) => vifBridgeHotplug(be, {
@@ -220,7 +242,7 @@ export class XenHost {
 
     // domU: netfront probes, talks to netback through xenstore, and becomes eth0.
     const netfront = netfront_probe({
-      sim, params: this.params, xen: hypervisorPort(this.hv, domid), nodename: paths.frontend,
+      sim, params, xen: hypervisorPort(this.hv, domid), nodename: paths.frontend,
       stack: {
         skbs: stack.pool,
         cpu: stack.cpu,

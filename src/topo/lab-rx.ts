@@ -21,38 +21,22 @@
  * netback left beside the ring slot (net/walk.ts ringPageWalkIds), so a frame keeps one id from
  * the sender's `udp_sendmsg` to the guest's `udp_rcv`; rxStream matches deliveries to sends by it.
  */
-import { Cpu } from '../sim/cpu';
-import { MS, SEC } from '../sim/units';
+import { MS } from '../sim/units';
 import type { AnyTraceRecord } from '../sim/trace';
-import type { Overrides } from '../params';
-import { NetStack } from '../net/stack';
-import { IpEndpoint, type UdpSocket } from '../net/endpoint';
-import type { NetDevice } from '../net/netdevice';
-import type { SkBuff } from '../net/skb';
-import type { XenVif } from '../drivers/netback/interface';
-import { netback_probe, toolstackCreateVif, vifBridgeHotplug } from '../drivers/netback/xenbus';
-import { netfront_probe } from '../drivers/netfront/xenbus';
-import { hypervisorPort } from '../drivers/netfront/xen-binding';
-import { XenHost, type Guest, type GuestSpec, type XenHostOptions } from './host';
+import { Params } from '../params';
+import type { UdpSocket } from '../net/endpoint';
+import { XenHost, type GuestSpec, type XenHostOptions } from './host';
 
 // ---------------------------------------------------------------------------------------------
 // The host
 // ---------------------------------------------------------------------------------------------
 
 /** A guest of the receive lab: a GuestSpec plus the guest's own driver and kernel settings. */
-export interface RxGuestSpec extends GuestSpec {
-  /**
-   * Classic guests only: 'flip' asks for page flipping (netfront `rx_mode` flip, and the classic
-   * backend offers feature-rx-flip); 'copy' (default) asks for grant copy.
-   */
-  rxMode?: 'copy' | 'flip';
-  /**
-   * Parameter overrides for this guest only: its netfront (`netfront.*`, e.g. napi_budget,
-   * rx_pool_pages, rx_refill_ns) and its kernel (`net.*` costs, e.g. a slow `net.l4_rcv_ns`).
-   * `netfront.design` follows `design` unless given here.
-   */
-  params?: Overrides;
-}
+/**
+ * A receive-lab guest: a GuestSpec (which already carries `rxMode` and per-guest `params`) whose
+ * netfront design follows its netback `design` unless `params` says otherwise.
+ */
+export type RxGuestSpec = GuestSpec;
 
 /** Options of buildRxLabHost: those of buildXenHost, with RxGuestSpec guests. */
 export interface RxLabHostOptions extends Omit<XenHostOptions, 'guests'> {
@@ -60,101 +44,23 @@ export interface RxLabHostOptions extends Omit<XenHostOptions, 'guests'> {
 }
 
 /**
- * Builds a bridged Xen host like `buildXenHost`, with per-guest netfront/kernel parameters and
- * classic page flipping available.
+ * Builds a bridged Xen host with buildXenHost, where each guest's netfront runs the same design
+ * as its vif (a 2.6.18 guest on a 2.6.18 backend), so classic page flipping is available.
  */
 export function buildRxLabHost(opts: RxLabHostOptions = {}): XenHost {
   if (opts === null || typeof opts !== 'object') throw new Error('buildRxLabHost(opts): opts must be an object');
   const specs = opts.guests ?? [{}];
   if (!Array.isArray(specs)) throw new Error(`buildRxLabHost(opts.guests): must be an array of guest specs, got ${typeof specs}`);
-  specs.forEach((s, i) => checkSpec(s, i));
   if (opts.mode !== undefined && opts.mode !== 'bridge') {
     throw new Error(`buildRxLabHost(opts.mode): '${String(opts.mode)}' is not available here; the receive lab builds bridged hosts ('bridge')`);
   }
-  const host = new XenHost({ ...opts, guests: [] });
-  specs.forEach((s, i) => addRxGuest(host, s, i + 1));
-  settle(host);
-  return host;
-}
-
-function checkSpec(s: RxGuestSpec, i: number): void {
-  if (s === null || typeof s !== 'object') throw new Error(`buildRxLabHost(opts.guests[${i}]): must be an object`);
-  if (s.design !== undefined && s.design !== 'modern' && s.design !== 'classic') {
-    throw new Error(`buildRxLabHost(opts.guests[${i}].design): '${String(s.design)}' is not allowed; use 'modern' or 'classic'`);
-  }
-  if (s.rxMode !== undefined && s.rxMode !== 'copy' && s.rxMode !== 'flip') {
-    throw new Error(`buildRxLabHost(opts.guests[${i}].rxMode): '${String(s.rxMode)}' is not allowed; use 'copy' or 'flip'`);
-  }
-  if (s.rxMode === 'flip' && s.design !== 'classic') {
-    throw new Error(`buildRxLabHost(opts.guests[${i}].rxMode): 'flip' needs design 'classic' (only the 2.6.18 drivers flip pages), got design ${String(s.design ?? 'default')}`);
-  }
-}
-
-/** Adds one guest with one vif (as XenHost does) honouring the RxGuestSpec options. */
-function addRxGuest(host: XenHost, spec: RxGuestSpec, n: number): Guest {
-  const sim = host.sim;
-  const name = spec.name ?? `guest${n}`;
-  if (host.guests.some((g) => g.name === name)) {
-    throw new Error(`buildRxLabHost: guest name '${name}' is used twice; give each guest a unique name`);
-  }
-  const design = spec.design ?? (host.params.get('netback.design') as 'modern' | 'classic');
-  const own: Record<string, number | boolean | string> = { 'netfront.design': design };
-  if (spec.rxMode !== undefined) own['netfront.rx_mode'] = spec.rxMode;
-  Object.assign(own, spec.params ?? {});
-  const params = host.params.with(own);
-  const ip = spec.ip ?? `10.0.0.${10 + n}`;
-  const mac = spec.mac ?? `00:16:3e:00:00:${n.toString(16).padStart(2, '0')}`;
-  const dom = host.hv.createDomain({ name, pages: spec.pages ?? 4096 });
-  const domid = dom.domid;
-  const stack = new NetStack(sim, { name, domid, params, cpu: new Cpu(`${name}.vcpu0`) });
-  const paths = toolstackCreateVif(host.hv, { frontDomid: domid, mac, bridge: 'xenbr0', ip });
-  const backend = netback_probe({
-    nb: host.netback, hv: host.hv, nodename: paths.backend, design: spec.design,
-    classicRxFlip: spec.rxMode === 'flip',
-    onVifOnline: (be) => vifBridgeHotplug(be, {
-      attach: (vif) => {
-        host.dom0.register_netdev(vif);
-        host.br0.addPort(vif, 'vif');
-      },
-    }),
+  const base = opts.params instanceof Params ? opts.params : Params.defaults().with(opts.params ?? {});
+  const guests = specs.map((s, i): GuestSpec => {
+    if (s === null || typeof s !== 'object') throw new Error(`buildRxLabHost(opts.guests[${i}]): must be an object`);
+    const design = s.design ?? (base.get('netback.design') as 'modern' | 'classic');
+    return { ...s, params: { 'netfront.design': design, ...(s.params ?? {}) } };
   });
-  const netfront = netfront_probe({
-    sim, params, xen: hypervisorPort(host.hv, domid), nodename: paths.frontend,
-    stack: {
-      skbs: stack.pool,
-      cpu: stack.cpu,
-      napi_gro_receive: (dev: NetDevice, skb: SkBuff) => { skb.dev = dev; stack.netif_receive_skb(skb); },
-    },
-  });
-  const eth0 = netfront.netdev;
-  stack.register_netdev(eth0);
-  let endpoint: IpEndpoint | null = null;
-  const guest: Guest = {
-    name, domid, ip, mac, stack, netfront, eth0, backend,
-    get endpoint(): IpEndpoint {
-      if (endpoint === null) endpoint = new IpEndpoint(stack, eth0, { ip });
-      return endpoint;
-    },
-    get vif(): XenVif {
-      if (backend.vif === null) throw new Error(`guest ${name}: netback has not created the vif yet`);
-      return backend.vif;
-    },
-    frontendPath: paths.frontend, backendPath: paths.backend,
-  };
-  host.guests.push(guest);
-  return guest;
-}
-
-/** Runs until every xenbus handshake reached Connected (at most 1 s), as XenHost does. */
-function settle(host: XenHost): void {
-  const xs = host.hv.xenstore;
-  const connected = () => host.guests.every((g) => xs.read(`${g.backendPath}/state`) === '4' && xs.read(`${g.frontendPath}/state`) === '4');
-  host.sim.run({ until: host.sim.now + SEC, stopWhen: connected });
-  if (!connected()) {
-    const states = host.guests.map((g) => `${g.name}: front ${xs.read(`${g.frontendPath}/state`)} back ${xs.read(`${g.backendPath}/state`)}`);
-    throw new Error(`buildRxLabHost: xenbus handshakes did not complete within 1 s (${states.join('; ')})`);
-  }
-  for (const g of host.guests) void g.endpoint;
+  return new XenHost({ ...opts, params: base, guests });
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -26,8 +26,8 @@ describe('buildRxLabHost', () => {
   });
 
   it('buildRxLabHost() rejects flip without the classic design, unknown modes and duplicate names', () => {
-    expect(() => buildRxLabHost({ guests: [{ rxMode: 'flip' }] })).toThrow(/rxMode\): 'flip' needs design 'classic'/);
-    expect(() => buildRxLabHost({ guests: [{ design: 'old' as never }] })).toThrow(/design\): 'old' is not allowed/);
+    expect(() => buildRxLabHost({ guests: [{ rxMode: 'flip' }] })).toThrow(/rxMode 'flip' needs design 'classic'/);
+    expect(() => buildRxLabHost({ guests: [{ design: 'old' as never }] })).toThrow(/design 'old' is not allowed; use 'modern' or 'classic'/);
     expect(() => buildRxLabHost({ mode: 'nat' })).toThrow(/opts.mode\): 'nat'/);
     expect(() => buildRxLabHost({ guests: [{ name: 'x' }, { name: 'x' }] })).toThrow(/'x' is used twice/);
   });
