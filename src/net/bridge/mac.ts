@@ -39,13 +39,22 @@ export function isLinkLocalKey(key: number): boolean {
   return key - (key % 16) === MAC_LINK_LOCAL_BASE;
 }
 
+// A small direct-mapped cache of formatted MACs: traced runs format the same few addresses for
+// every frame (bridge.forward and friends).
+const FMT_KEYS = new Float64Array(64).fill(-1);
+const FMT_STRS: string[] = new Array<string>(64).fill('');
+
 /** "02:00:5e:00:00:01" for a key. */
 export function formatMac(key: number): string {
+  const slot = (key ^ (key / 0x1_0000_0000)) & 63;
+  if (FMT_KEYS[slot] === key) return FMT_STRS[slot]!;
   let s = '';
   for (let i = 5; i >= 0; i--) {
     const octet = Math.floor(key / 2 ** (8 * i)) % 256;
     s += (octet < 16 ? '0' : '') + octet.toString(16) + (i > 0 ? ':' : '');
   }
+  FMT_KEYS[slot] = key;
+  FMT_STRS[slot] = s;
   return s;
 }
 
