@@ -3,11 +3,11 @@
  *
  * Every pending event lives in a *slot* of parallel typed arrays:
  *
- *   slot ─┬─ handler[slot]  Int32    index into the handler table (registered once, never per event)
+ *   slot ─┬─ handler[slot]  Int32    index into the handler table (registered once, never per event);
+ *         │                          -1 once the event is cancelled
  *         ├─ argA[slot]     Float64  two numeric arguments passed to the handler
  *         ├─ argB[slot]     Float64
  *         ├─ seq[slot]      Float64  insertion sequence, consulted only when two times are equal
- *         ├─ live[slot]     Uint8    1 while pending, 0 once cancelled
  *         └─ gen[slot]      Uint32   generation, bumped when the slot is freed (stale ids are ignored)
  *
  * Times are virtual integer nanoseconds (exact up to 2^53 ns ≈ 104 days); equal times run in
@@ -16,7 +16,7 @@
  * slot) — so sifting compares contiguous keys without chasing slot numbers (at 64k pending events
  * every indirection is a cache miss); the sequence is looked up through the slot only on a tie.
  *
- * Cancellation is lazy: `cancel` clears the slot's `live` flag in O(1) and the entry is discarded
+ * Cancellation is lazy: `cancel` sets the slot's handler to -1 in O(1) and the entry is discarded
  * when it reaches the top. Freed slots go on a free list and are reused, so the queue allocates
  * nothing per event once it has grown to the peak number of pending events.
  *
@@ -43,7 +43,6 @@ export class EventQueue {
   private handler: Int32Array;
   private argA: Float64Array;
   private argB: Float64Array;
-  private live: Uint8Array;
   private gen: Uint32Array;
   private free: Int32Array;
   private freeTop = 0;
@@ -65,7 +64,6 @@ export class EventQueue {
     this.handler = new Int32Array(n);
     this.argA = new Float64Array(n);
     this.argB = new Float64Array(n);
-    this.live = new Uint8Array(n);
     this.gen = new Uint32Array(n);
     this.free = new Int32Array(n);
   }
@@ -84,7 +82,7 @@ export class EventQueue {
   peekTime(): SimTime {
     while (this.size > 0) {
       const slot = this.heap[0]!;
-      if (this.live[slot] === 1) return this.hTime[0]!;
+      if (this.handler[slot]! >= 0) return this.hTime[0]!;
       this.removeTop();
       this.release(slot);
     }
@@ -102,7 +100,6 @@ export class EventQueue {
     this.handler[slot] = handler;
     this.argA[slot] = a;
     this.argB[slot] = b;
-    this.live[slot] = 1;
     this.seq[slot] = this.nextSeq++;
     this.pending++;
     this.siftUp(this.size++, time, slot);
@@ -113,8 +110,8 @@ export class EventQueue {
   cancel(id: EventId): boolean {
     const slot = id & SLOT_MASK;
     if (slot >= this.slotsUsed) return false;
-    if (this.gen[slot] !== Math.floor(id / SLOT_LIMIT) || this.live[slot] !== 1) return false;
-    this.live[slot] = 0;
+    if (this.gen[slot] !== Math.floor(id / SLOT_LIMIT) || this.handler[slot]! < 0) return false;
+    this.handler[slot] = -1;
     this.pending--;
     return true;
   }
@@ -127,10 +124,11 @@ export class EventQueue {
     for (;;) {
       if (this.size === 0) return false;
       const slot = this.heap[0]!;
-      const isLive = this.live[slot] === 1;
+      const h = this.handler[slot]!;
+      const isLive = h >= 0;
       if (isLive) {
         out.time = this.hTime[0]!;
-        out.handler = this.handler[slot]!;
+        out.handler = h;
         out.a = this.argA[slot]!;
         out.b = this.argB[slot]!;
         this.pending--;
@@ -141,6 +139,34 @@ export class EventQueue {
     }
   }
 
+  /**
+   * Like `pop`, but only when the earliest pending event is at or before `until`: the simulator's
+   * loop in one call (peek, discard cancelled entries, pop). Returns false when the queue is empty
+   * or the next event is later than `until`.
+   */
+  popUntil(until: SimTime, out: PoppedEvent): boolean {
+    for (;;) {
+      if (this.size === 0) return false;
+      const slot = this.heap[0]!;
+      const h = this.handler[slot]!;
+      if (h < 0) {
+        this.removeTop();
+        this.release(slot);
+        continue;
+      }
+      const t = this.hTime[0]!;
+      if (t > until) return false;
+      out.time = t;
+      out.handler = h;
+      out.a = this.argA[slot]!;
+      out.b = this.argB[slot]!;
+      this.pending--;
+      this.removeTop();
+      this.release(slot);
+      return true;
+    }
+  }
+
   clear(): void {
     for (let i = 0; i < this.size; i++) this.release(this.heap[i]!);
     this.size = 0;
@@ -148,7 +174,6 @@ export class EventQueue {
   }
 
   private release(slot: number): void {
-    this.live[slot] = 0;
     this.gen[slot] = (this.gen[slot]! + 1) & 0x1fffff;
     this.free[this.freeTop++] = slot;
   }
@@ -210,9 +235,6 @@ export class EventQueue {
     this.heap = i32(this.heap);
     this.handler = i32(this.handler);
     this.free = i32(this.free);
-    const live = new Uint8Array(m);
-    live.set(this.live);
-    this.live = live;
     const g = new Uint32Array(m);
     g.set(this.gen);
     this.gen = g;

@@ -82,7 +82,13 @@ export class Simulator {
 
   /** Schedules `handler(a, b)` after `delay` ns (an integer >= 0). */
   after(delay: number, handler: number, a = 0, b = 0): EventId {
-    return this.at(this.now + delay, handler, a, b);
+    if (!(delay >= 0) || delay !== Math.floor(delay)) {
+      throw new RangeError(`schedule: delay ${delay} is not allowed; use an integer number of ns >= 0`);
+    }
+    if (handler >>> 0 !== handler || handler >= this.handlers.length) {
+      throw new RangeError(`schedule: handler ${handler} is not registered (${this.handlers.length} handlers)`);
+    }
+    return this.queue.push(this.now + delay, handler, a, b);
   }
 
   cancel(id: EventId): boolean {
@@ -102,10 +108,7 @@ export class Simulator {
     let reason: StopReason = 'empty';
     for (;;) {
       if (n >= maxEvents) { reason = 'maxEvents'; break; }
-      const next = q.peekTime();
-      if (next === Infinity) { reason = 'empty'; break; }
-      if (next > until) { reason = 'until'; break; }
-      q.pop(ev);
+      if (!q.popUntil(until, ev)) { reason = q.length === 0 ? 'empty' : 'until'; break; }
       this.now = ev.time;
       handlers[ev.handler]!(ev.a, ev.b);
       n++;
