@@ -14,7 +14,7 @@ const PATH = {
 /** Reports `<dir>.full_path_pps`, `_modern`, `_classic` and `_traced`. */
 export function reportFullPath(ctx: BenchContext, dir: Direction): void {
   const packets = ctx.quick ? 4000 : 200_000;
-  const rounds = ctx.quick ? 1 : 3;
+  const rounds = ctx.quick ? 1 : 5;
   const warmup = ctx.quick ? 2000 : 50_000;
   const baseIters = ctx.quick ? 20_000 : 1_000_000;
   let baseNs = Infinity;
