@@ -53,6 +53,15 @@ import type { NetfrontInfo } from '../drivers/netfront/info';
 import { vifNatGuestIp } from '../net/l3/router';
 import { Dom0L3, vifRouteHotplug, vifScriptFor } from './modes';
 
+/** dom0's memory in 4 KiB pages (16 MiB). */
+const DOM0_PAGES = 4096;
+/** A guest's default memory in 4 KiB pages (16 MiB). */
+const GUEST_PAGES = 4096;
+/** Frames Xen takes per domain beyond its memory: shared_info, grant frames, rings (generous). */
+const DOMAIN_OVERHEAD_PAGES = 128;
+/** Room left in the host for guests added later with addGuest(). */
+const HOTPLUG_ROOM_GUESTS = 2;
+
 export type NetworkMode = 'bridge' | 'route' | 'nat';
 
 export interface GuestSpec {
@@ -146,11 +155,20 @@ export class XenHost {
     if (this.mode !== 'bridge' && this.mode !== 'route' && this.mode !== 'nat') {
       throw new Error(`buildXenHost: mode '${String(this.mode)}' is not allowed; use 'bridge', 'route' or 'nat'`);
     }
-    this.params = opts.params instanceof Params ? opts.params : Params.defaults().with(opts.params ?? {});
+    const given = opts.params instanceof Params ? opts.params : Params.defaults().with(opts.params ?? {});
+    // Size the host's memory for dom0, the guests asked for and room to hotplug more, unless the
+    // caller chose `xen.host_pages` (the buffer is zero-filled lazily, so unused room costs little).
+    const specsForSize = opts.guests ?? [{}];
+    const guestPages = specsForSize.reduce((sum, g) => sum + (g.pages ?? GUEST_PAGES), 0);
+    const domains = 1 + specsForSize.length + HOTPLUG_ROOM_GUESTS;
+    const wanted = DOM0_PAGES + guestPages + HOTPLUG_ROOM_GUESTS * GUEST_PAGES + domains * DOMAIN_OVERHEAD_PAGES;
+    this.params = 'xen.host_pages' in given.changed() || wanted <= (given.get('xen.host_pages') as number)
+      ? given
+      : given.with({ 'xen.host_pages': wanted });
     this.sim = new Simulator({ seed: opts.seed ?? 1, run: opts.run ?? 0 });
     const sim = this.sim;
     this.hv = new Hypervisor(sim, this.params);
-    const dom0Domain = this.hv.createDomain({ name: 'Domain-0', pages: 4096 });
+    const dom0Domain = this.hv.createDomain({ name: 'Domain-0', pages: DOM0_PAGES });
     if (dom0Domain.domid !== 0) throw new Error('buildXenHost: the first domain must be dom0');
 
     this.dom0 = new NetStack(sim, { name: 'dom0', domid: 0, params: this.params, cpu: new Cpu('dom0.cpu0') });
@@ -201,7 +219,7 @@ export class XenHost {
       throw new Error(`buildXenHost: guest name '${name}' is used twice; give each guest a unique name`);
     }
     const mac = spec.mac ?? `00:16:3e:00:00:${n.toString(16).padStart(2, '0')}`;
-    const dom = this.hv.createDomain({ name, pages: spec.pages ?? 4096 });
+    const dom = this.hv.createDomain({ name, pages: spec.pages ?? GUEST_PAGES });
     const domid = dom.domid;
     // vif-nat computes the default address itself when xenstore has no `ip` key.
     const ip = spec.ip ?? (this.mode === 'nat' ? vifNatGuestIp(domid, 0) : `10.0.0.${10 + n}`);

@@ -54,3 +54,14 @@ describe('buildXenHost', () => {
     expect(() => buildXenHost({ mode: 'tunnel' as never })).toThrow(/mode 'tunnel'/);
   });
 });
+
+describe('buildXenHost memory', () => {
+  it('sizes the host for many guests unless xen.host_pages is given', () => {
+    const host = buildXenHost({ guests: Array.from({ length: 6 }, (_, i) => ({ name: `g${i}` })) });
+    expect(host.guests).toHaveLength(6);
+    host.addGuest({ name: 'late1' });
+    host.addGuest({ name: 'late2' });
+    expect(() => buildXenHost({ params: { 'xen.host_pages': 8192 }, guests: [{ name: 'a' }, { name: 'b' }] }))
+      .toThrow(/raise xen.host_pages/);
+  });
+});
