@@ -13,7 +13,9 @@
  * `gsoType` (SKB_GSO_* bits), `gsoSegs`.
  *
  * skbs come from a per-host `SkbPool` and go back to it with `kfree_skb` / `consume_skb`, so the
- * hot path allocates nothing. The destructor hook models both `skb->destructor` and the zero-copy
+ * hot path allocates nothing. A pool may take its skb heads from a head allocator (`withHeads`):
+ * the host builder gives each guest a pool whose heads are guest pages, so that netfront can grant
+ * an skb's own page as Linux does (virt_to_gfn(skb->data)) instead of copying it first. The destructor hook models both `skb->destructor` and the zero-copy
  * `ubuf_info` callback netback uses to learn that dom0 has finished with a guest's mapped pages.
  *
  * @models linux include/linux/skbuff.h struct sk_buff
@@ -79,9 +81,25 @@ export class SkBuff {
   destructorArg = 0;
   /** @internal free-list link */
   inPool = false;
+  /** @internal the pool the skb belongs to (it goes back there whichever pool frees it). */
+  owner: SkbPool | null = null;
+  /** The head came from a pool's head allocator (guest or host memory) and is kept across reuse. */
+  readonly pinned: boolean;
+  /** @internal a pinned head while `put` has replaced it with a larger plain buffer (restored by reset). */
+  home: Uint8Array | null = null;
 
-  constructor() {
-    this.head = new Uint8Array(SKB_LINEAR_CAPACITY);
+  /** `head`: a preallocated linear buffer of at least SKB_LINEAR_CAPACITY bytes (pinned), or none (a plain one). */
+  constructor(head?: Uint8Array) {
+    if (head === undefined) {
+      this.head = new Uint8Array(SKB_LINEAR_CAPACITY);
+      this.pinned = false;
+    } else {
+      if (head.length < SKB_LINEAR_CAPACITY) {
+        throw new RangeError(`SkBuff: head of ${head.length} bytes is not allowed; a head holds at least SKB_LINEAR_CAPACITY (${SKB_LINEAR_CAPACITY}) bytes`);
+      }
+      this.head = head;
+      this.pinned = true;
+    }
   }
 
   /** skb_headlen() */
@@ -101,6 +119,8 @@ export class SkBuff {
       throw new RangeError(`skb_put: ${n} bytes is not allowed; the linear area holds at most ${0x20000 - this.data} bytes`);
     }
     if (at + n > this.head.length) {
+      // A pinned head (guest/host memory) is kept for the skb's next use; the bigger one is plain.
+      if (this.pinned && this.home === null) this.home = this.head;
       const bigger = new Uint8Array(Math.max(at + n, this.head.length * 2));
       bigger.set(this.head);
       this.head = bigger;
@@ -157,6 +177,10 @@ export class SkBuff {
 
   /** Resets every field for reuse (called by the pool). */
   reset(): void {
+    if (this.home !== null) {
+      this.head = this.home;
+      this.home = null;
+    }
     this.id = 0;
     this.data = SKB_HEADROOM;
     this.headLen = 0;
@@ -183,6 +207,12 @@ export interface NetDeviceRef {
 }
 
 /**
+ * Where a pool's skb heads come from: a buffer of at least SKB_LINEAR_CAPACITY bytes (e.g. a view
+ * of a guest page), or null when the allocator has nothing left (the skb then gets a plain buffer).
+ */
+export type SkbHeadAllocator = () => Uint8Array | null;
+
+/**
  * A pool of skbs for one host. `alloc` models __netdev_alloc_skb / alloc_skb; `free` models
  * kfree_skb (a drop) and consume_skb (normal completion) — both run the destructor first.
  */
@@ -191,9 +221,23 @@ export class SkbPool {
   /** skbs currently out of the pool: a leak check for tests (every packet freed at the end). */
   outstanding = 0;
   allocated = 0;
-  private nextId = 1;
+  /** Packet id source, shared with the pools made by `withHeads` (ids stay unique across them). */
+  private readonly ids: { next: number };
+  private readonly heads: SkbHeadAllocator | null;
 
-  constructor(readonly limit = 1 << 20) {}
+  constructor(readonly limit = 1 << 20, heads: SkbHeadAllocator | null = null, ids?: { next: number }) {
+    this.heads = heads;
+    this.ids = ids ?? { next: 1 };
+  }
+
+  /**
+   * A pool whose new skbs take their heads from `heads` (e.g. guest pages) and whose packet ids
+   * come from the same sequence as this pool's.
+   */
+  withHeads(heads: SkbHeadAllocator): SkbPool {
+    if (typeof heads !== 'function') throw new Error(`SkbPool.withHeads: heads ${String(heads)} is not allowed; pass a function returning a Uint8Array or null`);
+    return new SkbPool(this.limit, heads, this.ids);
+  }
 
   /** A fresh skb with an empty linear area and a new packet id. */
   alloc(): SkBuff {
@@ -202,11 +246,13 @@ export class SkbPool {
       if (this.allocated >= this.limit) {
         throw new Error(`SkbPool: more than ${this.limit} skbs in flight; something never frees its skbs`);
       }
-      skb = new SkBuff();
+      const head = this.heads === null ? null : this.heads();
+      skb = head === null ? new SkBuff() : new SkBuff(head);
+      skb.owner = this;
       this.allocated++;
     }
     skb.inPool = false;
-    skb.id = this.nextId++;
+    skb.id = this.ids.next++;
     this.outstanding++;
     return skb;
   }
@@ -238,7 +284,9 @@ export class SkbPool {
     }
     skb.reset();
     skb.inPool = true;
-    this.outstanding--;
-    this.free_.push(skb);
+    // Back to the pool it came from (a pinned head never moves to another pool).
+    const home = skb.owner ?? this;
+    home.outstanding--;
+    home.free_.push(skb);
   }
 }

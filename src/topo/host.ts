@@ -34,13 +34,13 @@ import { Cpu } from '../sim/cpu';
 import { MS, US, SEC } from '../sim/units';
 import { Params, type Overrides } from '../params';
 import { Hypervisor } from '../xen/hypervisor';
-import { NetStack } from '../net/stack';
+import { NetStack, simPool } from '../net/stack';
 import { IpEndpoint } from '../net/endpoint';
 import { EthernetLink } from '../net/link';
 import { BridgeDevice } from '../net/brdev';
 import { Bridge } from '../net/bridge/bridge';
 import type { NetDevice } from '../net/netdevice';
-import type { SkBuff } from '../net/skb';
+import { SKB_LINEAR_CAPACITY, type SkBuff, type SkbHeadAllocator } from '../net/skb';
 import { IxgbeNic } from '../drivers/nic/ixgbe';
 import { ExternalHost } from '../drivers/nic/host';
 import { NetbackDriver } from '../drivers/netback/driver';
@@ -49,6 +49,7 @@ import type { XenVif } from '../drivers/netback/interface';
 import { netback_probe, toolstackCreateVif, vifBridgeHotplug, type BackendInfo } from '../drivers/netback/xenbus';
 import { netfront_probe } from '../drivers/netfront/xenbus';
 import { hypervisorPort } from '../drivers/netfront/xen-binding';
+import type { NetfrontXen } from '../drivers/netfront/xen-port';
 import type { NetfrontInfo } from '../drivers/netfront/info';
 import { vifNatGuestIp } from '../net/l3/router';
 import { Dom0L3, vifRouteHotplug, vifScriptFor } from './modes';
@@ -61,6 +62,34 @@ const GUEST_PAGES = 4096;
 const DOMAIN_OVERHEAD_PAGES = 128;
 /** Room left in the host for guests added later with addGuest(). */
 const HOTPLUG_ROOM_GUESTS = 2;
+
+/** At most 1/GUEST_HEAD_SHARE of a guest's pages become skb heads; later skbs get plain heads. */
+const GUEST_HEAD_SHARE = 4;
+
+/**
+ * The guest's skb head allocator: each new pooled skb takes one guest page (from the same page
+ * allocator netfront uses) and its head is the first SKB_LINEAR_CAPACITY bytes of that page, so a
+ * ≤ 1514-byte frame's linear data lies in one guest frame and netfront grants it in place, as Linux
+ * grants virt_to_gfn(skb->data). One head per page rather than two per page: two heads in one
+ * frame would let netback map the same frame for two requests at once, and its per-frame record of
+ * mapped foreign pages (xen_page_foreign) holds one grant per frame. After `maxPages` pages, or when
+ * the guest is out of memory, skbs get plain heads (netfront copies those into its tx pool pages).
+ */
+function guestSkbHeads(xen: NetfrontXen, maxPages: number): SkbHeadAllocator {
+  let used = 0;
+  return () => {
+    if (used >= maxPages) return null;
+    let pfn: number;
+    try {
+      pfn = xen.allocPages(1)[0]!;
+    } catch {
+      used = maxPages; // out of guest memory: plain heads from now on
+      return null;
+    }
+    used++;
+    return xen.page(pfn).subarray(0, SKB_LINEAR_CAPACITY);
+  };
+}
 
 export type NetworkMode = 'bridge' | 'route' | 'nat';
 
@@ -236,7 +265,10 @@ export class XenHost {
     const own: Record<string, number | boolean | string> = {};
     if (spec.rxMode !== undefined) own['netfront.rx_mode'] = spec.rxMode;
     const params = this.params.with({ ...own, ...(spec.params ?? {}) });
-    const stack = new NetStack(sim, { name, domid, params, cpu: new Cpu(`${name}.vcpu0`) });
+    // The guest kernel's skb heads are guest pages (netfront grants them in place, see guestSkbHeads).
+    const xen = hypervisorPort(this.hv, domid);
+    const pool = simPool(sim).withHeads(guestSkbHeads(xen, Math.floor(dom.domain.nrPfns / GUEST_HEAD_SHARE)));
+    const stack = new NetStack(sim, { name, domid, params, cpu: new Cpu(`${name}.vcpu0`), pool });
     const paths = toolstackCreateVif(this.hv, {
       frontDomid: domid, mac, bridge: 'xenbr0', script: vifScriptFor(this.mode),
       ip: this.mode === 'nat' && spec.ip === undefined ? undefined : ip,
@@ -260,7 +292,7 @@ export class XenHost {
 
     // domU: netfront probes, talks to netback through xenstore, and becomes eth0.
     const netfront = netfront_probe({
-      sim, params, xen: hypervisorPort(this.hv, domid), nodename: paths.frontend,
+      sim, params, xen, nodename: paths.frontend,
       stack: {
         skbs: stack.pool,
         cpu: stack.cpu,

@@ -2,12 +2,13 @@
  * Guest page pools for netfront's data buffers.
  *
  * Linux netfront receives into pages from a per-queue `page_pool` and transmits straight from the
- * skb's own pages. In this model the guest stack's skbs live in plain buffers (src/net/skb.ts), not
- * in guest memory, so netfront keeps a second pool for transmit: each tx slot whose bytes are not
- * already in a guest frame is copied into a pool page at the same in-page offset, and that page is
- * what the grant names — the backend's grant copy or map then reads real bytes of guest memory.
- * Think of the pool page as the skb's data page; the copy itself is a modeling device and is not
- * charged to the guest CPU.
+ * skb's own pages. So does this model when the guest's skb heads are guest pages (the host builder
+ * arranges that). netfront keeps a second pool for transmit as the fallback: a tx slot whose bytes
+ * are not in a guest frame (a plain buffer: a grown head, a stack without guest heads) is copied
+ * into a pool page at the same in-page offset, and that page is what the grant names — the
+ * backend's grant copy or map then reads real bytes of guest memory. Think of the pool page as the
+ * skb's data page; the copy itself is a modeling device and is not charged to the guest CPU. A
+ * bounced skb (untrusted backend) always goes through a zeroed pool page.
  *
  * Pages are guest pfns taken from the guest's allocator once, at queue creation; the pool is a
  * stack of pfns (no allocation per packet).

@@ -11,11 +11,15 @@
  * its own read-only grant and its own slot. The first request covers the linear data up to the end
  * of its page and then has its size overwritten with the total packet length.
  *
- * Page bytes: a piece whose bytes already lie in a guest frame (a frag pointing into guest memory)
- * is granted in place; a piece in a plain buffer (the stack's skb heads) is copied into a page of
- * the queue's tx page pool at the same in-page offset, and that page is granted (see pages.ts).
- * The linear area's in-page offset is `(head.byteOffset + data) & 4095`: skb heads are treated as
- * page-aligned allocations.
+ * Page bytes: a piece whose bytes already lie in a guest frame is granted in place, as Linux
+ * grants virt_to_gfn(skb->data): the host builder gives each guest an skb pool whose heads are
+ * guest pages (a 2 KiB head at the start of its own page), and a frag may point into guest memory.
+ * A piece in a plain buffer (a head that `put` grew, a pool without guest heads, a test's skb) is
+ * copied into a page of the queue's tx page pool at the same in-page offset, and that page is
+ * granted (see pages.ts); so is every piece of a bounced skb (untrusted backend), whose pool page
+ * is zeroed first. A granted skb is freed only in xennet_tx_buf_gc, after its grants have ended,
+ * so its page is not reused while the backend may read it. The linear area's in-page offset is
+ * `(head.byteOffset + data) & 4095` (plain buffers count as page-aligned allocations).
  *
  * @models torvalds/linux drivers/net/xen-netfront.c xennet_start_xmit(), xennet_count_skb_slots(),
  *   xennet_make_first_txreq(), xennet_make_txreqs(), xennet_make_one_txreq(), xennet_tx_setup_grant(),
@@ -107,7 +111,9 @@ export function xennet_tx_setup_grant(q: NetfrontQueue, skb: SkBuff, buf: Uint8A
   const slot = RING_GET_REQUEST(q.tx, idx);
   const ref = xen.gnttab_claim_grant_reference(q.gref_tx_head!);
   const pageOff = offsetInPage(buf, absOff);
-  let gfn = xen.gfnOfView(buf, absOff);
+  // virt_to_gfn(skb->data): a piece in guest memory (the skb's own page) is granted in place,
+  // except for a bounced skb, whose page must hold nothing but the packet (zeroed pool page).
+  let gfn = curZero ? -1 : xen.gfnOfView(buf, absOff);
   if (gfn < 0) {
     // The bytes are not in guest memory: place them in a tx pool page at the same offset.
     const pfn = q.txPages.pop();
