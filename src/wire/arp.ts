@@ -13,6 +13,7 @@
 import { Ipv4Addr, MacAddr, ipv4At, macKeyAt, writeIpv4, writeMacKey } from './address';
 import { EtherType } from './ethernet';
 import { badArg, fail, fieldsEnd, ok, truncated, wireError, type Result, type WireError } from './error';
+import { checkedView, viewBoundsError, type WireView } from './view';
 
 /** Field table, offsets [start, end) from the start of the ARP packet. */
 export const ARP_FIELDS = {
@@ -39,9 +40,8 @@ export type ArpOperation = number;
 
 const F = ARP_FIELDS;
 
-export class ArpPacket {
-  // `declare`d, not class fields: no initializer function, so the constructor stays small
-  // enough for V8 to inline and to remove the allocation in a parse loop.
+export class ArpPacket implements WireView {
+  // `declare`d fields, own constructor and reset(), not inherited: see view.ts.
   declare readonly buf: Uint8Array;
   declare readonly off: number;
   declare readonly len: number;
@@ -64,19 +64,16 @@ export class ArpPacket {
   }
 
   static checked(buf: Uint8Array, off = 0, len = buf.length - off): Result<ArpPacket> {
-    const p = new ArpPacket(buf, off, len);
-    const e = p.checkLen();
-    return e === undefined ? ok(p) : fail(e);
+    return checkedView(new ArpPacket(buf, off, len));
   }
 
   /** The generic header fits, hlen = 6, plen = 4, and the 28 bytes fit. */
   checkLen(): WireError | undefined {
-    const { buf, off, len } = this;
-    if (off < 0 || len < 0 || off + len > buf.length) return wireError('arp', 'header', `view [${off}, ${off + len}) lies outside the ${buf.length}-byte buffer`);
-    if (len < ARP_FIXED_LEN) return truncated('arp', F, len, ARP_FIXED_LEN);
+    const e = viewBoundsError(this, 'arp', F, ARP_FIXED_LEN);
+    if (e !== undefined) return e;
     if (this.hlen !== 6) return wireError('arp', 'hlen', `hardware address length ${this.hlen} is not 6 (Ethernet)`);
     if (this.plen !== 4) return wireError('arp', 'plen', `protocol address length ${this.plen} is not 4 (IPv4)`);
-    if (len < ARP_LEN) return truncated('arp', F, len, ARP_LEN);
+    if (this.len < ARP_LEN) return truncated('arp', F, this.len, ARP_LEN);
     return undefined;
   }
 

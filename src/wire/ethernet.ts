@@ -18,7 +18,8 @@
  * are 802.3 length fields and are kept as they are.
  */
 import { MacAddr, macKeyAt, writeMacKey } from './address';
-import { badArg, fail, fieldsEnd, ok, truncated, wireError, type Result, type WireError } from './error';
+import { badArg, fail, fieldsEnd, ok, truncated, type Result, type WireError } from './error';
+import { checkedView, viewBoundsError, type WireView } from './view';
 
 /** Field table, offsets [start, end) from the frame start (RFC 894). */
 export const ETHERNET_FIELDS = {
@@ -82,9 +83,10 @@ const V = VLAN_FIELDS;
  * `new EthernetFrame(…)` is unchecked (for emitting into a buffer you own); parse untrusted
  * bytes with `EthernetFrame.checked()`, after which no accessor reads out of bounds.
  */
-export class EthernetFrame {
+export class EthernetFrame implements WireView {
   // `declare`d, not class fields: no initializer function, so the constructor stays small
-  // enough for V8 to inline and to remove the allocation in a parse loop.
+  // enough for V8 to inline and to remove the allocation in a parse loop. The constructor and
+  // reset() are per class, not inherited from a base (measurements in view.ts).
   declare readonly buf: Uint8Array;
   declare readonly off: number;
   declare readonly len: number;
@@ -99,7 +101,6 @@ export class EthernetFrame {
     this.hl = buf[off + O_TYPE] === 0x81 && buf[off + O_TYPE + 1] === 0x00 ? VLAN_HDR_LEN : HDR_LEN;
   }
 
-  /** Views untrusted bytes: a frame, or an error value naming the field that is cut. */
   /**
    * Re-points this view at other bytes (unchecked, like the constructor) and returns it: a hot
    * loop can keep one view per layer instead of allocating one per packet.
@@ -112,10 +113,9 @@ export class EthernetFrame {
     return this;
   }
 
+  /** Views untrusted bytes: a frame, or an error value naming the field that is cut. */
   static checked(buf: Uint8Array, off = 0, len = buf.length - off): Result<EthernetFrame> {
-    const f = new EthernetFrame(buf, off, len);
-    const e = f.checkLen();
-    return e === undefined ? ok(f) : fail(e);
+    return checkedView(new EthernetFrame(buf, off, len));
   }
 
   /** Undefined if the header (and tag, if any) fits in `len`; otherwise the error. */
@@ -128,11 +128,7 @@ export class EthernetFrame {
   }
 
   private lenError(): WireError {
-    if (this.off < 0 || this.len < 0 || this.off + this.len > this.buf.length) {
-      return wireError('ethernet', 'header', `view [${this.off}, ${this.off + this.len}) lies outside the ${this.buf.length}-byte buffer`);
-    }
-    if (this.len < HDR_LEN) return truncated('ethernet', E, this.len, HDR_LEN);
-    return truncated('vlan', V, this.len, VLAN_HDR_LEN);
+    return viewBoundsError(this, 'ethernet', E, HDR_LEN) ?? truncated('vlan', V, this.len, VLAN_HDR_LEN);
   }
 
   /** Destination MAC as a 48-bit key (no allocation). */

@@ -11,7 +11,8 @@
  * simply the two 16-bit halves of the rest-of-header word.
  */
 import { csum_fold, csum_partial } from './checksum';
-import { badArg, fail, fieldsEnd, ok, truncated, wireError, type Result, type WireError } from './error';
+import { badArg, fail, fieldsEnd, ok, wireError, type Result, type WireError } from './error';
+import { checkedView, viewBoundsError, type WireView } from './view';
 
 /** Field table, offsets [start, end) from the message start. */
 export const ICMPV4_FIELDS = {
@@ -49,9 +50,8 @@ const O_IDENT = F.ident[0];
 const O_SEQ_NO = F.seq_no[0];
 
 /** A view of an ICMPv4 message in `buf[off..off+len)`. */
-export class Icmpv4Packet {
-  // `declare`d, not class fields: no initializer function, so the constructor stays small
-  // enough for V8 to inline and to remove the allocation in a parse loop.
+export class Icmpv4Packet implements WireView {
+  // `declare`d fields, own constructor and reset(), not inherited: see view.ts.
   declare readonly buf: Uint8Array;
   declare readonly off: number;
   declare readonly len: number;
@@ -74,18 +74,14 @@ export class Icmpv4Packet {
   }
 
   static checked(buf: Uint8Array, off = 0, len = buf.length - off): Result<Icmpv4Packet> {
-    const p = new Icmpv4Packet(buf, off, len);
-    const e = p.checkLen();
-    return e === undefined ? ok(p) : fail(e);
+    return checkedView(new Icmpv4Packet(buf, off, len));
   }
 
   checkLen(): WireError | undefined {
     const o = this.off;
     const l = this.len;
     if (o >= 0 && l >= HDR_LEN && o + l <= this.buf.length) return undefined;
-    const { buf, off, len } = this;
-    if (off < 0 || len < 0 || off + len > buf.length) return wireError('icmpv4', 'header', `view [${off}, ${off + len}) lies outside the ${buf.length}-byte buffer`);
-    return truncated('icmpv4', F, len, HDR_LEN);
+    return viewBoundsError(this, 'icmpv4', F, HDR_LEN);
   }
 
   get type(): IcmpType {

@@ -7,6 +7,7 @@
  * frames; `prettyLine()`/`prettyTree()` print them; `Capture` records them for Wireshark.
  */
 export * from './error';
+export * from './view';
 export * from './address';
 export * from './checksum';
 export * from './ethernet';

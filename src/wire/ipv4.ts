@@ -18,6 +18,7 @@
 import { Ipv4Addr, ipv4At, writeIpv4 } from './address';
 import { csum_fold, csum_partial } from './checksum';
 import { badArg, fail, fieldsEnd, ok, truncated, wireError, type Result, type WireError } from './error';
+import { checkedView, viewBoundsError, type WireView } from './view';
 
 /** Field table, offsets [start, end) from the header start (RFC 791 §3.1). */
 export const IPV4_FIELDS = {
@@ -71,9 +72,8 @@ const MF = 0x2000;
 const RESERVED = 0x8000;
 
 /** A view of an IPv4 packet in `buf[off..off+len)`; see `EthernetFrame` for the checked/unchecked contract. */
-export class Ipv4Packet {
-  // `declare`d, not class fields: no initializer function, so the constructor stays small
-  // enough for V8 to inline and to remove the allocation in a parse loop.
+export class Ipv4Packet implements WireView {
+  // `declare`d fields, own constructor and reset(), not inherited: see view.ts.
   declare readonly buf: Uint8Array;
   declare readonly off: number;
   declare readonly len: number;
@@ -96,9 +96,7 @@ export class Ipv4Packet {
   }
 
   static checked(buf: Uint8Array, off = 0, len = buf.length - off): Result<Ipv4Packet> {
-    const p = new Ipv4Packet(buf, off, len);
-    const e = p.checkLen();
-    return e === undefined ? ok(p) : fail(e);
+    return checkedView(new Ipv4Packet(buf, off, len));
   }
 
   /**
@@ -118,9 +116,9 @@ export class Ipv4Packet {
   }
 
   private lenError(): WireError {
-    const { buf, off, len } = this;
-    if (off < 0 || len < 0 || off + len > buf.length) return wireError('ipv4', 'header', `view [${off}, ${off + len}) lies outside the ${buf.length}-byte buffer`);
-    if (len < HDR_LEN) return truncated('ipv4', F, len, HDR_LEN);
+    const e = viewBoundsError(this, 'ipv4', F, HDR_LEN);
+    if (e !== undefined) return e;
+    const len = this.len;
     const hl = this.headerLen;
     if (hl < HDR_LEN) return wireError('ipv4', 'ihl', `ihl ${hl >>> 2} is below the minimum 5 (20 bytes)`);
     if (hl > len) return wireError('ipv4', 'options', `truncated: ihl says a ${hl}-byte header, only ${len} bytes present`);

@@ -14,6 +14,7 @@
 import { IpProtocol } from './ipv4';
 import { csum_fold, csum_partial, csum_tcpudp_nofold, foldSum } from './checksum';
 import { badArg, fail, fieldsEnd, ok, truncated, wireError, type Result, type WireError } from './error';
+import { checkedView, viewBoundsError, type WireView } from './view';
 import { checkPort, type L4Checksum, type L4ParseOptions } from './udp';
 
 /** Field table, offsets [start, end) from the header start. */
@@ -74,9 +75,8 @@ const O_CHECKSUM = F.checksum[0];
 const O_URGENT = F.urgent[0];
 
 /** A view of a TCP segment in `buf[off..off+len)` (`len` = the IP payload length). */
-export class TcpPacket {
-  // `declare`d, not class fields: no initializer function, so the constructor stays small
-  // enough for V8 to inline and to remove the allocation in a parse loop.
+export class TcpPacket implements WireView {
+  // `declare`d fields, own constructor and reset(), not inherited: see view.ts.
   declare readonly buf: Uint8Array;
   declare readonly off: number;
   declare readonly len: number;
@@ -99,9 +99,7 @@ export class TcpPacket {
   }
 
   static checked(buf: Uint8Array, off = 0, len = buf.length - off): Result<TcpPacket> {
-    const p = new TcpPacket(buf, off, len);
-    const e = p.checkLen();
-    return e === undefined ? ok(p) : fail(e);
+    return checkedView(new TcpPacket(buf, off, len));
   }
 
   /** The fixed header fits, data offset >= 5, and the options fit. */
@@ -117,12 +115,11 @@ export class TcpPacket {
   }
 
   private lenError(): WireError {
-    const { buf, off, len } = this;
-    if (off < 0 || len < 0 || off + len > buf.length) return wireError('tcp', 'header', `view [${off}, ${off + len}) lies outside the ${buf.length}-byte buffer`);
-    if (len < HDR_LEN) return truncated('tcp', F, len, HDR_LEN);
+    const e = viewBoundsError(this, 'tcp', F, HDR_LEN);
+    if (e !== undefined) return e;
     const hl = this.headerLen;
     if (hl < HDR_LEN) return wireError('tcp', 'data_offset', `data offset ${hl >>> 2} is below the minimum 5 (20 bytes)`);
-    return wireError('tcp', 'options', `truncated: data offset says a ${hl}-byte header, only ${len} bytes present`);
+    return wireError('tcp', 'options', `truncated: data offset says a ${hl}-byte header, only ${this.len} bytes present`);
   }
 
   get srcPort(): number {

@@ -13,6 +13,7 @@
 import { IpProtocol } from './ipv4';
 import { CSUM_MANGLED_0, csum_fold, csum_partial, csum_tcpudp_nofold, foldSum } from './checksum';
 import { badArg, fail, fieldsEnd, ok, truncated, wireError, type Result, type WireError } from './error';
+import { checkedView, viewBoundsError, type WireView } from './view';
 
 /** Field table, offsets [start, end) from the header start. */
 export const UDP_FIELDS = {
@@ -43,9 +44,8 @@ const O_LENGTH = F.length[0];
 const O_CHECKSUM = F.checksum[0];
 
 /** A view of a UDP datagram in `buf[off..off+len)` (`len` = the IP payload length). */
-export class UdpPacket {
-  // `declare`d, not class fields: no initializer function, so the constructor stays small
-  // enough for V8 to inline and to remove the allocation in a parse loop.
+export class UdpPacket implements WireView {
+  // `declare`d fields, own constructor and reset(), not inherited: see view.ts.
   declare readonly buf: Uint8Array;
   declare readonly off: number;
   declare readonly len: number;
@@ -68,9 +68,7 @@ export class UdpPacket {
   }
 
   static checked(buf: Uint8Array, off = 0, len = buf.length - off): Result<UdpPacket> {
-    const p = new UdpPacket(buf, off, len);
-    const e = p.checkLen();
-    return e === undefined ? ok(p) : fail(e);
+    return checkedView(new UdpPacket(buf, off, len));
   }
 
   /** The header fits, and 8 <= length <= the bytes present. Invalidated by writing `length`. */
@@ -86,12 +84,11 @@ export class UdpPacket {
   }
 
   private lenError(): WireError {
-    const { buf, off, len } = this;
-    if (off < 0 || len < 0 || off + len > buf.length) return wireError('udp', 'header', `view [${off}, ${off + len}) lies outside the ${buf.length}-byte buffer`);
-    if (len < HDR_LEN) return truncated('udp', F, len, HDR_LEN);
+    const e = viewBoundsError(this, 'udp', F, HDR_LEN);
+    if (e !== undefined) return e;
     const l = this.length;
     if (l < HDR_LEN) return wireError('udp', 'length', `length ${l} is shorter than the 8-byte header`);
-    return wireError('udp', 'length', `truncated: length ${l} exceeds the ${len} bytes present`);
+    return wireError('udp', 'length', `truncated: length ${l} exceeds the ${this.len} bytes present`);
   }
 
   get srcPort(): number {
