@@ -223,11 +223,44 @@ export class SkbPool {
   allocated = 0;
   /** Packet id source, shared with the pools made by `withHeads` (ids stay unique across them). */
   private readonly ids: { next: number };
-  private readonly heads: SkbHeadAllocator | null;
+  private heads: SkbHeadAllocator | null;
+  /**
+   * The memory the allocator's heads live in (the ArrayBuffer of its first head; null before that
+   * or without an allocator). Drivers that swap buffers with the wire (ixgbe) use it to keep
+   * their buffers in that memory.
+   */
+  headBuffer: ArrayBufferLike | null = null;
 
   constructor(readonly limit = 1 << 20, heads: SkbHeadAllocator | null = null, ids?: { next: number }) {
     this.heads = heads;
     this.ids = ids ?? { next: 1 };
+  }
+
+  /**
+   * Gives this pool a head allocator; only before its first skb (the host builder does this for
+   * the simulator-wide pool of dom0 and the external host).
+   */
+  setHeads(heads: SkbHeadAllocator): void {
+    if (typeof heads !== 'function') throw new Error(`SkbPool.setHeads: heads ${String(heads)} is not allowed; pass a function returning a Uint8Array or null`);
+    if (this.heads !== null || this.allocated !== 0) {
+      throw new Error(`SkbPool.setHeads: the pool already has ${this.heads !== null ? 'a head allocator' : `${this.allocated} skbs`}; set the allocator before the first alloc`);
+    }
+    this.heads = heads;
+  }
+
+  /**
+   * One buffer from the head allocator for a driver's own use (a NIC's rx descriptor buffer), or
+   * null without an allocator or when it has nothing left. It never comes back to the allocator.
+   */
+  newHead(): Uint8Array | null {
+    if (this.heads === null) return null;
+    const h = this.heads();
+    if (h === null) return null;
+    if (h.length < SKB_LINEAR_CAPACITY) {
+      throw new RangeError(`SkbPool: head of ${h.length} bytes is not allowed; a head holds at least SKB_LINEAR_CAPACITY (${SKB_LINEAR_CAPACITY}) bytes`);
+    }
+    if (this.headBuffer === null) this.headBuffer = h.buffer;
+    return h;
   }
 
   /**
@@ -248,6 +281,7 @@ export class SkbPool {
       }
       const head = this.heads === null ? null : this.heads();
       skb = head === null ? new SkBuff() : new SkBuff(head);
+      if (head !== null && this.headBuffer === null) this.headBuffer = head.buffer;
       skb.owner = this;
       this.allocated++;
     }

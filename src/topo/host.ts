@@ -91,6 +91,36 @@ function guestSkbHeads(xen: NetfrontXen, maxPages: number): SkbHeadAllocator {
   };
 }
 
+/**
+ * dom0's skb head allocator: two 2 KiB heads per dom0 page (dom0's pages are not granted, so two
+ * heads may share a frame), at most `maxPages` pages; then plain heads. The simulator-wide skb
+ * pool uses it, so the external host's skbs (which swap buffers with dom0's NIC over the wire)
+ * and both NICs' rx descriptor buffers are dom0 frames too: a received frame's bytes stay in a
+ * dom0 frame up to netback, whose GNTTABOP_copy then names it as a local frame (the skb's page in
+ * Linux) instead of staging it first. The external host living in dom0's frames is a modeling
+ * device (its bytes are never granted to anyone).
+ */
+function dom0SkbHeads(xen: NetfrontXen, maxPages: number): SkbHeadAllocator {
+  let used = 0;
+  let page: Uint8Array | null = null;
+  let half = 2;
+  return () => {
+    if (half === 2) {
+      if (used >= maxPages) return null;
+      try {
+        page = xen.page(xen.allocPages(1)[0]!);
+      } catch {
+        used = maxPages; // out of dom0 memory: plain heads from now on
+        return null;
+      }
+      used++;
+      half = 0;
+    }
+    const at = half++ * SKB_LINEAR_CAPACITY;
+    return page!.subarray(at, at + SKB_LINEAR_CAPACITY);
+  };
+}
+
 export type NetworkMode = 'bridge' | 'route' | 'nat';
 
 export interface GuestSpec {
@@ -200,6 +230,9 @@ export class XenHost {
     const dom0Domain = this.hv.createDomain({ name: 'Domain-0', pages: DOM0_PAGES });
     if (dom0Domain.domid !== 0) throw new Error('buildXenHost: the first domain must be dom0');
 
+    // dom0's skb heads (and, through the wire's buffer swaps, the external host's and both NICs'
+    // descriptor buffers) are halves of dom0 frames, so netback copies to guests from the frame.
+    simPool(sim).setHeads(dom0SkbHeads(hypervisorPort(this.hv, 0), Math.floor(dom0Domain.domain.nrPfns / 2)));
     this.dom0 = new NetStack(sim, { name: 'dom0', domid: 0, params: this.params, cpu: new Cpu('dom0.cpu0') });
     this.bridge = new Bridge(sim, this.params, { name: 'xenbr0' });
     this.br0 = new BridgeDevice(this.dom0, this.bridge);

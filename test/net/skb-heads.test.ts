@@ -67,3 +67,24 @@ describe('SkbPool.withHeads (skb heads from a head allocator)', () => {
     expect(() => new SkbPool().withHeads(42 as unknown as () => Uint8Array)).toThrow(/withHeads: heads 42 is not allowed/);
   });
 });
+
+describe('SkbPool.setHeads / newHead (a pool given host memory before its first skb)', () => {
+  it('hands heads to skbs and drivers from the same allocator, records their memory, and refuses a late allocator', () => {
+    const h = pages(3);
+    const pool = new SkbPool();
+    expect(pool.newHead()).toBe(null);
+    pool.setHeads(h.alloc);
+    expect(pool.headBuffer).toBe(null);
+    const ring = pool.newHead()!;
+    expect(ring.buffer).toBe(h.buf);
+    expect(pool.headBuffer).toBe(h.buf);
+    expect(pool.alloc().head.byteOffset).toBe(4096);
+    expect(pool.newHead()!.byteOffset).toBe(8192);
+    expect(pool.newHead()).toBe(null);
+    expect(pool.allocated).toBe(1);
+    expect(() => pool.setHeads(h.alloc)).toThrow(/already has a head allocator/);
+    const used = new SkbPool();
+    used.alloc();
+    expect(() => used.setHeads(h.alloc)).toThrow(/already has 1 skbs/);
+  });
+});

@@ -28,8 +28,15 @@
  * @models linux drivers/net/ethernet/intel/ixgbe/ixgbe_main.c ixgbe_xmit_frame_ring(),
  *   ixgbe_maybe_stop_tx(), ixgbe_clean_tx_irq(), ixgbe_clean_rx_irq(), ixgbe_poll(),
  *   ixgbe_msix_clean_rings(), ixgbe_rx_checksum()
- * @simplified the rx path copies each frame into a fresh skb (the real driver builds the skb
- *   around the DMA page; the copy is not charged as CPU time, since the driver does not do it);
+ * Buffers: the wire hands frames over by swapping buffers (see src/net/link.ts). When the stack's
+ * skb pool takes its heads from host memory (dom0 frames in a Xen host, `SkbPool.headBuffer`), the
+ * rx descriptor buffers are such heads too and the driver keeps it that way: a wire buffer from
+ * elsewhere is copied into the descriptor's frame (and replaced by a frame), and an skb that gave
+ * its head to the wire gets a frame rather than a foreign spare. So dom0's received skbs have
+ * their data in dom0 frames, and netback's grant copy names the frame directly, as in Linux.
+ *
+ * @simplified the rx path builds the skb around the descriptor's buffer by swapping it for the
+ *   new skb's head (build_skb; not charged as CPU time, since the driver does not copy);
  *   hardware reads a transmitted frame when the tail is written (the bytes cannot change before
  *   completion); no RSS, one queue pair.
  */
@@ -137,7 +144,8 @@ export class IxgbeNic extends NetDevice implements LinkEndpoint {
     this.txDoneAt = new Float64Array(this.txRingSize);
     this.rxRingSize = this.nic.rx_ring_size;
     this.rxBuf = [];
-    for (let i = 0; i < this.rxRingSize; i++) this.rxBuf.push(new Uint8Array(IXGBE_RXBUFFER_2K));
+    // Descriptor buffers from the stack's head allocator (host frames in a Xen host), else plain.
+    for (let i = 0; i < this.rxRingSize; i++) this.rxBuf.push(stack.pool.newHead() ?? new Uint8Array(IXGBE_RXBUFFER_2K));
     this.rxLen = new Int32Array(this.rxRingSize);
     this.rxOff = new Int32Array(this.rxRingSize);
     this.rxPkt = new Float64Array(this.rxRingSize);
@@ -245,7 +253,10 @@ export class IxgbeNic extends NetDevice implements LinkEndpoint {
       if (len < 60) buf.fill(0, off + len, off + 60);
       if (partial) finishChecksum(buf, off, len, skb.csumStart, skb.csumOffset);
       const t = link.transmitBuffer(end, buf, off, wlen, skb.id, skb.bornAt, ready);
-      skb.head = link.spare;
+      const spare = link.spare;
+      const hb = this.stack.pool.headBuffer;
+      // Keep the skbs' heads in the pool's memory: a spare from elsewhere is replaced (once) by a new head.
+      skb.head = hb === null || spare.buffer === hb ? spare : this.stack.pool.newHead() ?? spare;
       return t;
     }
     const buf = link.txBuffer(end, wlen);
@@ -341,7 +352,17 @@ export class IxgbeNic extends NetDevice implements LinkEndpoint {
     }
     const i = this.rxNtu % this.rxRingSize;
     const mine = this.rxBuf[i]!;
-    this.rxBuf[i] = buf; // the DMA wrote into the descriptor's buffer: swap buffers
+    let back: Uint8Array;
+    const hb = this.stack.pool.headBuffer;
+    if (hb !== null && buf.buffer !== hb && mine.buffer === hb && off + len <= mine.length) {
+      // The descriptor's buffer is a host frame and the wire's is not: the DMA writes into the
+      // frame, and the link gets a new frame for its slot (so this happens once per wire buffer).
+      mine.set(buf.subarray(off, off + len), off);
+      back = this.stack.pool.newHead() ?? buf;
+    } else {
+      this.rxBuf[i] = buf; // the DMA wrote into the descriptor's buffer: swap buffers
+      back = mine;
+    }
     this.rxLen[i] = len;
     this.rxOff[i] = off;
     this.rxPkt[i] = pkt;
@@ -350,7 +371,7 @@ export class IxgbeNic extends NetDevice implements LinkEndpoint {
     this.rxReadyAt[i] = ready;
     this.rxNtu++;
     this.scheduleIrq(ready);
-    return mine;
+    return back;
   }
 
   /**
