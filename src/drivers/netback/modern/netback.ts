@@ -29,7 +29,7 @@
  *   modeled (events are re-enabled at once).
  */
 import {
-  GNTCOPY_source_gref, GNTMAP_host_map, GNTMAP_readonly, GNTST_okay, DOMID_SELF, XEN_PAGE_SIZE,
+  GNTCOPY_source_gref, GNTMAP_host_map, GNTMAP_readonly, GNTST_okay, DOMID_SELF, XEN_PAGE_SHIFT, XEN_PAGE_SIZE,
 } from '../../../io/xen-constants';
 import {
   RING_COPY_REQUEST as _unusedCopy, RING_FINAL_CHECK_FOR_REQUESTS, RING_GET_REQUEST, RING_GET_RESPONSE,
@@ -378,6 +378,8 @@ function xenvif_tx_build_gops(q: XenvifQueue, budget: number): void {
   const copyOps = q.txCopyOps;
   const domid = vif.domid;
   const pool = nb.stack.pool;
+  const mem = nb.hv.mem;
+  const backendDom = nb.hv.backend.domid;
   const tpOn = nb.tpStep.on;
   copyOps.reset();
   nMapOps = 0;
@@ -472,17 +474,27 @@ function xenvif_tx_build_gops(q: XenvifQueue, budget: number): void {
       }
       if (tpOn) nb.step(pkt, 'xenvif_set_skb_gso', 0, `gso_size ${gsoSize} type ${gsoType}`);
     }
-    // Copy op: slot 0's first data_len bytes into a staging spot (then into skb->data).
+    // Copy op: slot 0's first data_len bytes straight into skb->data when the skb's head is a
+    // dom0 frame (Linux: virt_to_gfn(skb->data)); else into a staging spot (then into skb->data).
     let landMfn: number, landOff: number;
-    if (dataLen <= XEN_NETBACK_TX_COPY_LEN) {
+    const head = skb.head;
+    const landAbs = head.byteOffset + skb.data;
+    if (head.buffer === mem.buffer && skb.data + dataLen <= head.length && (landAbs & (XEN_PAGE_SIZE - 1)) + dataLen <= XEN_PAGE_SIZE
+      && mem.owner[landAbs >>> XEN_PAGE_SHIFT] === backendDom) {
+      landMfn = landAbs >>> XEN_PAGE_SHIFT;
+      landOff = landAbs & (XEN_PAGE_SIZE - 1);
+      q.txSkbLandMfn[k] = -1; // already in place
+    } else if (dataLen <= XEN_NETBACK_TX_COPY_LEN) {
       landMfn = q.landSmall[k >>> 5]!;
       landOff = (k & 31) * XEN_NETBACK_TX_COPY_LEN;
     } else {
       landMfn = q.landBig[q.landBigUsed++]!;
       landOff = 0;
     }
-    q.txSkbLandMfn[k] = landMfn;
-    q.txSkbLandOff[k] = landOff;
+    if (q.txSkbLandMfn[k] !== -1) {
+      q.txSkbLandMfn[k] = landMfn;
+      q.txSkbLandOff[k] = landOff;
+    }
     copyOps.push(GNTCOPY_source_gref, rqGref, domid, rqOffset, landMfn, DOMID_SELF, landOff, dataLen);
     let nf = 0;
     const fbase = k * XEN_NETBK_LEGACY_SLOTS_MAX;
@@ -663,8 +675,11 @@ function xenvif_tx_submit(q: XenvifQueue): number {
     // __skb_put(skb, data_len) with the copied bytes.
     const dataLen = q.txSkbDataLen[k]!;
     const at = skb.put(dataLen);
-    const src = (q.txSkbLandMfn[k]! * XEN_PAGE_SIZE) + q.txSkbLandOff[k]!;
-    skb.head.set(mem.bytes.subarray(src, src + dataLen), at);
+    const landMfn = q.txSkbLandMfn[k]!;
+    if (landMfn >= 0) {
+      const src = (landMfn * XEN_PAGE_SIZE) + q.txSkbLandOff[k]!;
+      skb.head.set(mem.bytes.subarray(src, src + dataLen), at);
+    }
     const flags = q.ptFlags[pendingIdx]!;
     if (dataLen < q.ptSize[pendingIdx]!) {
       // Append the rest of slot 0 as a fragment.
