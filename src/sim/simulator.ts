@@ -106,13 +106,23 @@ export class Simulator {
     const handlers = this.handlers;
     let n = 0;
     let reason: StopReason = 'empty';
-    for (;;) {
-      if (n >= maxEvents) { reason = 'maxEvents'; break; }
-      if (!q.popUntil(until, ev)) { reason = q.length === 0 ? 'empty' : 'until'; break; }
-      this.now = ev.time;
-      handlers[ev.handler]!(ev.a, ev.b);
-      n++;
-      if (stopWhen !== undefined && stopWhen()) { reason = 'condition'; break; }
+    if (stopWhen === undefined) {
+      // The common case, kept tight: no condition to test after each event.
+      while (n < maxEvents && q.popUntil(until, ev)) {
+        this.now = ev.time;
+        handlers[ev.handler]!(ev.a, ev.b);
+        n++;
+      }
+      reason = n >= maxEvents ? 'maxEvents' : q.length === 0 ? 'empty' : 'until';
+    } else {
+      for (;;) {
+        if (n >= maxEvents) { reason = 'maxEvents'; break; }
+        if (!q.popUntil(until, ev)) { reason = q.length === 0 ? 'empty' : 'until'; break; }
+        this.now = ev.time;
+        handlers[ev.handler]!(ev.a, ev.b);
+        n++;
+        if (stopWhen()) { reason = 'condition'; break; }
+      }
     }
     if (reason === 'until' || (reason === 'empty' && until !== Infinity)) this.now = until;
     this.dispatched += n;
