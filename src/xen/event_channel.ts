@@ -398,37 +398,61 @@ export class EventChannelOps {
    * word by word starting where the previous scan stopped (round robin), the starting word in two
    * parts. Each port's pending bit is cleared (the IRQ ack) before its handler runs; a pending
    * unmasked port without a handler is left pending, as Linux leaves a port with no IRQ.
+   *
+   * Visit order: word `scanWord` from bit `scanBit` up, then the words above it, then the words
+   * below it, then word `scanWord` again below `scanBit`; a word's active bits (pending & ~mask)
+   * are read once when the scan reaches it. Words and bits are found with count-trailing-zeros
+   * over the two 32-bit halves, as Linux uses __ffs(), so the cost follows the pending bits and
+   * not the 64 x 64 bitmap.
    * @models torvalds/linux drivers/xen/events/events_2l.c evtchn_2l_handle_events()
    */
   private evtchn_2l_handle_events(d: Domain): void {
     const u32 = this.hv.mem.u32;
-    const w = this.siw(d);
+    const w = d.sharedInfoMfn << (XEN_PAGE_SHIFT - 2);
     const selLo = u32[w + SI_PENDING_SEL_W]!, selHi = u32[w + SI_PENDING_SEL_W + 1]!;
+    if ((selLo | selHi) === 0) return;
     u32[w + SI_PENDING_SEL_W] = 0;
     u32[w + SI_PENDING_SEL_W + 1] = 0;
-    if ((selLo | selHi) === 0) return;
     const startWord = d.scanWord, startBit = d.scanBit;
-    // 65 steps: words startWord..63, 0..startWord-1, then startWord again (its bits below startBit).
-    for (let step = 0; step <= 64; step++) {
-      const word = (startWord + step) & 63;
-      if (((word < 32 ? selLo >>> word : selHi >>> (word - 32)) & 1) === 0) continue;
-      let from = 0, to = 64;
-      if (word === startWord) {
-        if (step === 0) from = startBit; else to = startBit;
-      }
-      if (from >= to) continue;
-      // active_evtchns(): pending & ~mask, read once per word.
-      const pw = w + SI_PENDING_W + word * 2, mw = w + SI_MASK_W + word * 2;
-      const lo = (u32[pw]! & ~u32[mw]!) >>> 0;
-      const hi = (u32[pw + 1]! & ~u32[mw + 1]!) >>> 0;
-      for (let bit = from; bit < to; bit++) {
-        if (((bit < 32 ? lo >>> bit : hi >>> (bit - 32)) & 1) === 0) continue;
-        const port = word * 64 + bit;
-        const next = (bit + 1) & 63;
-        d.scanWord = next !== 0 ? word : (word + 1) & 63;
-        d.scanBit = next;
-        this.handle_irq_for_port(d, port);
-      }
+    // The starting word's upper part, then the other selected words above it.
+    let lo = startWord < 32 ? selLo & (-1 << startWord) : 0;
+    let hi = startWord < 32 ? selHi : selHi & (-1 << (startWord - 32));
+    if (startBit !== 0 && selBit(selLo, selHi, startWord)) {
+      this.scanWordBits(d, w, startWord, startBit, 64);
+      if (startWord < 32) lo &= ~(1 << startWord); else hi &= ~(1 << (startWord - 32));
+    }
+    while (lo !== 0) { const b = ctz32(lo); lo &= lo - 1; this.scanWordBits(d, w, b, 0, 64); }
+    while (hi !== 0) { const b = ctz32(hi); hi &= hi - 1; this.scanWordBits(d, w, b + 32, 0, 64); }
+    // Then the words below it, then the starting word's lower part.
+    lo = startWord < 32 ? selLo & ~(-1 << startWord) : selLo;
+    hi = startWord < 32 ? 0 : selHi & ~(-1 << (startWord - 32));
+    while (lo !== 0) { const b = ctz32(lo); lo &= lo - 1; this.scanWordBits(d, w, b, 0, 64); }
+    while (hi !== 0) { const b = ctz32(hi); hi &= hi - 1; this.scanWordBits(d, w, b + 32, 0, 64); }
+    if (startBit !== 0 && selBit(selLo, selHi, startWord)) this.scanWordBits(d, w, startWord, 0, startBit);
+  }
+
+  /** Handles the active ports of one 64-bit word, bits `from` (inclusive) to `to` (exclusive). */
+  private scanWordBits(d: Domain, w: number, word: number, from: number, to: number): void {
+    const u32 = this.hv.mem.u32;
+    // active_evtchns(): pending & ~mask, read once per word, limited to [from, to).
+    const pw = w + SI_PENDING_W + word * 2, mw = w + SI_MASK_W + word * 2;
+    let lo = u32[pw]! & ~u32[mw]! & rangeMask(from, to);
+    let hi = u32[pw + 1]! & ~u32[mw + 1]! & rangeMask(from - 32, to - 32);
+    const base = word << 6;
+    while (lo !== 0) {
+      const bit = ctz32(lo);
+      lo &= lo - 1;
+      d.scanWord = word;
+      d.scanBit = bit + 1;
+      this.handle_irq_for_port(d, base + bit);
+    }
+    while (hi !== 0) {
+      const bit = ctz32(hi) + 32;
+      hi &= hi - 1;
+      const next = (bit + 1) & 63;
+      d.scanWord = next !== 0 ? word : (word + 1) & 63;
+      d.scanBit = next;
+      this.handle_irq_for_port(d, base + bit);
     }
   }
 
@@ -444,4 +468,23 @@ export class EventChannelOps {
     if (tp.on) tp.emit({ dom: d.domid, port, handled: true });
     h(port);
   }
+}
+
+/** Index of the lowest set bit of a non-zero 32-bit value (__ffs). */
+function ctz32(x: number): number {
+  return 31 - Math.clz32(x & -x);
+}
+
+/** Bit `word` of the 64-bit selector held as two 32-bit halves. */
+function selBit(selLo: number, selHi: number, word: number): boolean {
+  return ((word < 32 ? selLo >>> word : selHi >>> (word - 32)) & 1) !== 0;
+}
+
+/** The bits [from, to) of a 32-bit word, with from/to clamped to 0..32. */
+function rangeMask(from: number, to: number): number {
+  if (from < 0) from = 0;
+  if (to > 32) to = 32;
+  if (from >= to) return 0;
+  const upper = to === 32 ? -1 : (1 << to) - 1;
+  return upper & (-1 << from);
 }
