@@ -65,6 +65,8 @@ export class Domain {
   // --- event channels ---------------------------------------------------------------------
   /** Machine frame of this domain's shared_info page. */
   readonly sharedInfoMfn: number;
+  /** Index of the shared_info page's first u32 in machine memory (`sharedInfoMfn << 10`). */
+  readonly sharedInfoW: number;
   /** ECS_* state per port. */
   readonly evState = new Uint8Array(EVTCHN_2L_NR_CHANNELS);
   /** Unbound: the domain allowed to bind; interdomain: the peer domain. */
@@ -101,6 +103,7 @@ export class Domain {
     this.actMfn = new Uint32Array(maxEntries).fill(INVALID_MFN);
     this.maxMaptrack = maxMaptrackFrames * MAPTRACK_PER_PAGE;
     this.sharedInfoMfn = sharedInfoMfn;
+    this.sharedInfoW = (sharedInfoMfn << XEN_PAGE_SHIFT) >>> 2;
   }
 
   /** Number of pfns in this domain's pseudo-physical address space. */

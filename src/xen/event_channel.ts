@@ -48,6 +48,10 @@ const SI_PENDING_SEL_W = 8 >> 2;
 const SI_PENDING_W = 2048 >> 2;
 const SI_MASK_W = 2560 >> 2;
 
+// How a send ended, as small integers on the hot path (SEND_RESULTS names them for traces).
+const SEND_DELIVERED = 0, SEND_COALESCED = 1, SEND_MASKED = 2, SEND_DROPPED_UNBOUND = 3, SEND_EINVAL = 4;
+const SEND_RESULTS: readonly EvtchnSendResult[] = ['delivered', 'coalesced', 'masked', 'dropped_unbound', 'einval'];
+
 export interface EvtchnCounters {
   sends: number; delivered: number; coalesced: number; masked: number; dropped_unbound: number; send_einval: number;
   upcalls: number; dispatched: number; binds: number; closes: number;
@@ -59,15 +63,20 @@ export class EventChannelOps {
     upcalls: 0, dispatched: 0, binds: 0, closes: 0,
   };
   private readonly hUpcall: number;
+  /** Machine memory as u32 words and bytes (HostMemory's views, fixed for its lifetime). */
+  private readonly u32: Uint32Array;
+  private readonly bytes: Uint8Array;
 
   constructor(private readonly hv: Hypervisor) {
+    this.u32 = hv.mem.u32;
+    this.bytes = hv.mem.bytes;
     this.hUpcall = hv.sim.register('xen.evtchn.upcall', (domid) => this.xen_evtchn_do_upcall(hv.domainById(domid)));
   }
 
   /** Sets up a new domain's ports: port 0 reserved, every port masked (Linux does this at boot). */
   initDomain(d: Domain): void {
     d.evState[0] = ECS_RESERVED;
-    const u32 = this.hv.mem.u32;
+    const u32 = this.u32;
     const base = (d.sharedInfoMfn << XEN_PAGE_SHIFT >>> 2) + SI_MASK_W;
     u32.fill(0xffffffff, base, base + EVTCHN_2L_NR_CHANNELS / 32);
   }
@@ -75,32 +84,32 @@ export class EventChannelOps {
   // ---- bit helpers over shared_info ------------------------------------------------------------
 
   private siw(d: Domain): number {
-    return (d.sharedInfoMfn << XEN_PAGE_SHIFT) >>> 2;
+    return d.sharedInfoW;
   }
 
   /** True when `port` is pending in `d`'s shared_info. */
   isPending(d: Domain, port: number): boolean {
-    return (this.hv.mem.u32[this.siw(d) + SI_PENDING_W + (port >>> 5)]! & (1 << (port & 31))) !== 0;
+    return (this.u32[this.siw(d) + SI_PENDING_W + (port >>> 5)]! & (1 << (port & 31))) !== 0;
   }
 
   /** True when `port` is masked in `d`'s shared_info. */
   isMasked(d: Domain, port: number): boolean {
-    return (this.hv.mem.u32[this.siw(d) + SI_MASK_W + (port >>> 5)]! & (1 << (port & 31))) !== 0;
+    return (this.u32[this.siw(d) + SI_MASK_W + (port >>> 5)]! & (1 << (port & 31))) !== 0;
   }
 
   /** vcpu_info[0].evtchn_upcall_pending. */
   upcallPending(d: Domain): boolean {
-    return this.hv.mem.bytes[d.sharedInfoMfn << XEN_PAGE_SHIFT] !== 0;
+    return this.bytes[d.sharedInfoMfn << XEN_PAGE_SHIFT] !== 0;
   }
 
   /** vcpu_info[0].evtchn_upcall_mask (the PV "interrupts disabled" flag). */
   upcallMasked(d: Domain): boolean {
-    return this.hv.mem.bytes[(d.sharedInfoMfn << XEN_PAGE_SHIFT) + 1] !== 0;
+    return this.bytes[(d.sharedInfoMfn << XEN_PAGE_SHIFT) + 1] !== 0;
   }
 
   /** Sets bit `bit` of word `w`; returns whether it was already set. */
   private testAndSet(w: number, bit: number): boolean {
-    const u32 = this.hv.mem.u32;
+    const u32 = this.u32;
     const m = 1 << bit;
     const old = u32[w]!;
     u32[w] = old | m;
@@ -108,7 +117,7 @@ export class EventChannelOps {
   }
 
   private testAndClear(w: number, bit: number): boolean {
-    const u32 = this.hv.mem.u32;
+    const u32 = this.u32;
     const m = 1 << bit;
     const old = u32[w]!;
     u32[w] = old & ~m;
@@ -124,8 +133,8 @@ export class EventChannelOps {
    * @models xen-project/xen xen/arch/x86/domain.c vcpu_mark_events_pending()
    */
   private vcpu_mark_events_pending(d: Domain): void {
-    const bytes = this.hv.mem.bytes;
-    const a = d.sharedInfoMfn << XEN_PAGE_SHIFT;
+    const bytes = this.bytes;
+    const a = d.sharedInfoW << 2;
     if (bytes[a] !== 0) return; // already pending: the vCPU has been kicked
     bytes[a] = 1;
     this.vcpu_kick(d);
@@ -133,7 +142,7 @@ export class EventChannelOps {
 
   /** Schedules the upcall unless one is due or running, or the guest has events disabled. */
   private vcpu_kick(d: Domain): void {
-    if (d.upcallScheduled || d.upcallRunning || this.upcallMasked(d)) return;
+    if (d.upcallScheduled || d.upcallRunning || this.bytes[(d.sharedInfoW << 2) + 1] !== 0) return;
     d.upcallScheduled = true;
     this.hv.sim.after(this.hv.costs.upcall_latency_ns, this.hUpcall, d.domid);
   }
@@ -142,11 +151,29 @@ export class EventChannelOps {
    * @models xen-project/xen xen/common/event_2l.c evtchn_2l_set_pending()
    */
   evtchn_2l_set_pending(d: Domain, port: number): EvtchnSendResult {
-    const w = this.siw(d);
-    if (this.testAndSet(w + SI_PENDING_W + (port >>> 5), port & 31)) return 'coalesced';
-    if (this.isMasked(d, port)) return 'masked';
-    if (!this.testAndSetSel(d, port)) this.vcpu_mark_events_pending(d);
-    return 'delivered';
+    return SEND_RESULTS[this.setPending(d, port)]!;
+  }
+
+  /**
+   * evtchn_2l_set_pending() on the hot path: test-and-set the pending bit (set already:
+   * coalesced), then the mask bit (set: masked, no upcall), then test-and-set the selector bit
+   * (clear before: mark the vCPU's upcall pending). Returns a SEND_* code.
+   */
+  private setPending(d: Domain, port: number): number {
+    const u32 = this.u32;
+    const w = d.sharedInfoW;
+    const i = port >>> 5, m = 1 << (port & 31);
+    const pending = u32[w + SI_PENDING_W + i]!;
+    if ((pending & m) !== 0) return SEND_COALESCED;
+    u32[w + SI_PENDING_W + i] = pending | m;
+    if ((u32[w + SI_MASK_W + i]! & m) !== 0) return SEND_MASKED;
+    const word = port >>> 6, si = w + SI_PENDING_SEL_W + (word >>> 5), sm = 1 << (word & 31);
+    const sel = u32[si]!;
+    if ((sel & sm) === 0) {
+      u32[si] = sel | sm;
+      this.vcpu_mark_events_pending(d);
+    }
+    return SEND_DELIVERED;
   }
 
   /**
@@ -237,36 +264,29 @@ export class EventChannelOps {
    * @models xen-project/xen xen/common/event_channel.c evtchn_send()
    */
   evtchn_send(caller: Domain, port: number): number {
-    const costs = this.hv.costs;
-    this.hv.charge(caller, costs.hypercall_ns + costs.evtchn_send_ns);
+    const hv = this.hv, costs = hv.costs;
+    hv.charge(caller, costs.hypercall_ns + costs.evtchn_send_ns);
     const c = this.counters;
     c.sends++;
-    let result: EvtchnSendResult;
-    let rc = 0, rdom = -1, rport = -1;
-    if (!EventChannelOps.validPort(port)) {
-      result = 'einval'; rc = -EINVAL;
-    } else {
+    let result = SEND_EINVAL, rdom = -1, rport = -1;
+    if (EventChannelOps.validPort(port)) {
       const st = caller.evState[port];
       if (st === ECS_INTERDOMAIN) {
         rdom = caller.evRemoteDom[port]!;
         rport = caller.evRemotePort[port]!;
-        result = this.evtchn_2l_set_pending(this.hv.domainById(rdom), rport);
+        result = this.setPending(hv.domainById(rdom), rport);
       } else if (st === ECS_UNBOUND) {
-        result = 'dropped_unbound';
-      } else {
-        result = 'einval'; rc = -EINVAL;
+        result = SEND_DROPPED_UNBOUND;
       }
     }
-    switch (result) {
-      case 'delivered': c.delivered++; break;
-      case 'coalesced': c.coalesced++; break;
-      case 'masked': c.masked++; break;
-      case 'dropped_unbound': c.dropped_unbound++; break;
-      default: c.send_einval++;
-    }
-    const tp = this.hv.tp.send;
-    if (tp.on) tp.emit({ dom: caller.domid, port, remoteDom: rdom, remotePort: rport, result });
-    return rc;
+    if (result === SEND_DELIVERED) c.delivered++;
+    else if (result === SEND_COALESCED) c.coalesced++;
+    else if (result === SEND_MASKED) c.masked++;
+    else if (result === SEND_DROPPED_UNBOUND) c.dropped_unbound++;
+    else c.send_einval++;
+    const tp = hv.tp.send;
+    if (tp.on) tp.emit({ dom: caller.domid, port, remoteDom: rdom, remotePort: rport, result: SEND_RESULTS[result]! });
+    return result === SEND_EINVAL ? -EINVAL : 0;
   }
 
   /**
@@ -359,7 +379,7 @@ export class EventChannelOps {
 
   /** Guest disables event delivery (sets evtchn_upcall_mask; Linux xen_irq_disable). */
   xen_irq_disable(d: Domain): void {
-    this.hv.mem.bytes[(d.sharedInfoMfn << XEN_PAGE_SHIFT) + 1] = 1;
+    this.bytes[(d.sharedInfoMfn << XEN_PAGE_SHIFT) + 1] = 1;
   }
 
   /**
@@ -367,7 +387,7 @@ export class EventChannelOps {
    * @models torvalds/linux arch/x86/xen/irq.c xen_irq_enable() xen_force_evtchn_callback()
    */
   xen_irq_enable(d: Domain): void {
-    this.hv.mem.bytes[(d.sharedInfoMfn << XEN_PAGE_SHIFT) + 1] = 0;
+    this.bytes[(d.sharedInfoMfn << XEN_PAGE_SHIFT) + 1] = 0;
     if (this.upcallPending(d)) this.vcpu_kick(d);
   }
 
@@ -377,17 +397,17 @@ export class EventChannelOps {
    */
   private xen_evtchn_do_upcall(d: Domain): void {
     d.upcallScheduled = false;
-    if (this.upcallMasked(d)) return; // delivered when the guest re-enables events
+    const bytes = this.bytes;
+    const a = d.sharedInfoW << 2; // vcpu_info[0]: upcall_pending at a, upcall_mask at a + 1
+    if (bytes[a + 1] !== 0) return; // delivered when the guest re-enables events
     d.upcallRunning = true;
     this.hv.charge(d, this.hv.costs.upcall_ns);
     this.counters.upcalls++;
-    const bytes = this.hv.mem.bytes;
-    const a = d.sharedInfoMfn << XEN_PAGE_SHIFT;
     try {
       do {
         bytes[a] = 0;
         this.evtchn_2l_handle_events(d);
-      } while (bytes[a] !== 0 && !this.upcallMasked(d));
+      } while (bytes[a] !== 0 && bytes[a + 1] === 0);
     } finally {
       d.upcallRunning = false;
     }
@@ -407,37 +427,46 @@ export class EventChannelOps {
    * @models torvalds/linux drivers/xen/events/events_2l.c evtchn_2l_handle_events()
    */
   private evtchn_2l_handle_events(d: Domain): void {
-    const u32 = this.hv.mem.u32;
-    const w = d.sharedInfoMfn << (XEN_PAGE_SHIFT - 2);
-    const selLo = u32[w + SI_PENDING_SEL_W]!, selHi = u32[w + SI_PENDING_SEL_W + 1]!;
+    const u32 = this.u32;
+    const w = d.sharedInfoW;
+    let selLo = u32[w + SI_PENDING_SEL_W]!, selHi = u32[w + SI_PENDING_SEL_W + 1]!;
     if ((selLo | selHi) === 0) return;
     u32[w + SI_PENDING_SEL_W] = 0;
     u32[w + SI_PENDING_SEL_W + 1] = 0;
     const startWord = d.scanWord, startBit = d.scanBit;
-    // The starting word's upper part, then the other selected words above it.
-    let lo = startWord < 32 ? selLo & (-1 << startWord) : 0;
-    let hi = startWord < 32 ? selHi : selHi & (-1 << (startWord - 32));
-    if (startBit !== 0 && selBit(selLo, selHi, startWord)) {
-      this.scanWordBits(d, w, startWord, startBit, 64);
-      if (startWord < 32) lo &= ~(1 << startWord); else hi &= ~(1 << (startWord - 32));
+    // Words >= startWord, and bits >= startBit, as masks over the low and high 32-bit halves.
+    const aboveLo = startWord < 32 ? -1 << startWord : 0, aboveHi = startWord < 32 ? -1 : -1 << (startWord - 32);
+    const upLo = startBit < 32 ? -1 << startBit : 0, upHi = startBit < 32 ? -1 : -1 << (startBit - 32);
+    const swLo = startWord < 32 ? 1 << startWord : 0, swHi = startWord < 32 ? 0 : 1 << (startWord - 32);
+    // The start word is split when the scan stopped inside it: its bits >= startBit go first.
+    const split = startBit !== 0 && ((selLo & swLo) | (selHi & swHi)) !== 0;
+    if (split) {
+      this.scanWordBits(d, w, startWord, upLo, upHi);
+      selLo &= ~swLo;
+      selHi &= ~swHi;
     }
-    while (lo !== 0) { const b = ctz32(lo); lo &= lo - 1; this.scanWordBits(d, w, b, 0, 64); }
-    while (hi !== 0) { const b = ctz32(hi); hi &= hi - 1; this.scanWordBits(d, w, b + 32, 0, 64); }
-    // Then the words below it, then the starting word's lower part.
-    lo = startWord < 32 ? selLo & ~(-1 << startWord) : selLo;
-    hi = startWord < 32 ? 0 : selHi & ~(-1 << (startWord - 32));
-    while (lo !== 0) { const b = ctz32(lo); lo &= lo - 1; this.scanWordBits(d, w, b, 0, 64); }
-    while (hi !== 0) { const b = ctz32(hi); hi &= hi - 1; this.scanWordBits(d, w, b + 32, 0, 64); }
-    if (startBit !== 0 && selBit(selLo, selHi, startWord)) this.scanWordBits(d, w, startWord, 0, startBit);
+    // Then the selected words above it (or from it, when it is not split) and those below it.
+    let lo = selLo & aboveLo, hi = selHi & aboveHi;
+    while (lo !== 0) { const b = ctz32(lo); lo &= lo - 1; this.scanWordBits(d, w, b, -1, -1); }
+    while (hi !== 0) { const b = ctz32(hi); hi &= hi - 1; this.scanWordBits(d, w, b + 32, -1, -1); }
+    lo = selLo & ~aboveLo;
+    hi = selHi & ~aboveHi;
+    while (lo !== 0) { const b = ctz32(lo); lo &= lo - 1; this.scanWordBits(d, w, b, -1, -1); }
+    while (hi !== 0) { const b = ctz32(hi); hi &= hi - 1; this.scanWordBits(d, w, b + 32, -1, -1); }
+    // Last, the start word's bits below startBit (read again: handlers may have changed them).
+    if (split) this.scanWordBits(d, w, startWord, ~upLo, ~upHi);
   }
 
-  /** Handles the active ports of one 64-bit word, bits `from` (inclusive) to `to` (exclusive). */
-  private scanWordBits(d: Domain, w: number, word: number, from: number, to: number): void {
-    const u32 = this.hv.mem.u32;
-    // active_evtchns(): pending & ~mask, read once per word, limited to [from, to).
+  /**
+   * Handles the active ports of one 64-bit word, limited to the bits set in `loMask` (ports
+   * 0..31 of the word) and `hiMask` (ports 32..63).
+   */
+  private scanWordBits(d: Domain, w: number, word: number, loMask: number, hiMask: number): void {
+    const u32 = this.u32;
+    // active_evtchns(): pending & ~mask, read once per word.
     const pw = w + SI_PENDING_W + word * 2, mw = w + SI_MASK_W + word * 2;
-    let lo = u32[pw]! & ~u32[mw]! & rangeMask(from, to);
-    let hi = u32[pw + 1]! & ~u32[mw + 1]! & rangeMask(from - 32, to - 32);
+    let lo = u32[pw]! & ~u32[mw]! & loMask;
+    let hi = u32[pw + 1]! & ~u32[mw + 1]! & hiMask;
     const base = word << 6;
     while (lo !== 0) {
       const bit = ctz32(lo);
@@ -463,7 +492,8 @@ export class EventChannelOps {
       if (tp.on) tp.emit({ dom: d.domid, port, handled: false });
       return;
     }
-    this.clear_pending(d, port);
+    const i = d.sharedInfoW + SI_PENDING_W + (port >>> 5);
+    this.u32[i] = this.u32[i]! & ~(1 << (port & 31)); // clear_pending(): the IRQ ack
     this.counters.dispatched++;
     if (tp.on) tp.emit({ dom: d.domid, port, handled: true });
     h(port);
@@ -473,18 +503,4 @@ export class EventChannelOps {
 /** Index of the lowest set bit of a non-zero 32-bit value (__ffs). */
 function ctz32(x: number): number {
   return 31 - Math.clz32(x & -x);
-}
-
-/** Bit `word` of the 64-bit selector held as two 32-bit halves. */
-function selBit(selLo: number, selHi: number, word: number): boolean {
-  return ((word < 32 ? selLo >>> word : selHi >>> (word - 32)) & 1) !== 0;
-}
-
-/** The bits [from, to) of a 32-bit word, with from/to clamped to 0..32. */
-function rangeMask(from: number, to: number): number {
-  if (from < 0) from = 0;
-  if (to > 32) to = 32;
-  if (from >= to) return 0;
-  const upper = to === 32 ? -1 : (1 << to) - 1;
-  return upper & (-1 << from);
 }
