@@ -19,6 +19,7 @@
  * packets delivered at the far socket per wall-clock second, best of the measured rounds.
  */
 import { buildXenHost, type XenHost } from '../topo/host';
+import type { Overrides } from '../params';
 import { Ipv4Addr } from '../wire/address';
 import { UDP_PAYLOAD_FOR_MTU, type IpEndpoint, type UdpSocket } from '../net/endpoint';
 import type { NetDevice } from '../net/netdevice';
@@ -36,6 +37,8 @@ export interface FlowOptions {
   periodNs?: number;
   /** Subscribe a counting recorder to every trace event ('*'). */
   traced?: boolean;
+  /** Parameter overrides for the host (A/B runs of a model setting). */
+  params?: Overrides;
 }
 
 export interface FlowResult {
@@ -78,7 +81,7 @@ export class FullPathFlow {
     this.window = opts.window ?? 256;
     this.batch = opts.batch ?? 64;
     this.periodNs = opts.periodNs ?? 20_000;
-    this.host = buildXenHost({ seed: 1, guests: [{ name: 'g', design }] });
+    this.host = buildXenHost({ seed: 1, guests: [{ name: 'g', design }], params: opts.params });
     const g = this.host.guest('g');
     const ext = this.host.external;
     if (direction === 'tx') {

@@ -25,6 +25,7 @@
 
 /** Linux `CHECKSUM_*` values (include/linux/skbuff.h). */
 export const CHECKSUM_NONE = 0;
+import { copyBytes } from '../wire/copy';
 export const CHECKSUM_UNNECESSARY = 1;
 export const CHECKSUM_COMPLETE = 2;
 export const CHECKSUM_PARTIAL = 3;
@@ -150,7 +151,7 @@ export class SkBuff {
     let copied = 0;
     if (off < this.headLen) {
       const take = Math.min(n, this.headLen - off);
-      dst.set(this.head.subarray(this.data + off, this.data + off + take), dstOff);
+      copyBytes(dst, dstOff, this.head, this.data + off, take);
       copied = take;
       off += take;
     }
@@ -161,7 +162,7 @@ export class SkBuff {
         const within = off - fragStart;
         const take = Math.min(n - copied, fl - within);
         const fo = this.fragOff[i]! + within;
-        dst.set(this.fragPage[i]!.subarray(fo, fo + take), dstOff + copied);
+        copyBytes(dst, dstOff + copied, this.fragPage[i]!, fo, take);
         copied += take;
         off += take;
       }

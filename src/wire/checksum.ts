@@ -32,7 +32,7 @@
  */
 import { ipv4At } from './address';
 import { fail, ok, wireError, type Result } from './error';
-import { WASM_SUM_CHUNK, wasmWordSum } from './csum-simd';
+import { WASM_SUM_CHUNK, wasmMachineMemoryOf, wasmWordSum, type WasmMachineMemory } from './csum-simd';
 
 /**
  * Linux `skb->ip_summed` (include/linux/skbuff.h).
@@ -85,6 +85,18 @@ const DATA_VIEWS = new WeakMap<ArrayBufferLike, DataView>();
 let lastBuffer: ArrayBufferLike | null = null;
 let lastView: DataView | null = null;
 
+// The machine memory of the buffer last summed (packets of one host are summed one after another).
+let lastMachineBuffer: ArrayBufferLike | null = null;
+let lastMachine: WasmMachineMemory | undefined;
+
+function machineMemoryOf(b: ArrayBufferLike): WasmMachineMemory | undefined {
+  if (b !== lastMachineBuffer) {
+    lastMachineBuffer = b;
+    lastMachine = wasmMachineMemoryOf(b);
+  }
+  return lastMachine;
+}
+
 function dataViewOf(b: ArrayBufferLike): DataView {
   if (b === lastBuffer) return lastView!;
   let d = DATA_VIEWS.get(b);
@@ -100,7 +112,8 @@ function dataViewOf(b: ArrayBufferLike): DataView {
 /**
  * Running one's-complement sum of big-endian 16-bit words over `buf[start..end)`, added to
  * `sum`. An odd trailing byte is padded with a zero byte, as RFC 1071 says. Long ranges are
- * summed 16 bytes at a time in WebAssembly SIMD (./csum-simd), or 4 at a time with a DataView
+ * summed 16 bytes at a time in WebAssembly SIMD (./csum-simd) — in place when the bytes live in
+ * a host's machine memory, after a copy otherwise — or 4 at a time with a DataView
  * kept per ArrayBuffer; both give exactly the word-by-word sum.
  * Chain calls only at even boundaries (as with Linux's csum_partial).
  * @models linux lib/checksum.c csum_partial()
@@ -109,7 +122,17 @@ function dataViewOf(b: ArrayBufferLike): DataView {
 export function csum_partial(buf: Uint8Array, start: number, end: number, sum: number): number {
   let s = sum;
   let i = start;
-  if (end - start >= CSUM_SIMD_MIN && WASM !== null && start >= 0 && end <= buf.length) {
+  const machine = end - start >= CSUM_SIMD_MIN && start >= 0 && end <= buf.length ? machineMemoryOf(buf.buffer) : undefined;
+  if (machine !== undefined) {
+    // Bytes in a host's machine memory (a guest page, a dom0 frame): summed in place.
+    const sumWords = machine.sum;
+    while (end - i >= 16) {
+      const n = Math.min(end - i, WASM_SUM_CHUNK) & ~15;
+      const p = buf.byteOffset + i;
+      s += sumWords(p, p + n);
+      i += n;
+    }
+  } else if (end - start >= CSUM_SIMD_MIN && WASM !== null && start >= 0 && end <= buf.length) {
     // Long ranges: 16 bytes per step in WebAssembly SIMD (see ./csum-simd), in 64 KiB chunks.
     const mem = WASM.mem;
     const sumWords = WASM.sum;

@@ -1,12 +1,21 @@
 /**
- * The inner loop of csum_partial() for long ranges, as a 16-byte-wide WebAssembly SIMD loop.
+ * Byte work in WebAssembly: the inner loop of csum_partial() as a 16-byte-wide SIMD loop, and
+ * memory.copy (memmove). One module, instantiated two ways:
  *
- * JavaScript reads at most 4 bytes per load (DataView.getUint32); wasm's v128 reads 16. The
- * module below sums big-endian 16-bit words exactly as csum_partial does (no folding: the sum of
- * each 32-bit lane stays below 2^32 for 64 KiB, and the four lanes are added as doubles):
+ * - with its own 128 KiB memory (`wasmWordSum`): csum_partial copies bytes that live in an
+ *   ordinary ArrayBuffer into it, then sums them;
+ * - over a memory it imports (`wasmMachineMemory`): the host's machine memory itself lives in a
+ *   WebAssembly.Memory, so checksums over guest pages and dom0 frames read them in place, and a
+ *   copy between two frames (GNTTABOP_copy, a NIC's DMA) is one memory.copy — about 8 ns plus the
+ *   bytes, where TypedArray.prototype.copyWithin costs about 18 ns before the first byte and
+ *   Uint8Array.prototype.set needs a subarray view (about 30 ns to make) for a range.
+ *
+ * JavaScript reads at most 4 bytes per load (DataView.getUint32); wasm's v128 reads 16. `sum`
+ * adds big-endian 16-bit words exactly as csum_partial does (no folding: each 32-bit lane stays
+ * below 2^32 for 64 KiB, and the four lanes are added as doubles):
  *
  *   (module
- *     (memory (export "mem") 2)                          ;; 128 KiB: one 64 KiB chunk at a time
+ *     (memory 2)  or  (import "e" "m" (memory 1))
  *     (func (export "sum") (param $p i32) (param $end i32) (result f64)
  *       (local $acc v128) (local $v v128)                ;; (end - p) is a multiple of 16
  *       (block $done (loop $next
@@ -20,16 +29,20 @@
  *       (f64.add (f64.add (f64.add (f64.convert_i32_u (i32x4.extract_lane 0 (local.get $acc)))
  *         (f64.convert_i32_u (i32x4.extract_lane 1 (local.get $acc))))
  *         (f64.convert_i32_u (i32x4.extract_lane 2 (local.get $acc))))
- *         (f64.convert_i32_u (i32x4.extract_lane 3 (local.get $acc))))))
+ *         (f64.convert_i32_u (i32x4.extract_lane 3 (local.get $acc)))))
+ *     (func (export "copy") (param $dst i32) (param $src i32) (param $len i32)
+ *       (memory.copy (local.get $dst) (local.get $src) (local.get $len))))
  *
- * The bytes are copied into the module's memory first (one memcpy); copy plus loop costs about
- * 140 ns for 1472 bytes against about 350 ns for the DataView loop and 700 ns for the byte loop
- * on the project machine. Where WebAssembly SIMD is missing, `wasmWordSum` is null and
- * csum_partial keeps its JavaScript loops.
+ * With its own memory, copy plus loop costs about 140 ns for 1472 bytes against about 350 ns for
+ * the DataView loop and 700 ns for the byte loop on the project machine. Where WebAssembly SIMD
+ * or bulk memory is missing, both are null and the callers keep their JavaScript paths.
  */
 
-/** Bytes the module sums per call (its memory holds twice that). */
+/** Bytes the own-memory module sums per call (its memory holds twice that). */
 export const WASM_SUM_CHUNK = 65536;
+
+/** Bytes in one WebAssembly memory page. */
+const WASM_PAGE = 65536;
 
 function leb(n: number): number[] {
   const out: number[] = [];
@@ -46,8 +59,8 @@ function section(id: number, bytes: number[]): number[] {
   return [id, ...leb(bytes.length), ...bytes];
 }
 
-/** The binary of the module in the file comment. */
-function moduleBytes(): Uint8Array {
+/** The binary of the module in the file comment; `imported` picks the memory's origin. */
+function moduleBytes(imported: boolean): Uint8Array {
   const I32 = 0x7f, F64 = 0x7c, V128 = 0x7b;
   const get = (i: number) => [0x20, i];
   const set = (i: number) => [0x21, i];
@@ -55,7 +68,7 @@ function moduleBytes(): Uint8Array {
   const V128_LOAD = 0x00, I8X16_SHUFFLE = 0x0d, I32X4_EXTRACT_LANE = 0x1b, I32X4_EXTADD_PAIRWISE_I16X8_U = 0x7f, I32X4_ADD = 0xae;
   const swap16 = [1, 0, 3, 2, 5, 4, 7, 6, 9, 8, 11, 10, 13, 12, 15, 14];
   const lane = (k: number) => [...get(2), ...simd(I32X4_EXTRACT_LANE, k), 0xb8 /* f64.convert_i32_u */];
-  const body = [
+  const sumBody = [
     0x02, 0x40, 0x03, 0x40, // block, loop
     ...get(0), ...get(1), 0x4f /* i32.ge_u */, 0x0d, 0x01, // br_if $done
     ...get(0), ...simd(V128_LOAD, 0x00, 0x00), ...set(3),
@@ -66,16 +79,70 @@ function moduleBytes(): Uint8Array {
     ...lane(0), ...lane(1), 0xa0 /* f64.add */, ...lane(2), 0xa0, ...lane(3), 0xa0,
     0x0b,
   ];
-  const func = [1, 2, V128, ...body]; // one local group: 2 × v128
+  const sumFunc = [1, 2, V128, ...sumBody]; // one local group: 2 × v128
+  const copyFunc = [0, ...get(0), ...get(1), ...get(2), 0xfc, 10, 0x00, 0x00 /* memory.copy 0 0 */, 0x0b];
   const name = (s: string) => [s.length, ...Array.from(s, (c) => c.charCodeAt(0))];
+  const exports = [...name('sum'), 0x00, 0, ...name('copy'), 0x00, 1];
   return new Uint8Array([
     0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
-    ...section(1, [1, 0x60, 2, I32, I32, 1, F64]), // type (i32, i32) -> f64
-    ...section(3, [1, 0]), // function 0 has type 0
-    ...section(5, [1, 0x00, 2]), // memory: 2 pages, no maximum
-    ...section(7, [2, ...name('mem'), 0x02, 0, ...name('sum'), 0x00, 0]),
-    ...section(10, [1, ...leb(func.length), ...func]),
+    ...section(1, [2, 0x60, 2, I32, I32, 1, F64, 0x60, 3, I32, I32, I32, 0]), // (i32,i32)->f64, (i32,i32,i32)->()
+    ...(imported ? section(2, [1, ...name('e'), ...name('m'), 0x02, 0x00, 1]) : []), // import memory, min 1 page
+    ...section(3, [2, 0, 1]), // sum: type 0, copy: type 1
+    ...(imported ? [] : section(5, [1, 0x00, 2])), // own memory: 2 pages, no maximum
+    ...section(7, imported ? [2, ...exports] : [3, ...name('mem'), 0x02, 0, ...exports]),
+    ...section(10, [2, ...leb(sumFunc.length), ...sumFunc, ...leb(copyFunc.length), ...copyFunc]),
   ]);
+}
+
+/** The exports both instantiations have. */
+interface WasmExports {
+  sum: (p: number, end: number) => number;
+  copy: (dst: number, src: number, len: number) => void;
+  mem?: { buffer: ArrayBuffer };
+}
+
+/** The part of the WebAssembly JS API used here (the project's TypeScript libs do not declare it). */
+interface WasmApi {
+  validate(bytes: Uint8Array): boolean;
+  Module: new (bytes: Uint8Array) => object;
+  Instance: new (module: object, imports?: object) => { exports: WasmExports };
+  Memory: new (desc: { initial: number; maximum: number }) => { buffer: ArrayBuffer };
+}
+
+function api(): WasmApi | undefined {
+  return (globalThis as { WebAssembly?: WasmApi }).WebAssembly;
+}
+
+let compiled: [object | null, object | null] | null = null;
+
+/** The module compiled once per kind (own memory, imported memory), or null where it cannot be. */
+function compiledModule(imported: boolean): object | null {
+  if (compiled === null) {
+    const w = api();
+    const make = (imp: boolean): object | null => {
+      try {
+        if (w === undefined) return null;
+        const bytes = moduleBytes(imp);
+        return w.validate(bytes) ? new w.Module(bytes) : null;
+      } catch {
+        return null;
+      }
+    };
+    compiled = [make(false), make(true)];
+  }
+  return compiled[imported ? 1 : 0];
+}
+
+/** Checks `sum` and `copy` against their definitions on the first 64 bytes of `mem`. */
+function selfCheck(mem: Uint8Array, sum: WasmExports['sum'], copy: WasmExports['copy']): boolean {
+  for (let i = 0; i < 32; i++) mem[i] = (i * 37 + 11) & 0xff;
+  let expect = 0;
+  for (let i = 0; i < 32; i += 2) expect += (mem[i]! << 8) | mem[i + 1]!;
+  if (sum(0, 32) !== expect) return false;
+  copy(32, 0, 32);
+  for (let i = 0; i < 32; i++) if (mem[32 + i] !== mem[i]) return false;
+  mem.fill(0, 0, 64);
+  return true;
 }
 
 export interface WasmWordSum {
@@ -85,30 +152,60 @@ export interface WasmWordSum {
   readonly sum: (p: number, end: number) => number;
 }
 
-/** The part of the WebAssembly JS API used here (the project's TypeScript libs do not declare it). */
-interface WasmApi {
-  validate(bytes: Uint8Array): boolean;
-  Module: new (bytes: Uint8Array) => object;
-  Instance: new (module: object) => { exports: { mem: { buffer: ArrayBuffer }; sum: (p: number, end: number) => number } };
-}
-
-function instantiate(): WasmWordSum | null {
+function instantiateOwn(): WasmWordSum | null {
   try {
-    const api = (globalThis as { WebAssembly?: WasmApi }).WebAssembly;
-    if (api === undefined) return null;
-    const bytes = moduleBytes();
-    if (!api.validate(bytes)) return null;
-    const ex = new api.Instance(new api.Module(bytes)).exports;
-    const w = { mem: new Uint8Array(ex.mem.buffer), sum: ex.sum };
-    // Self-check against the definition before trusting it.
-    for (let i = 0; i < 32; i++) w.mem[i] = (i * 37 + 11) & 0xff;
-    let expect = 0;
-    for (let i = 0; i < 32; i += 2) expect += (w.mem[i]! << 8) | w.mem[i + 1]!;
-    return w.sum(0, 32) === expect ? w : null;
+    const w = api();
+    const mod = compiledModule(false);
+    if (w === undefined || mod === null) return null;
+    const ex = new w.Instance(mod).exports;
+    const mem = new Uint8Array(ex.mem!.buffer);
+    return selfCheck(mem, ex.sum, ex.copy) ? { mem, sum: ex.sum } : null;
   } catch {
     return null;
   }
 }
 
-/** The SIMD word sum, or null where WebAssembly SIMD is not available. */
-export const wasmWordSum: WasmWordSum | null = instantiate();
+/** The SIMD word sum over the module's own memory, or null where WebAssembly SIMD is not available. */
+export const wasmWordSum: WasmWordSum | null = instantiateOwn();
+
+/** A WebAssembly.Memory with the module's functions compiled against it. */
+export interface WasmMachineMemory {
+  /** The memory's bytes (never detached: the memory is never grown). */
+  readonly buffer: ArrayBuffer;
+  /** Sum of the big-endian 16-bit words of buffer[p..end); (end - p) a multiple of 16. */
+  readonly sum: (p: number, end: number) => number;
+  /** memmove(buffer + dst, buffer + src, len). */
+  readonly copy: (dst: number, src: number, len: number) => void;
+}
+
+const MACHINE_MEMORIES = new WeakMap<ArrayBufferLike, WasmMachineMemory>();
+
+/**
+ * A zeroed WebAssembly.Memory of at least `bytes` bytes with `sum` and `copy` over it, or null
+ * where WebAssembly (SIMD, bulk memory) is unavailable or the memory cannot be reserved — the
+ * caller then uses an ordinary ArrayBuffer. The memory is registered: `wasmMachineMemoryOf`
+ * finds it from any view's buffer.
+ */
+export function wasmMachineMemory(bytes: number): WasmMachineMemory | null {
+  try {
+    const w = api();
+    const mod = compiledModule(true);
+    if (w === undefined || mod === null) return null;
+    const pages = Math.max(1, Math.ceil(bytes / WASM_PAGE));
+    if (pages > 65536) return null;
+    const memory = new w.Memory({ initial: pages, maximum: pages });
+    const ex = new w.Instance(mod, { e: { m: memory } }).exports;
+    const buffer = memory.buffer;
+    if (!selfCheck(new Uint8Array(buffer, 0, 64), ex.sum, ex.copy)) return null;
+    const m: WasmMachineMemory = { buffer, sum: ex.sum, copy: ex.copy };
+    MACHINE_MEMORIES.set(buffer, m);
+    return m;
+  } catch {
+    return null;
+  }
+}
+
+/** The machine memory whose buffer this is, if `buffer` came from wasmMachineMemory. */
+export function wasmMachineMemoryOf(buffer: ArrayBufferLike): WasmMachineMemory | undefined {
+  return MACHINE_MEMORIES.get(buffer);
+}

@@ -20,3 +20,4 @@ export * from './frame';
 export * from './build';
 export * from './pretty';
 export * from './pcap';
+export * from './copy';

@@ -262,6 +262,7 @@ export class GrantTableOps {
   private readonly owner: Int32Array;
   private readonly kind: Uint8Array;
   private readonly nrPages: number;
+  private readonly memcopy: (dst: number, src: number, len: number) => void;
   private readonly copyOpCostNs: number;
   private readonly copyByteCostNs: number;
 
@@ -269,6 +270,7 @@ export class GrantTableOps {
     const mem = hv.mem;
     this.u16 = mem.u16; this.u32 = mem.u32; this.bytes = mem.bytes;
     this.owner = mem.owner; this.kind = mem.kind; this.nrPages = mem.nrPages;
+    this.memcopy = mem.copy;
     this.copyOpCostNs = hv.costs.hypercall_ns + hv.costs.gnttab_copy_op_ns;
     this.copyByteCostNs = hv.costs.gnttab_copy_byte_ns;
   }
@@ -655,8 +657,7 @@ export class GrantTableOps {
       if (rc !== GNTST_okay) return rc;
     }
     if (srcOff + len > XEN_PAGE_SIZE || dstOff + len > XEN_PAGE_SIZE) return GNTST_bad_copy_arg;
-    const s = (src.mfn << XEN_PAGE_SHIFT) + srcOff;
-    this.bytes.copyWithin((dst.mfn << XEN_PAGE_SHIFT) + dstOff, s, s + len);
+    this.memcopy((dst.mfn << XEN_PAGE_SHIFT) + dstOff, (src.mfn << XEN_PAGE_SHIFT) + srcOff, len);
     this.copyBytesOk += len;
     return GNTST_okay;
   }
@@ -708,14 +709,46 @@ export class GrantTableOps {
 
   /**
    * Hot path: a GNTTABOP_copy hypercall with exactly one op, given as the fields of struct
-   * gnttab_copy. Allocates nothing. Returns the op's GNTST_* status.
+   * gnttab_copy. The same checks, in the same order, as a batch of one through copy_one()
+   * (lock the domains, claim source then destination, check the ranges, copy, release), without
+   * the buffers a batch keeps between ops. Allocates nothing. Returns the op's GNTST_* status.
+   * @models xen-project/xen xen/common/grant_table.c gnttab_copy() gnttab_copy_one()
    */
   gnttab_copy_one(caller: Domain, flags: number, srcU: number, srcDomid: number, srcOffset: number,
     dstU: number, dstDomid: number, dstOffset: number, len: number): number {
-    this.copyBytesOk = 0;
-    const rc = this.copy_one(caller, flags, srcU, srcDomid, srcOffset, dstU, dstDomid, dstOffset, len);
-    this.finish_copy();
-    const bytes = this.copyBytesOk;
+    // domid, offset, len and flags are u16 fields in C: truncate as the guest's bytes would be.
+    flags &= 0xffff; srcDomid &= 0xffff; dstDomid &= 0xffff; srcOffset &= 0xffff; dstOffset &= 0xffff; len &= 0xffff;
+    const srcGref = (flags & GNTCOPY_source_gref) !== 0;
+    const dstGref = (flags & GNTCOPY_dest_gref) !== 0;
+    let rc: number = GNTST_okay;
+    let bytes = 0;
+    // gnttab_copy_lock_domains(): a frame of another domain can only be named through a grant.
+    const sd = srcDomid === DOMID_SELF ? caller : srcGref ? this.hv.lookup(srcDomid) : null;
+    const dd = dstDomid === DOMID_SELF ? caller : dstGref ? this.hv.lookup(dstDomid) : null;
+    if (sd === null) rc = GNTST_permission_denied;
+    else if (sd === undefined) rc = GNTST_bad_domain;
+    else if (dd === null) rc = GNTST_permission_denied;
+    else if (dd === undefined) rc = GNTST_bad_domain;
+    else {
+      // gnttab_copy_claim_buf() for the source, then the destination.
+      rc = srcGref ? this.acquire_grant_for_copy(sd, srcU, caller.domid, true) : this.get_paged_frame(srcU, sd);
+      if (rc === GNTST_okay) {
+        const srcMfn = this.gotMfn;
+        rc = dstGref ? this.acquire_grant_for_copy(dd, dstU, caller.domid, false) : this.get_paged_frame(dstU, dd);
+        const dstClaimed = rc === GNTST_okay;
+        if (dstClaimed) {
+          if (srcOffset + len > XEN_PAGE_SIZE || dstOffset + len > XEN_PAGE_SIZE) {
+            rc = GNTST_bad_copy_arg;
+          } else {
+            this.memcopy((this.gotMfn << XEN_PAGE_SHIFT) + dstOffset, (srcMfn << XEN_PAGE_SHIFT) + srcOffset, len);
+            bytes = len;
+          }
+        }
+        // gnttab_copy_release_buf(): the source, then the destination if it was claimed.
+        if (srcGref) this.release_grant_for_copy(sd, srcU, true);
+        if (dstClaimed && dstGref) this.release_grant_for_copy(dd, dstU, false);
+      }
+    }
     const cost = this.copyOpCostNs + Math.round(bytes * this.copyByteCostNs);
     this.hv.charge(caller, cost);
     const c = this.counters;

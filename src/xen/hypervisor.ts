@@ -151,7 +151,7 @@ export class Hypervisor {
     this.sim = sim;
     this.params = params;
     this.costs = params.group(XEN_PARAMS);
-    this.mem = new HostMemory(this.costs.host_pages);
+    this.mem = new HostMemory(this.costs.host_pages, { wasm: this.costs.host_memory_wasm });
     const t = sim.trace;
     this.tp = {
       map: t.point('xen.gnttab.map'), unmap: t.point('xen.gnttab.unmap'), copy: t.point('xen.gnttab.copy'),

@@ -1,7 +1,11 @@
 /**
  * Machine memory of one simulated host: every 4 KiB machine frame (MFN) is a slice of ONE
- * preallocated ArrayBuffer, so a page is real bytes that any domain holding a grant or a mapping
- * reads and writes in place, and a copy is a `copyWithin` inside that buffer.
+ * preallocated buffer, so a page is real bytes that any domain holding a grant or a mapping
+ * reads and writes in place, and a copy is a memmove inside that buffer (`copy`).
+ *
+ * The buffer is a WebAssembly.Memory where the runtime has one (see ../wire/csum-simd): a copy
+ * between frames is then one `memory.copy`, and checksums read frames in place. Where it has
+ * not, it is an ordinary ArrayBuffer and `copy` is `copyWithin`; the bytes are the same.
  *
  *   buffer:  | mfn 0 (Xen) | mfn 1 | mfn 2 | ... | mfn N-1 |      each 4096 bytes
  *   owner[]: DOMID_XEN      domid   domid         FREE
@@ -17,6 +21,7 @@
  * in a grant entry never names guest memory.
  */
 import { DOMID_XEN, XEN_PAGE_SHIFT, XEN_PAGE_SIZE } from '../io/xen-constants';
+import { wasmMachineMemory } from '../wire/csum-simd';
 import { INVALID_MFN } from './constants';
 
 /** Owner value of a frame nobody owns. */
@@ -49,11 +54,19 @@ export class HostMemory {
   readonly m2p: Uint32Array;
   /** References held by foreign grant mappings (a frame with any cannot be transferred). */
   readonly mapRefs: Uint16Array;
+  /**
+   * memmove of `len` bytes from machine address `src` to `dst` (both within this memory; the
+   * caller checks the bounds).
+   */
+  readonly copy: (dst: number, src: number, len: number) => void;
+  /** True when the bytes live in a WebAssembly.Memory (copy and checksums run in wasm). */
+  readonly inWasm: boolean;
   private readonly views: (Uint8Array | undefined)[];
   private readonly freeStack: Int32Array;
   private freeTop = 0;
 
-  constructor(nrPages: number) {
+  /** `opts.wasm: false` keeps the bytes in an ordinary ArrayBuffer even where wasm is available. */
+  constructor(nrPages: number, opts: { wasm?: boolean } = {}) {
     if (!Number.isInteger(nrPages) || nrPages < 2 || nrPages > 1 << 20) {
       throw new RangeError(`HostMemory: nrPages ${nrPages} is not allowed; use an integer in [2, ${1 << 20}]`);
     }
@@ -61,10 +74,15 @@ export class HostMemory {
       throw new Error('HostMemory: this model needs a little-endian host (x86, Arm), as Xen guests on x86/Arm are');
     }
     this.nrPages = nrPages;
-    this.buffer = new ArrayBuffer(nrPages * XEN_PAGE_SIZE);
-    this.bytes = new Uint8Array(this.buffer);
-    this.u16 = new Uint16Array(this.buffer);
-    this.u32 = new Uint32Array(this.buffer);
+    const size = nrPages * XEN_PAGE_SIZE;
+    const wasm = opts.wasm === false ? null : wasmMachineMemory(size);
+    this.buffer = wasm !== null ? wasm.buffer : new ArrayBuffer(size);
+    this.inWasm = wasm !== null;
+    this.bytes = new Uint8Array(this.buffer, 0, size);
+    this.u16 = new Uint16Array(this.buffer, 0, size >>> 1);
+    this.u32 = new Uint32Array(this.buffer, 0, size >>> 2);
+    const bytes = this.bytes;
+    this.copy = wasm !== null ? wasm.copy : (dst, src, len) => { bytes.copyWithin(dst, src, src + len); };
     this.owner = new Int32Array(nrPages).fill(OWNER_FREE);
     this.kind = new Uint8Array(nrPages);
     this.m2p = new Uint32Array(nrPages).fill(INVALID_MFN);

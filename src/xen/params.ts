@@ -16,6 +16,11 @@ export const XEN_PARAMS = defineParams('xen', {
     help: 'Machine memory of the simulated host in 4 KiB pages; every domain page, grant frame and shared_info page comes from it.',
     models: 'the host RAM Xen manages (64 MiB by default is plenty for a lab; the buffer is zero-filled lazily by the OS)',
   }),
+  host_memory_wasm: bool({
+    default: true,
+    help: 'Keep machine memory in a WebAssembly.Memory (copies and checksums run in wasm, in place) where the runtime allows; false keeps it in an ordinary ArrayBuffer. The bytes are the same either way; only the simulator\'s speed differs.',
+    models: 'not a Xen setting: how this model stores the host\'s RAM',
+  }),
   max_grant_frames: int({
     default: 64, min: 1, max: 4096, unit: 'frames',
     help: 'Grant-table frames a domain may grow to (512 v1 entries each).',

@@ -52,6 +52,7 @@ import {
 import type { NetfrontQueue } from './queue';
 import type { NetfrontInfo } from './info';
 import { xennet_handle_tx_irq } from './tx';
+import { copyBytes } from '../../wire/copy';
 
 const PAGE_SIZE = 4096;
 const RX_MASK = NET_RX_RING_SIZE - 1;
@@ -445,7 +446,7 @@ function buildSkb(q: NetfrontQueue, first: number): SkBuff | null {
   const page0 = xen.page(pfn0);
   const pull = len0 < RX_COPY_THRESHOLD ? len0 : RX_COPY_THRESHOLD;
   const at = skb.put(pull);
-  skb.head.set(page0.subarray(off0, off0 + pull), at);
+  copyBytes(skb.head, at, page0, off0, pull);
   pullBytes = pull;
   if (len0 > pull) skb.addFrag(page0, off0 + pull, len0 - pull);
   else q.rxPages.push(pfn0); // empty frag: the page goes back at once

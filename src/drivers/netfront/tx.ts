@@ -47,6 +47,7 @@ import {
 } from './constants';
 import { add_id_to_list, get_id_from_list, type NetfrontQueue } from './queue';
 import type { NetfrontInfo } from './info';
+import { copyBytes } from '../../wire/copy';
 
 const PAGE_SIZE = 4096;
 const PAGE_MASK = 4095;
@@ -120,7 +121,7 @@ export function xennet_tx_setup_grant(q: NetfrontQueue, skb: SkBuff, buf: Uint8A
     if (pfn < 0) throw new Error(`netfront ${q.name}: tx page pool exhausted (${q.txPages.size} pages for ${NET_TX_RING_SIZE} ids)`);
     const page = xen.page(pfn);
     if (curZero) page.fill(0);
-    page.set(buf.subarray(absOff, absOff + len), pageOff);
+    copyBytes(page, pageOff, buf, absOff, len);
     gfn = xen.pfn_to_gfn(pfn);
     q.grant_tx_page[id] = pfn;
   } else {

@@ -54,6 +54,7 @@ import { csum_fold, csum_partial, csum_tcpudp_nofold, CSUM_MANGLED_0 } from '../
 import { MacAddr } from '../../wire/address';
 import type { Params } from '../../params';
 import { tsoLayout, tsoSegment, type TsoLayout } from './tso';
+import { copyBytes } from '../../wire/copy';
 
 declare module '../../sim/trace' {
   interface TraceEvents {
@@ -357,7 +358,7 @@ export class IxgbeNic extends NetDevice implements LinkEndpoint {
     if (hb !== null && buf.buffer !== hb && mine.buffer === hb && off + len <= mine.length) {
       // The descriptor's buffer is a host frame and the wire's is not: the DMA writes into the
       // frame, and the link gets a new frame for its slot (so this happens once per wire buffer).
-      mine.set(buf.subarray(off, off + len), off);
+      copyBytes(mine, off, buf, off, len);
       back = this.stack.pool.newHead() ?? buf;
     } else {
       this.rxBuf[i] = buf; // the DMA wrote into the descriptor's buffer: swap buffers

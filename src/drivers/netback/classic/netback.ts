@@ -48,6 +48,7 @@ import { ETH_HLEN, makeMapOps, makeUnmapOps, SkbQueue, type XenvifQueue } from '
 import { skbChecksumSetup } from '../csum';
 import type { NetbackDriver } from '../driver';
 import type { XenVif } from '../interface';
+import { copyBytes } from '../../../wire/copy';
 
 const MAX_PENDING_REQS = 256;
 /** MAX_SKB_FRAGS in 2.6.18 with 4 KiB pages: 65536 / PAGE_SIZE + 2. */
@@ -541,7 +542,7 @@ export class ClassicNetback implements SkbDestructor {
     const page = this.mmapPage[first]!;
     const off = this.ptOffset[first]!;
     const at = skb.put(dataLen);
-    skb.head.set(page.subarray(off, off + dataLen), at);
+    copyBytes(skb.head, at, page, off, dataLen);
     nb.stepCost += Math.round(dataLen * nb.costs.memcpy_byte_ns_x1000 / 1000);
     const flags = this.ptFlags[first]!;
     // Chain of pending indices whose pages the skb holds (the page destructors).
@@ -684,7 +685,7 @@ export class ClassicNetback implements SkbDestructor {
           } else {
             su = this.stagePage(copy.count);
             so = 0;
-            mem.bytes.set(src.subarray(srcOff, srcOff + len), su * XEN_PAGE_SIZE);
+            copyBytes(mem.bytes, su * XEN_PAGE_SIZE, src, srcOff, len);
             sd = DOMID_SELF;
           }
           copy.push(flags, su, sd, so, gref, vif.domid, 0, len);
@@ -693,7 +694,7 @@ export class ClassicNetback implements SkbDestructor {
           const mfn = nb.hv.allocPage();
           const off = pc === 0 && (skb.data & (XEN_PAGE_SIZE - 1)) + len <= XEN_PAGE_SIZE ? skb.data & (XEN_PAGE_SIZE - 1) : 0;
           if (pc === 0) offset0 = off;
-          if (mfn >= 0) mem.bytes.set(src.subarray(srcOff, srcOff + len), mfn * XEN_PAGE_SIZE + off);
+          if (mfn >= 0) copyBytes(mem.bytes, mfn * XEN_PAGE_SIZE + off, src, srcOff, len);
           nb.stepCost += Math.round(len * nb.costs.memcpy_byte_ns_x1000 / 1000);
           let t = this.rxTransfer[nTransfer];
           if (t === undefined) { t = { mfn: 0, domid: 0, ref: 0, status: 0 }; this.rxTransfer[nTransfer] = t; }

@@ -50,6 +50,7 @@ import {
 } from '../common';
 import { skbChecksumSetup } from '../csum';
 import type { XenVif } from '../interface';
+import { copyBytes } from '../../../wire/copy';
 
 void _unusedCopy;
 
@@ -678,7 +679,7 @@ function xenvif_tx_submit(q: XenvifQueue): number {
     const landMfn = q.txSkbLandMfn[k]!;
     if (landMfn >= 0) {
       const src = (landMfn * XEN_PAGE_SIZE) + q.txSkbLandOff[k]!;
-      skb.head.set(mem.bytes.subarray(src, src + dataLen), at);
+      copyBytes(skb.head, at, mem.bytes, src, dataLen);
     }
     const flags = q.ptFlags[pendingIdx]!;
     if (dataLen < q.ptSize[pendingIdx]!) {

@@ -31,6 +31,7 @@ import {
 } from '../../../io/netif';
 import { CHECKSUM_PARTIAL, CHECKSUM_UNNECESSARY, SKB_GSO_TCPV4, type SkBuff } from '../../../net/skb';
 import { COPY_BATCH_SIZE, RX_BATCH_SIZE, type XenvifQueue } from '../common';
+import { copyBytes } from '../../../wire/copy';
 
 /**
  * Slots one packet needs: one per 4 KiB of data, plus one for a GSO extra.
@@ -194,7 +195,7 @@ function xenvif_rx_copy_add(q: XenvifQueue, gref: number, offset: number, src: U
     }
     srcOffset = (src.byteOffset + srcOff) & (XEN_PAGE_SIZE - 1);
     if (srcOffset + len > XEN_PAGE_SIZE) srcOffset = 0;
-    mem.bytes.set(src.subarray(srcOff, srcOff + len), stage * XEN_PAGE_SIZE + srcOffset);
+    copyBytes(mem.bytes, stage * XEN_PAGE_SIZE + srcOffset, src, srcOff, len);
     srcU = stage;
     srcDom = DOMID_SELF;
   }
