@@ -210,20 +210,6 @@ export class GnttabCopyBatch {
 
 // ---------------------------------------------------------------------------------------------
 
-/** Xen's per-side state of a copy in progress (struct gnttab_copy_buf). */
-class CopyBuf {
-  /** ptr.domid as the guest gave it (DOMID_SELF stays DOMID_SELF); -1 when no domain is locked. */
-  ptrDomid = -1;
-  domain: Domain | null = null;
-  /** ptr.u: the ref or gmfn the buffer was claimed for. */
-  u = 0;
-  mfn = 0;
-  readOnly = true;
-  haveGrant = false;
-  /** `virt != NULL`: the buffer is claimed and mapped. */
-  virt = false;
-}
-
 const UNMAP_BATCH = 32; // GNTTAB_UNMAP_BATCH_SIZE
 
 export interface GnttabCounters {
@@ -245,8 +231,23 @@ export class GrantTableOps {
     transfer_hypercalls: 0, transfer_ops: 0, transfer_errors: 0,
     setup_table_calls: 0,
   };
-  private readonly src = new CopyBuf();
-  private readonly dst = new CopyBuf();
+  // Xen's struct gnttab_copy_buf of the batch in progress, flattened into fields (the copy path
+  // runs once per packet): the source side (s*, always read-only) and the destination (d*,
+  // writable). ptrDomid is ptr.domid as the guest gave it (DOMID_SELF stays DOMID_SELF), or -1
+  // when no domain is locked; u is the ref or gmfn the side was claimed for; virt is
+  // `virt != NULL` (claimed and mapped); grant says a grant is pinned for it.
+  private sDomain: Domain | null = null;
+  private sPtrDomid = -1;
+  private sU = 0;
+  private sMfn = 0;
+  private sGrant = false;
+  private sVirt = false;
+  private dDomain: Domain | null = null;
+  private dPtrDomid = -1;
+  private dU = 0;
+  private dMfn = 0;
+  private dGrant = false;
+  private dVirt = false;
   /** Result frame of the last successful acquire/get_paged_frame. */
   private gotMfn = 0;
   /** Scratch for unmap completion (struct gnttab_unmap_common[32]). */
@@ -586,85 +587,87 @@ export class GrantTableOps {
     if (clear) this.clear_flags(rd, gref, clear);
   }
 
-  /** @models xen-project/xen xen/common/grant_table.c gnttab_copy_release_buf() */
-  private release_buf(b: CopyBuf): void {
-    b.virt = false;
-    if (b.haveGrant) {
-      this.release_grant_for_copy(b.domain!, b.u, b.readOnly);
-      b.haveGrant = false;
+  /** @models xen-project/xen xen/common/grant_table.c gnttab_copy_release_buf() (source side) */
+  private release_src(): void {
+    this.sVirt = false;
+    if (this.sGrant) {
+      this.release_grant_for_copy(this.sDomain!, this.sU, true);
+      this.sGrant = false;
     }
   }
 
+  /** @models xen-project/xen xen/common/grant_table.c gnttab_copy_release_buf() (destination side) */
+  private release_dst(): void {
+    this.dVirt = false;
+    if (this.dGrant) {
+      this.release_grant_for_copy(this.dDomain!, this.dU, false);
+      this.dGrant = false;
+    }
+  }
+
+  /** @models xen-project/xen xen/common/grant_table.c gnttab_copy_unlock_domains() */
   private unlock_domains(): void {
-    this.src.domain = null; this.src.ptrDomid = -1;
-    this.dst.domain = null; this.dst.ptrDomid = -1;
-  }
-
-  /** @models xen-project/xen xen/common/grant_table.c gnttab_copy_lock_domain() */
-  private lock_domain(caller: Domain, domid: number, isGref: boolean, b: CopyBuf): number {
-    if (domid !== DOMID_SELF && !isGref) return GNTST_permission_denied;
-    const d = domid === DOMID_SELF ? caller : this.hv.lookup(domid);
-    if (d === undefined) return GNTST_bad_domain;
-    b.domain = d;
-    b.ptrDomid = domid;
-    return GNTST_okay;
-  }
-
-  /** @models xen-project/xen xen/common/grant_table.c gnttab_copy_claim_buf() */
-  private claim_buf(caller: Domain, isGref: boolean, u: number, b: CopyBuf, readOnly: boolean): number {
-    b.readOnly = readOnly;
-    if (isGref) {
-      const rc = this.acquire_grant_for_copy(b.domain!, u, caller.domid, readOnly);
-      if (rc !== GNTST_okay) return rc;
-      b.haveGrant = true;
-    } else {
-      const rc = this.get_paged_frame(u, b.domain!);
-      if (rc !== GNTST_okay) return rc;
-    }
-    b.u = u;
-    b.mfn = this.gotMfn;
-    b.virt = true;
-    return GNTST_okay;
+    this.sDomain = null; this.sPtrDomid = -1;
+    this.dDomain = null; this.dPtrDomid = -1;
   }
 
   /**
-   * One copy op with the buffers kept from the previous op of the same batch.
+   * The domain a copy side names (gnttab_copy_lock_domain): the caller for DOMID_SELF; another
+   * domain only through a grant ref. null = GNTST_permission_denied, undefined = GNTST_bad_domain.
+   */
+  private copyDomain(caller: Domain, domid: number, isGref: boolean): Domain | null | undefined {
+    if (domid === DOMID_SELF) return caller;
+    return isGref ? this.hv.lookup(domid) : null;
+  }
+
+  /**
+   * One copy op with the sides kept from the previous op of the same batch: the domains stay
+   * locked while the domids repeat, and a side stays claimed while it names the same ref/frame.
+   * Fields are the u16/u32 values of struct gnttab_copy.
    * @models xen-project/xen xen/common/grant_table.c gnttab_copy_one() gnttab_copy_buf()
    */
   private copy_one(caller: Domain, flags: number, srcU: number, srcDomid: number, srcOff: number,
     dstU: number, dstDomid: number, dstOff: number, len: number): number {
-    // domid, offset, len and flags are u16 fields in C: truncate as the guest's bytes would be.
-    srcDomid &= 0xffff; dstDomid &= 0xffff; srcOff &= 0xffff; dstOff &= 0xffff; len &= 0xffff; flags &= 0xffff;
-    const src = this.src, dst = this.dst;
     const srcGref = (flags & GNTCOPY_source_gref) !== 0;
     const dstGref = (flags & GNTCOPY_dest_gref) !== 0;
-    if (src.domain === null || srcDomid !== src.ptrDomid || dst.domain === null || dstDomid !== dst.ptrDomid) {
-      this.release_buf(src);
-      this.release_buf(dst);
+    if (srcDomid !== this.sPtrDomid || dstDomid !== this.dPtrDomid) {
+      this.release_src();
+      this.release_dst();
       this.unlock_domains();
-      let rc = this.lock_domain(caller, srcDomid, srcGref, src);
-      if (rc === GNTST_okay) rc = this.lock_domain(caller, dstDomid, dstGref, dst);
-      if (rc !== GNTST_okay) { this.unlock_domains(); return rc; }
+      // gnttab_copy_lock_domains(): source, then destination; on failure neither stays locked.
+      const sd = this.copyDomain(caller, srcDomid, srcGref);
+      if (sd === null) return GNTST_permission_denied;
+      if (sd === undefined) return GNTST_bad_domain;
+      const dd = this.copyDomain(caller, dstDomid, dstGref);
+      if (dd === null) return GNTST_permission_denied;
+      if (dd === undefined) return GNTST_bad_domain;
+      this.sDomain = sd; this.sPtrDomid = srcDomid;
+      this.dDomain = dd; this.dPtrDomid = dstDomid;
     }
-    if (!(src.virt && (srcGref ? src.haveGrant && src.u === srcU : src.u === srcU))) {
-      this.release_buf(src);
-      const rc = this.claim_buf(caller, srcGref, srcU, src, true);
+    // gnttab_copy_buf_valid() or gnttab_copy_claim_buf(), source then destination.
+    if (!(this.sVirt && this.sU === srcU && (!srcGref || this.sGrant))) {
+      this.release_src();
+      const d = this.sDomain!;
+      const rc = srcGref ? this.acquire_grant_for_copy(d, srcU, caller.domid, true) : this.get_paged_frame(srcU, d);
       if (rc !== GNTST_okay) return rc;
+      this.sGrant = srcGref; this.sU = srcU; this.sMfn = this.gotMfn; this.sVirt = true;
     }
-    if (!(dst.virt && (dstGref ? dst.haveGrant && dst.u === dstU : dst.u === dstU))) {
-      this.release_buf(dst);
-      const rc = this.claim_buf(caller, dstGref, dstU, dst, false);
+    if (!(this.dVirt && this.dU === dstU && (!dstGref || this.dGrant))) {
+      this.release_dst();
+      const d = this.dDomain!;
+      const rc = dstGref ? this.acquire_grant_for_copy(d, dstU, caller.domid, false) : this.get_paged_frame(dstU, d);
       if (rc !== GNTST_okay) return rc;
+      this.dGrant = dstGref; this.dU = dstU; this.dMfn = this.gotMfn; this.dVirt = true;
     }
     if (srcOff + len > XEN_PAGE_SIZE || dstOff + len > XEN_PAGE_SIZE) return GNTST_bad_copy_arg;
-    this.memcopy((dst.mfn << XEN_PAGE_SHIFT) + dstOff, (src.mfn << XEN_PAGE_SHIFT) + srcOff, len);
+    this.memcopy((this.dMfn << XEN_PAGE_SHIFT) + dstOff, (this.sMfn << XEN_PAGE_SHIFT) + srcOff, len);
     this.copyBytesOk += len;
     return GNTST_okay;
   }
 
   private finish_copy(): void {
-    this.release_buf(this.src);
-    this.release_buf(this.dst);
+    this.release_src();
+    this.release_dst();
     this.unlock_domains();
   }
 
@@ -681,7 +684,7 @@ export class GrantTableOps {
       for (let i = 0; i < count; i++) {
         const rc = this.copy_one(caller, ops.flags(i), ops.srcU(i), ops.srcDomid(i), ops.srcOffset(i),
           ops.dstU(i), ops.dstDomid(i), ops.dstOffset(i), ops.len(i));
-        if (rc !== GNTST_okay) { this.release_buf(this.src); this.release_buf(this.dst); } else ok++;
+        if (rc !== GNTST_okay) { this.release_src(); this.release_dst(); } else ok++;
         ops.setStatus(i, rc);
         if (i === 0) first = rc;
       }
@@ -690,7 +693,7 @@ export class GrantTableOps {
         const op = ops[i]!;
         const rc = this.copy_one(caller, op.flags & 0xffff, op.source.u >>> 0, op.source.domid & 0xffff, op.source.offset & 0xffff,
           op.dest.u >>> 0, op.dest.domid & 0xffff, op.dest.offset & 0xffff, op.len & 0xffff);
-        if (rc !== GNTST_okay) { this.release_buf(this.src); this.release_buf(this.dst); } else ok++;
+        if (rc !== GNTST_okay) { this.release_src(); this.release_dst(); } else ok++;
         op.status = rc;
         if (i === 0) first = rc;
       }
