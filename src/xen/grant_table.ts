@@ -553,11 +553,15 @@ export class GrantTableOps {
     const oldPin = rd.actPin[gref]!;
     if (oldPin !== 0 && (rd.actDomid[gref] !== ldom || (oldPin & GNTPIN_overflow_mask) !== 0)) return GNTST_general_error;
     if (oldPin === 0 || (!readonly && (oldPin & (GNTPIN_devw_mask | GNTPIN_hstw_mask)) === 0)) {
-      const rc = this.set_status_v1(rd, gref, readonly, false, ldom);
-      if (rc !== GNTST_okay) return rc;
-      const frame = this.u32[(rd.grantEntryAddr(gref) >>> 2) + 1]!;
-      const rc2 = this.get_paged_frame(frame, rd);
-      if (rc2 !== GNTST_okay) { this.unpin_clear(rd, gref, readonly); return rc2; }
+      // _set_status_v1() on the entry (its address computed once for the flags and the frame).
+      const u16 = this.u16;
+      const a = rd.grantEntryAddr(gref) >>> 1;
+      const flags = u16[a]!;
+      if (oldPin === 0 && ((flags & GTF_type_mask) !== GTF_permit_access || u16[a + 1] !== ldom)) return GNTST_general_error;
+      if (!readonly && (flags & GTF_readonly) !== 0) return GNTST_general_error;
+      u16[a] = readonly ? flags | GTF_reading : flags | GTF_reading | GTF_writing;
+      const rc = this.get_paged_frame(this.u32[(a >>> 1) + 1]!, rd);
+      if (rc !== GNTST_okay) { this.unpin_clear(rd, gref, readonly); return rc; }
       if (oldPin === 0) {
         rd.actDomid[gref] = ldom;
         rd.actMfn[gref] = this.gotMfn;
@@ -566,7 +570,7 @@ export class GrantTableOps {
       const mfn = rd.actMfn[gref]!;
       if (this.owner[mfn] !== rd.domid) { this.unpin_clear(rd, gref, readonly); return GNTST_bad_domain; }
     }
-    rd.actPin[gref] = (rd.actPin[gref]! + (readonly ? GNTPIN_hstr_inc : GNTPIN_hstw_inc)) >>> 0;
+    rd.actPin[gref] = (oldPin + (readonly ? GNTPIN_hstr_inc : GNTPIN_hstw_inc)) >>> 0;
     this.gotMfn = rd.actMfn[gref]!;
     return GNTST_okay;
   }
