@@ -208,14 +208,24 @@ export interface RxWalkRow {
 
 /**
  * Completion steps: work a packet causes after it has moved on (freeing the sender's resources),
- * which does not delay the packet itself.
+ * which does not delay the packet itself. The 2.6.18 netfront's netif_int handles both rings; it
+ * is a completion step only for its tx half (see isCompletionStep).
  */
 export const RX_COMPLETION_STEPS: ReadonlySet<string> = new Set([
-  'ixgbe_clean_tx_irq', 'xennet_tx_buf_gc', 'make_tx_response', 'xenvif_zerocopy_callback',
+  'ixgbe_clean_tx_irq', 'xennet_tx_buf_gc', 'network_tx_buf_gc', 'make_tx_response', 'xenvif_zerocopy_callback',
   'xenvif_tx_dealloc_action', 'xenvif_idx_release', 'netif_idx_release', 'net_tx_action_dealloc',
   // the guest's tx completion: the interrupt for netback's tx responses and ending the grants
   'xennet_tx_interrupt', 'gnttab_end_foreign_access_ref',
 ]);
+
+/**
+ * Whether a step is completion work beside the packet's path: one of RX_COMPLETION_STEPS, or the
+ * tx half of 2.6.18's netif_int (netfront's step detail then starts with 'network_tx_buf_gc').
+ */
+function isCompletionStep(fn: string, detail: string | undefined): boolean {
+  if (fn === 'netif_int') return detail !== undefined && detail.startsWith('network_tx_buf_gc');
+  return RX_COMPLETION_STEPS.has(fn);
+}
 
 /**
  * Orders the `pkt.step` records of the packets `pkts` (all records when omitted) into a walk, and
@@ -250,16 +260,21 @@ export function rxWalk(records: readonly AnyTraceRecord[] | readonly RxStepRecor
     }
     rows.push({
       step: i + 1, fn: s.fn, lane: s.lane, dom: s.dom, t: s.t, start, end: start + s.cpuNs,
-      cpu_ns: s.cpuNs, detail: s.detail ?? '', on_path: !RX_COMPLETION_STEPS.has(s.fn),
+      cpu_ns: s.cpuNs, detail: s.detail ?? '', on_path: !isCompletionStep(s.fn, s.detail),
     });
   }
   return rows;
 }
 
-/** The component a step belongs to, for charts: the lane, with dom0's netback and domU's netfront apart. */
+/**
+ * The component a step belongs to, for charts: the lane, with dom0's netback and domU's netfront
+ * apart. netfront is Linux's xennet_* (and napi_gro_receive) or 2.6.18's network_start_xmit,
+ * network_tx_buf_gc, netif_int, netif_poll and xennet_get_responses; the guest's
+ * netif_receive_skb belongs to its stack.
+ */
 export function rxComponentOf(fn: string, lane: string): string {
   if (lane === 'dom0' && /^(xenvif_|netbk_|netif_be_|net_rx_action|net_tx_action|make_tx_response|netif_idx_release)/.test(fn)) return 'netback';
-  if (lane === 'domU' && /^(xennet_|napi_gro_receive|netif_poll|xennet)/.test(fn)) return 'netfront';
+  if (lane === 'domU' && /^(xennet_|napi_gro_receive$|network_|netif_poll$|netif_int$)/.test(fn)) return 'netfront';
   if (lane === 'domU') return 'guest stack';
   if (lane === 'dom0') return 'dom0 stack';
   if (lane === 'host') return 'external host';

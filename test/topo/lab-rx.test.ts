@@ -105,11 +105,45 @@ describe('rxWalk / rxBreakdown / rxSwimlane', () => {
     expect(phyTx.start).toBe(xmit.end);
   });
 
-  it('rxWalk() of the classic design names netif_be_start_xmit and netbk_gop_skb', () => {
-    const fns = walkOfOneFrame('classic').map((w) => w.fn);
+  it('rxWalk() of the classic design names netif_be_start_xmit and netbk_gop_skb, and 2.6.18 netfront\'s netif_int and netif_poll', () => {
+    const walk = walkOfOneFrame('classic');
+    const fns = walk.map((w) => w.fn);
     expect(fns).toContain('netif_be_start_xmit');
     expect(fns).toContain('netbk_gop_skb');
-    expect(fns.indexOf('netbk_gop_skb')).toBeLessThan(fns.indexOf('xennet_poll'));
+    expect(fns.indexOf('netbk_gop_skb')).toBeLessThan(fns.indexOf('netif_poll'));
+    const guest = walk.filter((w) => w.lane === 'domU');
+    expect(guest.map((w) => w.fn)).toEqual(['netif_int', 'netif_poll', 'xennet_get_responses', 'netif_receive_skb', '__netif_receive_skb_core', 'ip_rcv', 'udp_rcv']);
+    // The rx half of netif_int is on the packet's path; the guest's part lands in the same groups as the modern walk's.
+    expect(guest.every((w) => w.on_path)).toBe(true);
+    expect(guest.map((w) => rxComponentOf(w.fn, w.lane))).toEqual([
+      'netfront', 'netfront', 'netfront', 'guest stack', 'guest stack', 'guest stack', 'guest stack',
+    ]);
+    const modern = walkOfOneFrame('modern').filter((w) => w.lane === 'domU');
+    expect(modern.map((w) => rxComponentOf(w.fn, w.lane))).toEqual([
+      'netfront', 'netfront', 'netfront', 'netfront', 'guest stack', 'guest stack', 'guest stack', 'guest stack',
+    ]);
+  });
+
+  it('rxWalk() marks a 2.6.18 guest\'s tx completion (netif_int → network_tx_buf_gc) off the path, as the modern one', () => {
+    for (const design of ['modern', 'classic'] as const) {
+      const host = buildRxLabHost({ guests: [{ name: 'g', design }] });
+      rxWarmUp(host);
+      const rec = host.sim.trace.record('pkt.step');
+      const id = host.guest('g').endpoint.sendUdp(host.external.endpoint.ip, 9, 200);
+      host.runFor(host.ms(1));
+      rec.stop();
+      const walk = rxWalk(rec.records, [id]);
+      const guest = walk.filter((w) => w.lane === 'domU');
+      const xmit = design === 'classic' ? 'network_start_xmit' : 'xennet_start_xmit';
+      const done = design === 'classic'
+        ? ['netif_int', 'gnttab_end_foreign_access_ref', 'network_tx_buf_gc']
+        : ['xennet_tx_interrupt', 'gnttab_end_foreign_access_ref', 'xennet_tx_buf_gc'];
+      expect(guest.find((w) => w.fn === xmit)?.on_path, design).toBe(true);
+      expect(guest.slice(-3).map((w) => [w.fn, w.on_path]), design).toEqual(done.map((f) => [f, false]));
+      expect(rxComponentOf(xmit, 'domU')).toBe('netfront');
+      expect(rxComponentOf(done[0]!, 'domU')).toBe('netfront');
+      expect(rxComponentOf(done[2]!, 'domU')).toBe('netfront');
+    }
   });
 
   it('rxBreakdown() adds up to the span of the on-path steps and charges the dom0 → guest wait to xen', () => {
@@ -135,6 +169,10 @@ describe('rxWalk / rxBreakdown / rxSwimlane', () => {
     expect(rxComponentOf('netbk_gop_skb', 'dom0')).toBe('netback');
     expect(rxComponentOf('__netif_receive_skb_core', 'dom0')).toBe('dom0 stack');
     expect(rxComponentOf('xennet_poll', 'domU')).toBe('netfront');
+    for (const fn of ['netif_poll', 'netif_int', 'network_start_xmit', 'network_tx_buf_gc', 'xennet_get_responses']) {
+      expect(rxComponentOf(fn, 'domU'), fn).toBe('netfront');
+    }
+    expect(rxComponentOf('netif_receive_skb', 'domU')).toBe('guest stack');
     expect(rxComponentOf('udp_rcv', 'domU')).toBe('guest stack');
     expect(rxComponentOf('br_forward', 'bridge')).toBe('bridge');
   });

@@ -44,3 +44,32 @@ export {
 export const XENBUS_STATE_NAMES: readonly string[] = [
   'Unknown', 'Initialising', 'InitWait', 'Initialised', 'Connected', 'Closing', 'Closed', 'Reconfiguring', 'Reconfigured',
 ];
+
+/**
+ * Packet-walk step names (`pkt.step` fn) of the functions whose name differs between Linux's
+ * xen-netfront (`design: 'modern'`) and the 2.6.18-xen netfront (`design: 'classic'`,
+ * bronson/linux-2.6.18.8-ovz-xen drivers/xen/netfront/netfront.c). Names both drivers share
+ * (gnttab_grant_foreign_access_ref, RING_PUSH_REQUESTS_AND_CHECK_NOTIFY, notify_remote_via_irq,
+ * gnttab_end_foreign_access_ref, xennet_get_responses) are used as they are. 2.6.18 has no
+ * xennet_mark_tx_pending (ids are never "pending": the ring push publishes them) and no GRO
+ * (netif_poll calls netif_receive_skb, which the guest stack's own step shows), so a classic
+ * walk emits nothing for those two steps.
+ */
+export const STEP_START_XMIT = 'xennet_start_xmit';
+/** 2.6.18: `static int network_start_xmit(struct sk_buff *skb, struct net_device *dev)` (hard_start_xmit). */
+export const STEP_START_XMIT_CLASSIC = 'network_start_xmit';
+export const STEP_TX_BUF_GC = 'xennet_tx_buf_gc';
+/** 2.6.18: `static void network_tx_buf_gc(struct net_device *dev)`. */
+export const STEP_TX_BUF_GC_CLASSIC = 'network_tx_buf_gc';
+export const STEP_TX_INTERRUPT = 'xennet_tx_interrupt';
+export const STEP_RX_INTERRUPT = 'xennet_rx_interrupt';
+/**
+ * 2.6.18: `static irqreturn_t netif_int(int irq, void *dev_id, struct pt_regs *ptregs)`, the one
+ * handler of the one event channel: network_tx_buf_gc(dev), then netif_rx_schedule(dev) when the
+ * rx ring has unconsumed responses. Its step's detail starts with the half that saw the packet
+ * ('network_tx_buf_gc …' or 'netif_rx_schedule …').
+ */
+export const STEP_INTERRUPT_CLASSIC = 'netif_int';
+export const STEP_POLL = 'xennet_poll';
+/** 2.6.18: `static int netif_poll(struct net_device *dev, int *pbudget)` (dev->poll, pre-NAPI-struct). */
+export const STEP_POLL_CLASSIC = 'netif_poll';

@@ -28,7 +28,9 @@
  *   xennet_get_extras(), xennet_move_rx_slot(), xennet_set_rx_rsp_cons(), xennet_set_skb_gso(),
  *   xennet_fill_frags(), checksum_setup(), handle_incoming_queue(), rx_refill_timeout()
  * @models bronson/linux-2.6.18.8-ovz-xen drivers/xen/netfront/netfront.c network_alloc_rx_buffers(),
- *   netif_poll() (rx_target, page flipping)
+ *   netif_poll() (rx_target, page flipping), netif_int(), xennet_get_responses(); the classic packet
+ *   walk shows netif_int, netif_poll and xennet_get_responses, and no napi_gro_receive (2.6.18's
+ *   netif_poll calls netif_receive_skb)
  * @simplified the receive skb is allocated from the guest SkbPool when its response is processed;
  *   pages are recycled (not re-zeroed) through the skb destructor; XDP is not modeled; a packet whose
  *   frags would exceed MAX_SKB_FRAGS is dropped instead of pulling the head first.
@@ -47,7 +49,7 @@ import {
 } from '../../io/netif';
 import {
   E2BIG, EBADR, EINVAL, ENOENT, ENOMEM, INVALID_GRANT_REF, NET_RX_RING_SIZE, NET_RX_SLOTS_MIN, RX_COPY_THRESHOLD,
-  RX_DFL_MIN_TARGET, RX_MAX_TARGET,
+  RX_DFL_MIN_TARGET, RX_MAX_TARGET, STEP_INTERRUPT_CLASSIC, STEP_POLL, STEP_POLL_CLASSIC, STEP_RX_INTERRUPT,
 } from './constants';
 import type { NetfrontQueue } from './queue';
 import type { NetfrontInfo } from './info';
@@ -488,6 +490,7 @@ function rxError(q: NetfrontQueue, cons: number): void {
  * NAPI poll: consume up to `budget` packets, deliver them, refill, and re-enable the event (or
  * stay scheduled). Returns the packets processed.
  * @models torvalds/linux drivers/net/xen-netfront.c xennet_poll()
+ * @models bronson/linux-2.6.18.8-ovz-xen drivers/xen/netfront/netfront.c netif_poll() (classic step name)
  */
 export function xennet_poll(q: NetfrontQueue, budget: number): number {
   const np = q.info;
@@ -545,7 +548,7 @@ export function xennet_poll(q: NetfrontQueue, budget: number): number {
     }
     cost += p.rx_packet_ns + Math.round(pullBytes * p.copy_byte_ns);
     if (tr) {
-      emitStep(np.tpStep, skb.id, 'xennet_poll', 'domU', dom, p.napi_schedule_ns, `queue ${q.id} rsp ${i & RX_MASK}`);
+      emitStep(np.tpStep, skb.id, np.classic ? STEP_POLL_CLASSIC : STEP_POLL, 'domU', dom, p.napi_schedule_ns, `queue ${q.id} rsp ${i & RX_MASK}`);
       emitStep(np.tpStep, skb.id, 'xennet_get_responses', 'domU', dom, (slotCount + extras) * p.rx_slot_ns, `slots ${slotCount} extras ${extras} len ${skb.len} flags ${q.rxFlags}`);
     }
     q.rxq[q.rxqN++] = skb;
@@ -625,7 +628,12 @@ export function xennet_handle_rx(q: NetfrontQueue): boolean {
   }
   if (np.netdev.carrier && work !== 0) {
     // Packet walk: the interrupt is where the backend's notification lands for the next response.
-    if (np.tpStep.on) emitStep(np.tpStep, q.rxSlotPkt[q.rx.rsp_cons & 255]!, 'xennet_rx_interrupt', 'domU', np.xen.domid, np.p.irq_ns, `queue ${q.id} ${work} rsp`);
+    // 2.6.18: netif_int sees unconsumed rx responses and calls netif_rx_schedule.
+    if (np.tpStep.on) {
+      const pkt = q.rxSlotPkt[q.rx.rsp_cons & 255]!;
+      if (np.classic) emitStep(np.tpStep, pkt, STEP_INTERRUPT_CLASSIC, 'domU', np.xen.domid, np.p.irq_ns, `netif_rx_schedule: queue ${q.id} ${work} rsp`);
+      else emitStep(np.tpStep, pkt, STEP_RX_INTERRUPT, 'domU', np.xen.domid, np.p.irq_ns, `queue ${q.id} ${work} rsp`);
+    }
     napi_schedule(q);
   }
   return true;
@@ -642,6 +650,8 @@ export function xennet_rx_interrupt(q: NetfrontQueue): void {
 /**
  * Handler of a shared (single) event channel: tx completions, then rx.
  * @models torvalds/linux drivers/net/xen-netfront.c xennet_interrupt()
+ * @models bronson/linux-2.6.18.8-ovz-xen drivers/xen/netfront/netfront.c netif_int() (the classic
+ *   netfront's only handler: network_tx_buf_gc, then netif_rx_schedule if rx responses wait)
  */
 export function xennet_interrupt(q: NetfrontQueue): void {
   const np = q.info;

@@ -25,6 +25,9 @@
  *   xennet_make_first_txreq(), xennet_make_txreqs(), xennet_make_one_txreq(), xennet_tx_setup_grant(),
  *   xennet_mark_tx_pending(), xennet_tx_buf_gc(), xennet_maybe_wake_tx(), xennet_handle_tx(),
  *   xennet_tx_interrupt(), netfront_tx_slot_available()
+ * @models bronson/linux-2.6.18.8-ovz-xen drivers/xen/netfront/netfront.c network_start_xmit(),
+ *   xennet_make_frags(), network_tx_buf_gc(), netif_int() (classic: the packet walk names these;
+ *   2.6.18 has no xennet_mark_tx_pending, so a classic walk has no such step)
  * @simplified skb_linearize and bounce_skb produce a linear copy from the guest SkbPool with the
  *   data at SKB_HEADROOM; queue selection is skb.queueMapping modulo the number of queues.
  */
@@ -43,7 +46,9 @@ import {
   setTxRequestFlags, setTxRequestSize, txRequestFlags, txResponseId, txResponseStatus, writeExtraGso, writeTxRequest,
 } from '../../io/netif';
 import {
-  ETH_HLEN, INVALID_GRANT_REF, MAX_XEN_SKB_FRAGS, NET_TX_RING_SIZE, TX_LINK_NONE, TX_PENDING, TX_STOP_THRESHOLD,
+  ETH_HLEN, INVALID_GRANT_REF, MAX_XEN_SKB_FRAGS, NET_TX_RING_SIZE, STEP_INTERRUPT_CLASSIC, STEP_START_XMIT,
+  STEP_START_XMIT_CLASSIC, STEP_TX_BUF_GC, STEP_TX_BUF_GC_CLASSIC, STEP_TX_INTERRUPT, TX_LINK_NONE, TX_PENDING,
+  TX_STOP_THRESHOLD,
 } from './constants';
 import { add_id_to_list, get_id_from_list, type NetfrontQueue } from './queue';
 import type { NetfrontInfo } from './info';
@@ -83,7 +88,7 @@ function dropTx(np: NetfrontInfo, skb: SkBuff, reason: string): NetdevTx {
   np.netdev.stats.tx_dropped++;
   np.counters.tx_dropped++;
   np.drop(reason, skb.len);
-  if (np.tpStep.on) emitStep(np.tpStep, skb.id, 'xennet_start_xmit', 'domU', np.xen.domid, np.p.start_xmit_ns, `drop ${reason}`);
+  if (np.tpStep.on) emitStep(np.tpStep, skb.id, np.classic ? STEP_START_XMIT_CLASSIC : STEP_START_XMIT, 'domU', np.xen.domid, np.p.start_xmit_ns, `drop ${reason}`);
   np.stack.skbs.free(skb);
   np.cpu.run(np.sim.now, np.p.start_xmit_ns);
   return NETDEV_TX_OK;
@@ -172,6 +177,7 @@ export function xennet_mark_tx_pending(q: NetfrontQueue): void {
  * Transmits one skb on the guest's eth0: always returns NETDEV_TX_OK (a packet that cannot be
  * sent is dropped and counted).
  * @models torvalds/linux drivers/net/xen-netfront.c xennet_start_xmit()
+ * @models bronson/linux-2.6.18.8-ovz-xen drivers/xen/netfront/netfront.c network_start_xmit() (classic step name)
  */
 export function xennet_start_xmit(np: NetfrontInfo, skb: SkBuff): NetdevTx {
   const nq = np.queues.length;
@@ -212,7 +218,7 @@ export function xennet_start_xmit(np: NetfrontInfo, skb: SkBuff): NetdevTx {
 
   const tr = np.tpStep.on;
   const dom = np.xen.domid;
-  if (tr) emitStep(np.tpStep, skb.id, 'xennet_start_xmit', 'domU', dom, p.start_xmit_ns, `len ${skb.len} slots ${slots} queue ${q.id}`);
+  if (tr) emitStep(np.tpStep, skb.id, np.classic ? STEP_START_XMIT_CLASSIC : STEP_START_XMIT, 'domU', dom, p.start_xmit_ns, `len ${skb.len} slots ${slots} queue ${q.id}`);
   const prod0 = q.tx.req_prod_pvt;
 
   // Packet table entry (stands in for skb->users).
@@ -244,7 +250,7 @@ export function xennet_start_xmit(np: NetfrontInfo, skb: SkBuff): NetdevTx {
     writeExtraGso(view, RING_GET_REQUEST(q.tx, gidx), 0, skb.gsoSize,
       (skb.gsoType & SKB_GSO_TCPV6) ? XEN_NETIF_GSO_TYPE_TCPV6 : XEN_NETIF_GSO_TYPE_TCPV4, 0);
     np.counters.tx_slots++;
-    if (tr) emitStep(np.tpStep, skb.id, 'xennet_start_xmit', 'domU', dom, 0, `gso extra slot ${gidx & (NET_TX_RING_SIZE - 1)} size ${skb.gsoSize}`);
+    if (tr) emitStep(np.tpStep, skb.id, np.classic ? STEP_START_XMIT_CLASSIC : STEP_START_XMIT, 'domU', dom, 0, `gso extra slot ${gidx & (NET_TX_RING_SIZE - 1)} size ${skb.gsoSize}`);
   }
   if (flags !== 0) setTxRequestFlags(view, firstSlot, txRequestFlags(view, firstSlot) | flags);
 
@@ -258,7 +264,8 @@ export function xennet_start_xmit(np: NetfrontInfo, skb: SkBuff): NetdevTx {
   cost += (used - (skb.gsoSize !== 0 ? 1 : 0)) * p.tx_slot_ns;
 
   xennet_mark_tx_pending(q);
-  if (tr) emitStep(np.tpStep, skb.id, 'xennet_mark_tx_pending', 'domU', dom, 0);
+  // 2.6.18 has no xennet_mark_tx_pending: its walk goes straight to the push.
+  if (tr && !np.classic) emitStep(np.tpStep, skb.id, 'xennet_mark_tx_pending', 'domU', dom, 0);
   const notify = RING_PUSH_REQUESTS_AND_CHECK_NOTIFY(q.tx);
   np.counters.tx_push++;
   if (tr) emitStep(np.tpStep, skb.id, 'RING_PUSH_REQUESTS_AND_CHECK_NOTIFY', 'domU', dom, 0, `req_prod ${q.tx.req_prod_pvt} notify ${notify}`);
@@ -354,7 +361,9 @@ export function xennet_tx_buf_gc(q: NetfrontQueue): number {
       const pkt = q.txPktOf[id]!;
       if (tr && gcFromIrq && q.txPktIrqSeen[pkt] === 0) {
         q.txPktIrqSeen[pkt] = 1;
-        emitStep(np.tpStep, skb.id, 'xennet_tx_interrupt', 'domU', xen.domid, np.p.irq_ns, `queue ${q.id} rsp ${cons}`);
+        // 2.6.18: netif_int, the one handler for tx and rx, calls network_tx_buf_gc first.
+        if (np.classic) emitStep(np.tpStep, skb.id, STEP_INTERRUPT_CLASSIC, 'domU', xen.domid, np.p.irq_ns, `network_tx_buf_gc: queue ${q.id} rsp ${cons}`);
+        else emitStep(np.tpStep, skb.id, STEP_TX_INTERRUPT, 'domU', xen.domid, np.p.irq_ns, `queue ${q.id} rsp ${cons}`);
       }
       const ref = q.grant_tx_ref[id]!;
       if (!xen.gnttab_end_foreign_access_ref(ref)) {
@@ -375,7 +384,7 @@ export function xennet_tx_buf_gc(q: NetfrontQueue): number {
         q.txPktSkb[pkt] = null;
         q.txPktFree[q.txPktTop++] = pkt;
         freed++;
-        if (tr) emitStep(np.tpStep, skb.id, 'xennet_tx_buf_gc', 'domU', xen.domid, 0, 'dev_kfree_skb_irq');
+        if (tr) emitStep(np.tpStep, skb.id, np.classic ? STEP_TX_BUF_GC_CLASSIC : STEP_TX_BUF_GC, 'domU', xen.domid, 0, 'dev_kfree_skb_irq');
         np.stack.skbs.free(skb);
       }
     }
@@ -418,7 +427,10 @@ export function xennet_tx_interrupt(q: NetfrontQueue): void {
   xennet_handle_tx_irq(q);
 }
 
-/** xennet_handle_tx() from an interrupt handler (the packet walk then shows xennet_tx_interrupt). */
+/**
+ * xennet_handle_tx() from an interrupt handler (the packet walk then shows xennet_tx_interrupt, or
+ * for the 2.6.18 netfront netif_int, whose first call is network_tx_buf_gc).
+ */
 export function xennet_handle_tx_irq(q: NetfrontQueue): boolean {
   gcFromIrq = true;
   try {
