@@ -40,6 +40,8 @@ export type RING_IDX = number;
 
 /** Byte offset of `ring[0]` in every shared ring (offsetof(struct X_sring, ring)). */
 export const SRING_RING_OFFSET = 64;
+/** The same, module-local: an exported const is read through `exports` in CommonJS output. */
+const SLOT0 = 64;
 const REQ_PROD = 0;
 const REQ_EVENT = 4;
 const RSP_PROD = 8;
@@ -164,10 +166,10 @@ export class SharedRing {
 
 /** Front end's private ring state (`struct X_front_ring`). */
 export class FrontRing {
-  /** Next request slot to fill (free-running). */
-  req_prod_pvt: RING_IDX;
-  /** Next response to consume (free-running). */
-  rsp_cons: RING_IDX;
+  // req_prod_pvt and rsp_cons live in a Uint32Array: loads and stores are u32 (a store wraps
+  // mod 2^32, as C's unsigned RING_IDX does), and an index past 2^31 never turns the object's
+  // fields into boxed doubles.
+  private readonly idx = new Uint32Array(2);
   /** RING_SIZE: a power of two. */
   readonly nr_ents: number;
   readonly sring: SharedRing;
@@ -181,8 +183,8 @@ export class FrontRing {
   constructor(sring: SharedRing, i: RING_IDX, nr_ents: number) {
     checkNrEnts('FrontRing', sring, nr_ents);
     this.sring = sring;
-    this.req_prod_pvt = i >>> 0;
-    this.rsp_cons = i >>> 0;
+    this.idx[0] = i;
+    this.idx[1] = i;
     this.nr_ents = nr_ents;
     this.mask = nr_ents - 1;
     this.view = sring.view;
@@ -190,14 +192,18 @@ export class FrontRing {
     this.bytes = sring.bytes;
     this.entrySize = sring.entrySize;
   }
+  /** Next request slot to fill (free-running u32). */
+  get req_prod_pvt(): RING_IDX { return this.idx[0]!; }
+  set req_prod_pvt(v: RING_IDX) { this.idx[0] = v; }
+  /** Next response to consume (free-running u32). */
+  get rsp_cons(): RING_IDX { return this.idx[1]!; }
+  set rsp_cons(v: RING_IDX) { this.idx[1] = v; }
 }
 
 /** Back end's private ring state (`struct X_back_ring`). */
 export class BackRing {
-  /** Next response slot to fill (free-running). */
-  rsp_prod_pvt: RING_IDX;
-  /** Next request to consume (free-running). */
-  req_cons: RING_IDX;
+  // rsp_prod_pvt and req_cons in a Uint32Array, as in FrontRing.
+  private readonly idx = new Uint32Array(2);
   /** RING_SIZE: a power of two. */
   readonly nr_ents: number;
   readonly sring: SharedRing;
@@ -211,8 +217,8 @@ export class BackRing {
   constructor(sring: SharedRing, i: RING_IDX, nr_ents: number) {
     checkNrEnts('BackRing', sring, nr_ents);
     this.sring = sring;
-    this.rsp_prod_pvt = i >>> 0;
-    this.req_cons = i >>> 0;
+    this.idx[0] = i;
+    this.idx[1] = i;
     this.nr_ents = nr_ents;
     this.mask = nr_ents - 1;
     this.view = sring.view;
@@ -220,6 +226,12 @@ export class BackRing {
     this.bytes = sring.bytes;
     this.entrySize = sring.entrySize;
   }
+  /** Next response slot to fill (free-running u32). */
+  get rsp_prod_pvt(): RING_IDX { return this.idx[0]!; }
+  set rsp_prod_pvt(v: RING_IDX) { this.idx[0] = v; }
+  /** Next request to consume (free-running u32). */
+  get req_cons(): RING_IDX { return this.idx[1]!; }
+  set req_cons(v: RING_IDX) { this.idx[1] = v; }
 }
 
 function checkNrEnts(fn: string, sring: SharedRing, n: number): void {
@@ -384,7 +396,7 @@ export function RING_HAS_UNCONSUMED_REQUESTS(r: BackRing): number {
  */
 export function RING_GET_REQUEST(r: FrontRing | BackRing, idx: RING_IDX): number {
   if (idx !== idx >>> 0) checkIdx('RING_GET_REQUEST', idx);
-  return r.base + SRING_RING_OFFSET + (idx & r.mask) * r.entrySize;
+  return r.base + SLOT0 + (idx & r.mask) * r.entrySize;
 }
 
 /**
@@ -394,11 +406,12 @@ export function RING_GET_REQUEST(r: FrontRing | BackRing, idx: RING_IDX): number
  */
 export function RING_GET_RESPONSE(r: FrontRing | BackRing, idx: RING_IDX): number {
   if (idx !== idx >>> 0) checkIdx('RING_GET_RESPONSE', idx);
-  return r.base + SRING_RING_OFFSET + (idx & r.mask) * r.entrySize;
+  return r.base + SLOT0 + (idx & r.mask) * r.entrySize;
 }
 
 /** Cold path of RING_COPY_*: kept out of line so the hot functions stay small enough to inline. */
-function badDest(fn: string, n: number, esz: number): never {
+function badCopy(fn: string, idx: number, n: number, esz: number): never {
+  if (idx !== idx >>> 0) checkIdx(fn, idx);
   fail(fn, `dest has ${n} bytes but a slot has ${esz}: pass a buffer of sizeof(request) or sizeof(response) bytes`);
 }
 
@@ -409,12 +422,11 @@ function badDest(fn: string, n: number, esz: number): never {
  * @models xen-project/xen xen/include/public/io/ring.h RING_COPY_REQUEST()
  */
 export function RING_COPY_REQUEST(r: FrontRing | BackRing, idx: RING_IDX, dest: Uint8Array): Uint8Array {
-  if (idx !== idx >>> 0) checkIdx('RING_COPY_REQUEST', idx);
   const n = dest.length;
   const esz = r.entrySize;
-  if (n > esz) badDest('RING_COPY_REQUEST', n, esz);
+  if (idx !== idx >>> 0 || n > esz) badCopy('RING_COPY_REQUEST', idx, n, esz);
   const src = r.bytes;
-  const o = SRING_RING_OFFSET + (idx & r.mask) * esz;
+  const o = SLOT0 + (idx & r.mask) * esz;
   for (let i = 0; i < n; i++) dest[i] = src[o + i]!;
   return dest;
 }
@@ -424,12 +436,11 @@ export function RING_COPY_REQUEST(r: FrontRing | BackRing, idx: RING_IDX, dest: 
  * @models xen-project/xen xen/include/public/io/ring.h RING_COPY_RESPONSE()
  */
 export function RING_COPY_RESPONSE(r: FrontRing | BackRing, idx: RING_IDX, dest: Uint8Array): Uint8Array {
-  if (idx !== idx >>> 0) checkIdx('RING_COPY_RESPONSE', idx);
   const n = dest.length;
   const esz = r.entrySize;
-  if (n > esz) badDest('RING_COPY_RESPONSE', n, esz);
+  if (idx !== idx >>> 0 || n > esz) badCopy('RING_COPY_RESPONSE', idx, n, esz);
   const src = r.bytes;
-  const o = SRING_RING_OFFSET + (idx & r.mask) * esz;
+  const o = SLOT0 + (idx & r.mask) * esz;
   for (let i = 0; i < n; i++) dest[i] = src[o + i]!;
   return dest;
 }

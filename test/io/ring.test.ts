@@ -132,6 +132,17 @@ describe('reference vectors (xen-netif.md section 1.5, zeroed page)', () => {
     expect(RING_GET_REQUEST(wf, 0xffffffff)).toBe(64 + 255 * 12);
     expect(RING_FREE_REQUESTS(wf)).toBe(252);
   });
+
+  it('the private indices are u32 as in C: an increment past 0xFFFFFFFF wraps to 0', () => {
+    const ws = new SharedRing(new Uint8Array(4096), 12);
+    const wf = FRONT_RING_ATTACH(ws, 0xffffffff);
+    const wb = BACK_RING_ATTACH(ws, 0xffffffff);
+    expect([wf.req_prod_pvt, wf.rsp_cons, wb.rsp_prod_pvt, wb.req_cons]).toEqual([0xffffffff, 0xffffffff, 0xffffffff, 0xffffffff]);
+    wf.req_prod_pvt++; wf.rsp_cons++; wb.rsp_prod_pvt++; wb.req_cons++;
+    expect([wf.req_prod_pvt, wf.rsp_cons, wb.rsp_prod_pvt, wb.req_cons]).toEqual([0, 0, 0, 0]);
+    wf.req_prod_pvt = -1;
+    expect(wf.req_prod_pvt).toBe(0xffffffff);
+  });
 });
 
 describe('geometry', () => {
