@@ -8,16 +8,17 @@ import { describe, expect, it } from 'vitest';
 import { createHash } from 'node:crypto';
 import { buildXenHost } from '../../src/topo';
 
-function scenario(seed: number, run: number): { digest: string; records: number; lost: number; delivered: number } {
+function scenario(seed: number, run: number, wasm = true): { digest: string; records: number; lost: number; delivered: number; memory: string } {
   const host = buildXenHost({
     seed, run,
-    params: { 'link.loss_rate': 0.1 },
+    params: { 'link.loss_rate': 0.1, 'xen.host_memory_wasm': wasm },
     guests: [
       { name: 'a', ip: '10.0.0.11', pages: 2048 },
       { name: 'b', ip: '10.0.0.12', pages: 2048, design: 'classic' },
       { name: 'c', ip: '10.0.0.13', pages: 2048 },
     ],
   });
+  if (host.hv.mem.inWasm !== wasm) throw new Error(`host memory inWasm ${host.hv.mem.inWasm}, asked for ${wasm}`);
   const hash = createHash('sha256');
   let records = 0;
   const stop = host.sim.trace.jsonl((line) => { hash.update(line); records++; });
@@ -36,7 +37,8 @@ function scenario(seed: number, run: number): { digest: string; records: number;
   host.runFor(host.ms(50));
   stop();
   const delivered = ext.socket(9000)!.packets + host.guests.reduce((n, g) => n + g.endpoint.socket(7000)!.packets, 0);
-  return { digest: hash.digest('hex'), records, lost: host.sim.drops.total({ reason: 'wire_loss' }), delivered };
+  const memory = createHash('sha256').update(host.hv.mem.bytes).digest('hex');
+  return { digest: hash.digest('hex'), records, lost: host.sim.drops.total({ reason: 'wire_loss' }), delivered, memory };
 }
 
 describe('determinism of a lossy multi-guest scenario', () => {
@@ -46,6 +48,13 @@ describe('determinism of a lossy multi-guest scenario', () => {
     expect(x.records).toBeGreaterThan(5000);
     expect(x.lost).toBeGreaterThan(0);
     expect(y).toEqual(x);
+  });
+
+  it('machine memory in a WebAssembly.Memory or an ArrayBuffer: the same trace and the same bytes in every frame', () => {
+    const w = scenario(3, 0, true);
+    const a = scenario(3, 0, false);
+    expect(a).toEqual(w);
+    expect(w.delivered).toBeGreaterThan(100);
   });
 
   it('another run number (or seed) draws other losses: another digest', () => {
