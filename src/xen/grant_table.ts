@@ -715,8 +715,8 @@ export class GrantTableOps {
   }
 
   /**
-   * Hot path: a GNTTABOP_copy hypercall with exactly one op, given as the fields of struct
-   * gnttab_copy. The same checks, in the same order, as a batch of one through copy_one()
+   * A GNTTABOP_copy hypercall with exactly one op, given as the fields of struct gnttab_copy
+   * (no batch to fill). The same checks, in the same order, as a batch of one through copy_one()
    * (lock the domains, claim source then destination, check the ranges, copy, release), without
    * the buffers a batch keeps between ops. Allocates nothing. Returns the op's GNTST_* status.
    * @models xen-project/xen xen/common/grant_table.c gnttab_copy() gnttab_copy_one()

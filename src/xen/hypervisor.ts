@@ -275,8 +275,9 @@ export class Hypervisor {
   }
 
   /**
-   * Hot path: one GNTTABOP_copy op given by its struct fields; returns its GNTST_* status.
-   * Allocates nothing. `srcU`/`dstU` are a grant ref when `flags` has GNTCOPY_source_gref /
+   * One GNTTABOP_copy hypercall with one op given by its struct fields, without building a
+   * batch (for labs and tests; the drivers fill a GnttabCopyBatch and call gnttab_copy). Returns
+   * the op's GNTST_* status. Allocates nothing. `srcU`/`dstU` are a grant ref when `flags` has GNTCOPY_source_gref /
    * GNTCOPY_dest_gref, else a frame of the caller (then the domid must be DOMID_SELF).
    */
   gnttab_copy_one(caller: number, flags: number, srcU: number, srcDomid: number, srcOffset: number,
