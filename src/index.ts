@@ -19,7 +19,9 @@ export { buildXenHost, XenHost, type XenHostOptions, type GuestSpec, type Extern
   type FdbSpan, type DecisionBin, type WalkStep, type WalkSummary,
   buildRxLabHost, rxStream, rxWarmUp, rxWalk, rxSwimlane, rxBreakdown, rxComponentOf, rxCostMeter, sampleEvery, dropTimeline, RX_COMPLETION_STEPS,
   type RxGuestSpec, type RxLabHostOptions, type RxStream, type RxStreamOptions, type RxWalkRow, type RxSwimRow, type RxBreakdownRow, type RxCostRow, type RxHypercallRow, type RxCostMeter,
-  captureHost, HostCaptures, type HostCaptureOptions, type HostCapturePoint } from './topo';
+  captureHost, HostCaptures, type HostCaptureOptions, type HostCapturePoint,
+  grantGuestPage, guestUdpFrame, injectTxSlots, sendMalformedTx, MALFORMED_TX, rewriteTxSlot, txStatusName, txResponseRows, txRequestRow, hangGuestRx, vifRxState, netbackKernelLog, scheduleAt,
+  type GrantedPage, type RawTxSlot, type InjectedSlots, type MalformedTx, type TxRewrite, type TxResponseRow, type VifRxState, type KernelLogLine } from './topo';
 export { Params, defineParams, paramGroups, type Overrides, type ParamRow } from './params';
 export { Simulator, traceCatalogue, type AnyTraceRecord, type TraceRecorder } from './sim';
 export * as sim from './sim';
