@@ -7,7 +7,10 @@
  *   netif_be_int → add_to_net_schedule_list_tail → tasklet net_tx_action:
  *     net_tx_action_dealloc (one unmap batch → make_tx_response OKAY per slot)
  *     per vif on the schedule list: read the request, netbk_get_extras, netbk_count_requests,
- *     size checks (all errors → netbk_tx_err: ERROR responses; nothing is fatal in this era),
+ *     size checks (all errors → netbk_tx_err: ERROR responses for the request and the slots
+ *     counted so far, req_cons moved past them, the vif re-queued; nothing is fatal in this era
+ *     and there is no req_prod sanity check, so slots after a refused chain are read as new
+ *     packets and a req_prod far ahead has every slot up to it read and answered),
  *     one GNTTABOP_map_grant_ref for every slot (header slot included)
  *   one map hypercall; per skb netbk_tx_check_mop, copy PKT_PROT_LEN (64) header bytes from
  *   the mapped page, netbk_fill_frags (mapped pages as frags), net_tx_submit → netif_rx.
@@ -25,6 +28,11 @@
  *   flip mode copies each slot's data into a fresh dom0 page (netbk_copy_skb) and transfers it,
  *   without the MMU/p2m updates of dom0's replacement page; the 500 ms queue-wake timer is not
  *   modeled (the queue wakes when requests arrive).
+ *   Pre-XSA-39 bugs kept on purpose: netbk_tx_err's unsigned `cons >= end` (a chain across the
+ *   2^32 index wrap is answered one slot at a time) and netbk_tx_check_mop's `frags[i]` for
+ *   `frags[j]` (fragments mapped before a failed one leak; the failed one is answered ERROR, then
+ *   OKAY from the dealloc path — 2.6.18 also puts its pending index on the free ring twice, the
+ *   model once). Extra types end at the 2.6.18 header's XEN_NETIF_EXTRA_TYPE_MAX (4).
  */
 import { NETDEV_TX_OK, type NetdevTx } from '../../../net/netdevice';
 import {
@@ -40,7 +48,7 @@ import {
 import {
   NETIF_RSP_ERROR, NETIF_RSP_OKAY, NETRXF_csum_blank, NETRXF_data_validated, NETRXF_extra_info, NETRXF_more_data,
   NETTXF_csum_blank, NETTXF_data_validated, NETTXF_extra_info, NETTXF_more_data, XEN_NETIF_EXTRA_FLAG_MORE,
-  XEN_NETIF_EXTRA_TYPE_GSO, XEN_NETIF_EXTRA_TYPE_MAX, XEN_NETIF_GSO_TYPE_TCPV4, writeExtraGso, writeRxResponse,
+  XEN_NETIF_EXTRA_TYPE_GSO, XEN_NETIF_GSO_TYPE_TCPV4, writeExtraGso, writeRxResponse,
   writeTxNullResponse, writeTxResponse,
 } from '../../../io/netif';
 import { GnttabCopyBatch, type GnttabTransfer } from '../../../xen/grant_table';
@@ -53,6 +61,13 @@ import { copyBytes } from '../../../wire/copy';
 const MAX_PENDING_REQS = 256;
 /** MAX_SKB_FRAGS in 2.6.18 with 4 KiB pages: 65536 / PAGE_SIZE + 2. */
 export const CLASSIC_MAX_SKB_FRAGS = 18;
+/**
+ * XEN_NETIF_EXTRA_TYPE_MAX of the netif.h the 2.6.18-xen tree carried: NONE 0, GSO 1,
+ * MCAST_ADD 2, MCAST_DEL 3, MAX 4 (the HASH type 4 came later). netbk_get_extras rejects
+ * `!extra.type || extra.type >= XEN_NETIF_EXTRA_TYPE_MAX`, so the classic backend refuses a type-4
+ * extra the modern one accepts; it accepts and ignores the multicast types.
+ */
+export const CLASSIC_XEN_NETIF_EXTRA_TYPE_MAX = 4;
 /** PKT_PROT_LEN: header bytes copied into the linear area. */
 export const PKT_PROT_LEN = 64;
 const NET_RX_RING_SIZE = 256;
@@ -75,6 +90,8 @@ export class ClassicNetback implements SkbDestructor {
   readonly mmapMfn = new Int32Array(MAX_PENDING_REQS).fill(-1);
   readonly grantHandle = new Int32Array(MAX_PENDING_REQS).fill(-1);
   readonly dealloc_ring = new Uint16Array(MAX_PENDING_REQS);
+  /** pending_inuse[i] is on net_tx_action_dealloc's local list (one entry per index). */
+  private readonly deallocInList = new Uint8Array(MAX_PENDING_REQS);
   dealloc_prod = 0;
   dealloc_cons = 0;
   readonly txMapOps = makeMapOps(MAX_PENDING_REQS);
@@ -197,7 +214,8 @@ export class ClassicNetback implements SkbDestructor {
     if (q === undefined || q.tx === null) return;
     if (RING_FINAL_CHECK_FOR_REQUESTS(q.tx) !== 0) {
       this.add_to_net_schedule_list_tail(vif);
-      this.scheduleTx();
+      // maybe_schedule_tx_action(): only while fewer than half the pending slots are in use.
+      if (this.nrPendingReqs < MAX_PENDING_REQS / 2) this.scheduleTx();
     }
   }
 
@@ -246,7 +264,12 @@ export class ClassicNetback implements SkbDestructor {
     vif.dropGuestTx(reason, bytes);
     for (;;) {
       this.make_tx_response(vif, rid, fl, NETIF_RSP_ERROR, pkt);
-      if (((end - cons) | 0) <= 0) break;
+      // `if (cons >= end) break;` on unsigned RING_IDX: when the erroneous chain straddles the
+      // 2^32 wrap of the free-running index (cons near 0xffffffff, end small) this stops after
+      // the first response and leaves req_cons on the second slot, whose successors are then
+      // read as new packets. (Fixed after 2.6.18 by "xen/netback: correct netbk_tx_err to handle
+      // wrap around", XSA-39: `cons != end`.)
+      if ((cons >>> 0) >= (end >>> 0)) break;
       const o = RING_GET_REQUEST(r, cons);
       rid = r.sring.view.getUint16(o + 8, true);
       fl = r.sring.view.getUint16(o + 6, true);
@@ -293,36 +316,50 @@ export class ClassicNetback implements SkbDestructor {
     const nb = this.nb;
     let dc = this.dealloc_cons;
     const dp = this.dealloc_prod;
-    let n = 0;
+    let n = 0, nu = 0;
     const rel = this.runFirst; // scratch (no skbs are being built yet)
+    const inList = this.deallocInList;
     while (dc !== dp) {
       const p = this.dealloc_ring[dc & (MAX_PENDING_REQS - 1)]!;
       dc = (dc + 1) >>> 0;
-      const op = this.txUnmapOps[n]!;
+      // list_move_tail(&pending_inuse[pending_idx].list, &list): an index queued twice (the
+      // netbk_tx_check_mop loop above) is on the list once.
+      if (inList[p] !== 0) continue;
+      inList[p] = 1;
+      rel[n++] = p;
+      // "Already unmapped?" — a slot whose map failed has no mapping: no unmap op.
+      if (this.grantHandle[p]! < 0) continue;
+      const op = this.txUnmapOps[nu++]!;
       op.host_addr = this.kaddr + p * XEN_PAGE_SIZE;
       op.dev_bus_addr = 0;
       op.handle = this.grantHandle[p]!;
       op.status = 0;
-      rel[n++] = p;
     }
     this.dealloc_cons = dc;
     if (n === 0) return;
     nb.stepCost += nb.costs.dealloc_ns;
-    const cost = nb.hv.unmap(this.txUnmapOps, n);
+    const cost = nu === 0 ? 0 : nb.hv.unmap(this.txUnmapOps, nu);
     nb.stepCost += cost;
-    if (nb.tpDealloc.on) nb.tpDealloc.emit({ vif: '*', queue: 0, design: 'classic', unmaps: n, costNs: cost });
+    if (nb.tpDealloc.on) nb.tpDealloc.emit({ vif: '*', queue: 0, design: 'classic', unmaps: nu, costNs: cost });
     for (let i = 0; i < n; i++) {
       const p = rel[i]!;
+      inList[p] = 0;
       const vif = this.ptVif[p]!;
-      vif.counters.tx_unmap_ops++;
-      nb.clearForeign(this.mmapMfn[p]!);
-      this.grantHandle[p] = -1;
-      this.mmapPage[p] = null;
-      this.mmapMfn[p] = -1;
+      const wasMapped = this.grantHandle[p]! >= 0;
+      if (wasMapped) {
+        vif.counters.tx_unmap_ops++;
+        nb.clearForeign(this.mmapMfn[p]!);
+        this.grantHandle[p] = -1;
+        this.mmapPage[p] = null;
+        this.mmapMfn[p] = -1;
+      }
       if (nb.tpStep.on) nb.step(this.ptPkt[p]!, 'net_tx_action_dealloc', i === 0 ? nb.costs.dealloc_ns : 0, `unmap batch of ${n}`);
       this.make_tx_response(vif, this.ptId[p]!, this.ptFlags[p]!, NETIF_RSP_OKAY, this.ptPkt[p]!);
       this.ptVif[p] = null;
-      this.releasePending(p);
+      // `pending_ring[MASK_PEND_IDX(pending_prod++)] = pending_idx;` — for a slot whose map
+      // failed, netbk_tx_check_mop already returned it; 2.6.18 returns it a second time (a
+      // duplicate free entry). @simplified the model returns it once.
+      if (wasMapped) this.releasePending(p);
     }
   }
 
@@ -370,7 +407,7 @@ export class ClassicNetback implements SkbDestructor {
           const type = v.getUint8(o);
           more = v.getUint8(o + 1) & XEN_NETIF_EXTRA_FLAG_MORE;
           r.req_cons = i = (i + 1) >>> 0;
-          if (type === 0 || type >= XEN_NETIF_EXTRA_TYPE_MAX) { extraErr = true; break; }
+          if (type === 0 || type >= CLASSIC_XEN_NETIF_EXTRA_TYPE_MAX) { extraErr = true; break; }
           if (type === XEN_NETIF_EXTRA_TYPE_GSO) { haveGso = true; gsoSize = v.getUint16(o + 2, true); gsoType = v.getUint8(o + 4); }
         } while (more);
         if (extraErr) { this.netbk_tx_err(vif, id, flags, i, pkt, 'bad_extra', total); continue; }
@@ -518,12 +555,18 @@ export class ClassicNetback implements SkbDestructor {
         if (err !== GNTST_okay) this.netif_idx_release(p);
         continue;
       }
+      // pending_tx_info[p] keeps {req, netif}: the loop below may queue p for dealloc.
       this.make_tx_response(vif, this.ptId[p]!, this.ptFlags[p]!, NETIF_RSP_ERROR, this.ptPkt[p]!);
-      this.ptVif[p] = null;
       this.releasePending(p);
       if (err !== GNTST_okay) continue;
-      if (this.grantHandle[first]! >= 0) this.netif_idx_release(first);
-      for (let j = 0; j < i; j++) this.netif_idx_release(this.runFrags[fb + j]!);
+      // First error: "invalidate header and preceding fragments". The 2.6.18 loop is
+      //   for (j = start; j < i; j++) { pending_idx = (unsigned long)shinfo->frags[i].page; ... }
+      // — frags[i], not frags[j]: it releases the failed slot p once per preceding fragment and
+      // never the preceding fragments, which stay mapped with their pending slots held and get no
+      // response (CVE-2013-0217, fixed by XSA-39). Our i counts the same preceding fragments
+      // (shinfo's i minus start).
+      this.netif_idx_release(first);
+      for (let j = 0; j < i; j++) this.netif_idx_release(p);
       err = st;
     }
     return err === GNTST_okay;
