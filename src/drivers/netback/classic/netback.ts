@@ -28,11 +28,12 @@
  *   flip mode copies each slot's data into a fresh dom0 page (netbk_copy_skb) and transfers it,
  *   without the MMU/p2m updates of dom0's replacement page; the 500 ms queue-wake timer is not
  *   modeled (the queue wakes when requests arrive).
- *   Pre-XSA-39 bugs kept on purpose: netbk_tx_err's unsigned `cons >= end` (a chain across the
- *   2^32 index wrap is answered one slot at a time) and netbk_tx_check_mop's `frags[i]` for
- *   `frags[j]` (fragments mapped before a failed one leak; the failed one is answered ERROR, then
- *   OKAY from the dealloc path — 2.6.18 also puts its pending index on the free ring twice, the
- *   model once). Extra types end at the 2.6.18 header's XEN_NETIF_EXTRA_TYPE_MAX (4).
+ *   Kept from 2.6.18 on purpose: netbk_tx_err's unsigned `cons >= end` (a chain across the 2^32
+ *   index wrap is answered one slot at a time; fixed upstream with XSA-39). Not kept:
+ *   netbk_tx_check_mop's `frags[i]` for `frags[j]` (CVE-2013-0217), which leaks pending slots
+ *   shared by every vif — the model releases the preceding fragments as the fix does, so one
+ *   guest cannot stop the others. Extra types end at the 2.6.18 header's
+ *   XEN_NETIF_EXTRA_TYPE_MAX (4).
  */
 import { NETDEV_TX_OK, type NetdevTx } from '../../../net/netdevice';
 import {
@@ -555,18 +556,18 @@ export class ClassicNetback implements SkbDestructor {
         if (err !== GNTST_okay) this.netif_idx_release(p);
         continue;
       }
-      // pending_tx_info[p] keeps {req, netif}: the loop below may queue p for dealloc.
       this.make_tx_response(vif, this.ptId[p]!, this.ptFlags[p]!, NETIF_RSP_ERROR, this.ptPkt[p]!);
+      this.ptVif[p] = null;
       this.releasePending(p);
       if (err !== GNTST_okay) continue;
-      // First error: "invalidate header and preceding fragments". The 2.6.18 loop is
+      // First error: "invalidate header and preceding fragments". The 2.6.18 loop reads
       //   for (j = start; j < i; j++) { pending_idx = (unsigned long)shinfo->frags[i].page; ... }
-      // — frags[i], not frags[j]: it releases the failed slot p once per preceding fragment and
-      // never the preceding fragments, which stay mapped with their pending slots held and get no
-      // response (CVE-2013-0217, fixed by XSA-39). Our i counts the same preceding fragments
-      // (shinfo's i minus start).
-      this.netif_idx_release(first);
-      for (let j = 0; j < i; j++) this.netif_idx_release(p);
+      // — frags[i] for frags[j], CVE-2013-0217: the preceding fragments stay mapped with their
+      // pending slots held (shared by every vif) and are never answered, so a guest repeating this
+      // starves the whole host. @simplified the model releases frags[j] as the fix (XSA-39) does,
+      // so that a misbehaving guest cannot stop the other guests.
+      if (this.grantHandle[first]! >= 0) this.netif_idx_release(first);
+      for (let j = 0; j < i; j++) this.netif_idx_release(this.runFrags[fb + j]!);
       err = st;
     }
     return err === GNTST_okay;
