@@ -40,8 +40,6 @@ export type RING_IDX = number;
 
 /** Byte offset of `ring[0]` in every shared ring (offsetof(struct X_sring, ring)). */
 export const SRING_RING_OFFSET = 64;
-/** The same, module-local: an exported const is read through `exports` in CommonJS output. */
-const SLOT0 = 64;
 const REQ_PROD = 0;
 const REQ_EVENT = 4;
 const RSP_PROD = 8;
@@ -396,7 +394,7 @@ export function RING_HAS_UNCONSUMED_REQUESTS(r: BackRing): number {
  */
 export function RING_GET_REQUEST(r: FrontRing | BackRing, idx: RING_IDX): number {
   if (idx !== idx >>> 0) checkIdx('RING_GET_REQUEST', idx);
-  return r.base + SLOT0 + (idx & r.mask) * r.entrySize;
+  return r.base + SRING_RING_OFFSET + (idx & r.mask) * r.entrySize;
 }
 
 /**
@@ -406,7 +404,7 @@ export function RING_GET_REQUEST(r: FrontRing | BackRing, idx: RING_IDX): number
  */
 export function RING_GET_RESPONSE(r: FrontRing | BackRing, idx: RING_IDX): number {
   if (idx !== idx >>> 0) checkIdx('RING_GET_RESPONSE', idx);
-  return r.base + SLOT0 + (idx & r.mask) * r.entrySize;
+  return r.base + SRING_RING_OFFSET + (idx & r.mask) * r.entrySize;
 }
 
 /** Cold path of RING_COPY_*: kept out of line so the hot functions stay small enough to inline. */
@@ -426,7 +424,7 @@ export function RING_COPY_REQUEST(r: FrontRing | BackRing, idx: RING_IDX, dest: 
   const esz = r.entrySize;
   if (idx !== idx >>> 0 || n > esz) badCopy('RING_COPY_REQUEST', idx, n, esz);
   const src = r.bytes;
-  const o = SLOT0 + (idx & r.mask) * esz;
+  const o = SRING_RING_OFFSET + (idx & r.mask) * esz;
   for (let i = 0; i < n; i++) dest[i] = src[o + i]!;
   return dest;
 }
@@ -440,7 +438,7 @@ export function RING_COPY_RESPONSE(r: FrontRing | BackRing, idx: RING_IDX, dest:
   const esz = r.entrySize;
   if (idx !== idx >>> 0 || n > esz) badCopy('RING_COPY_RESPONSE', idx, n, esz);
   const src = r.bytes;
-  const o = SLOT0 + (idx & r.mask) * esz;
+  const o = SRING_RING_OFFSET + (idx & r.mask) * esz;
   for (let i = 0; i < n; i++) dest[i] = src[o + i]!;
   return dest;
 }

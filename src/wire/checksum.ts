@@ -32,7 +32,7 @@
  */
 import { ipv4At } from './address';
 import { fail, ok, wireError, type Result } from './error';
-import { WASM_SUM_CHUNK, wasmMachineMemoryOf, wasmWordSum, type WasmMachineMemory } from './csum-simd';
+import { WASM_SUM_CHUNK, wasmMachineMemoryOf, wasmWordSum } from './csum-simd';
 
 /**
  * Linux `skb->ip_summed` (include/linux/skbuff.h).
@@ -85,18 +85,6 @@ const DATA_VIEWS = new WeakMap<ArrayBufferLike, DataView>();
 let lastBuffer: ArrayBufferLike | null = null;
 let lastView: DataView | null = null;
 
-// The machine memory of the buffer last summed (packets of one host are summed one after another).
-let lastMachineBuffer: ArrayBufferLike | null = null;
-let lastMachine: WasmMachineMemory | undefined;
-
-function machineMemoryOf(b: ArrayBufferLike): WasmMachineMemory | undefined {
-  if (b !== lastMachineBuffer) {
-    lastMachineBuffer = b;
-    lastMachine = wasmMachineMemoryOf(b);
-  }
-  return lastMachine;
-}
-
 function dataViewOf(b: ArrayBufferLike): DataView {
   if (b === lastBuffer) return lastView!;
   let d = DATA_VIEWS.get(b);
@@ -122,7 +110,7 @@ function dataViewOf(b: ArrayBufferLike): DataView {
 export function csum_partial(buf: Uint8Array, start: number, end: number, sum: number): number {
   let s = sum;
   let i = start;
-  const machine = end - start >= CSUM_SIMD_MIN && start >= 0 && end <= buf.length ? machineMemoryOf(buf.buffer) : undefined;
+  const machine = end - start >= CSUM_SIMD_MIN && start >= 0 && end <= buf.length ? wasmMachineMemoryOf(buf.buffer) : undefined;
   if (machine !== undefined) {
     // Bytes in a host's machine memory (a guest page, a dom0 frame): summed in place.
     const sumWords = machine.sum;

@@ -7,11 +7,7 @@
  * bytes); otherwise it is `dst.set(src.subarray(...))`, whose subarray view alone costs about
  * 30 ns. Either way it is a memmove of exactly `n` bytes, checked against both views' bounds.
  */
-import { wasmMachineMemoryOf, type WasmMachineMemory } from './csum-simd';
-
-// The machine memory of the buffer last copied within (packets of one host follow each other).
-let lastBuffer: ArrayBufferLike | null = null;
-let lastMachine: WasmMachineMemory | undefined;
+import { wasmMachineMemoryOf } from './csum-simd';
 
 /**
  * Copies `src[srcOff .. srcOff+n)` to `dst[dstOff ..)` (memmove: the ranges may overlap).
@@ -23,12 +19,9 @@ export function copyBytes(dst: Uint8Array, dstOff: number, src: Uint8Array, srcO
   }
   const b = src.buffer;
   if (b === dst.buffer) {
-    if (b !== lastBuffer) {
-      lastBuffer = b;
-      lastMachine = wasmMachineMemoryOf(b);
-    }
-    if (lastMachine !== undefined) {
-      lastMachine.copy(dst.byteOffset + dstOff, src.byteOffset + srcOff, n);
+    const machine = wasmMachineMemoryOf(b);
+    if (machine !== undefined) {
+      machine.copy(dst.byteOffset + dstOff, src.byteOffset + srcOff, n);
       return;
     }
   }

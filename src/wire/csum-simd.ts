@@ -205,7 +205,16 @@ export function wasmMachineMemory(bytes: number): WasmMachineMemory | null {
   }
 }
 
+// The last buffer asked about and its answer: a host's packets are checksummed and copied one
+// after another, so most calls ask about the same buffer as the one before.
+let lastBuffer: ArrayBufferLike | null = null;
+let lastMachine: WasmMachineMemory | undefined;
+
 /** The machine memory whose buffer this is, if `buffer` came from wasmMachineMemory. */
 export function wasmMachineMemoryOf(buffer: ArrayBufferLike): WasmMachineMemory | undefined {
-  return MACHINE_MEMORIES.get(buffer);
+  if (buffer !== lastBuffer) {
+    lastBuffer = buffer;
+    lastMachine = MACHINE_MEMORIES.get(buffer);
+  }
+  return lastMachine;
 }
