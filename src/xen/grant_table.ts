@@ -259,20 +259,21 @@ export class GrantTableOps {
   // Machine memory views and costs, cached: the copy path runs once per packet.
   private readonly u16: Uint16Array;
   private readonly u32: Uint32Array;
-  private readonly bytes: Uint8Array;
   private readonly owner: Int32Array;
   private readonly kind: Uint8Array;
   private readonly nrPages: number;
   private readonly memcopy: (dst: number, src: number, len: number) => void;
+  private readonly copyCallCostNs: number;
   private readonly copyOpCostNs: number;
   private readonly copyByteCostNs: number;
 
   constructor(private readonly hv: Hypervisor) {
     const mem = hv.mem;
-    this.u16 = mem.u16; this.u32 = mem.u32; this.bytes = mem.bytes;
+    this.u16 = mem.u16; this.u32 = mem.u32;
     this.owner = mem.owner; this.kind = mem.kind; this.nrPages = mem.nrPages;
     this.memcopy = mem.copy;
-    this.copyOpCostNs = hv.costs.hypercall_ns + hv.costs.gnttab_copy_op_ns;
+    this.copyCallCostNs = hv.costs.hypercall_ns;
+    this.copyOpCostNs = hv.costs.gnttab_copy_op_ns;
     this.copyByteCostNs = hv.costs.gnttab_copy_byte_ns;
   }
 
@@ -703,66 +704,35 @@ export class GrantTableOps {
       }
     }
     this.finish_copy();
-    const costs = this.hv.costs;
+    this.account_copy(caller, count, ok, first);
+    return 0;
+  }
+
+  /** Charges one GNTTABOP_copy hypercall of `count` ops, counts it, and traces it. */
+  private account_copy(caller: Domain, count: number, ok: number, first: number): void {
     const bytes = this.copyBytesOk;
-    const cost = costs.hypercall_ns + count * costs.gnttab_copy_op_ns + Math.round(bytes * costs.gnttab_copy_byte_ns);
+    const cost = this.copyCallCostNs + count * this.copyOpCostNs + Math.round(bytes * this.copyByteCostNs);
     this.hv.charge(caller, cost);
     const c = this.counters;
     c.copy_hypercalls++; c.copy_ops += count; c.copy_errors += count - ok; c.copy_bytes += bytes;
     const tp = this.hv.tp.copy;
     if (tp.on) tp.emit({ dom: caller.domid, ops: count, ok, failed: count - ok, firstStatus: first, bytes, costNs: cost });
-    return 0;
   }
 
   /**
    * A GNTTABOP_copy hypercall with exactly one op, given as the fields of struct gnttab_copy
-   * (no batch to fill). The same checks, in the same order, as a batch of one through copy_one()
-   * (lock the domains, claim source then destination, check the ranges, copy, release), without
-   * the buffers a batch keeps between ops. Allocates nothing. Returns the op's GNTST_* status.
-   * @models xen-project/xen xen/common/grant_table.c gnttab_copy() gnttab_copy_one()
+   * (no batch to fill): the batch path with a count of 1. Allocates nothing. Returns the op's
+   * GNTST_* status.
+   * @models xen-project/xen xen/common/grant_table.c gnttab_copy()
    */
   gnttab_copy_one(caller: Domain, flags: number, srcU: number, srcDomid: number, srcOffset: number,
     dstU: number, dstDomid: number, dstOffset: number, len: number): number {
-    // domid, offset, len and flags are u16 fields in C: truncate as the guest's bytes would be.
-    flags &= 0xffff; srcDomid &= 0xffff; dstDomid &= 0xffff; srcOffset &= 0xffff; dstOffset &= 0xffff; len &= 0xffff;
-    const srcGref = (flags & GNTCOPY_source_gref) !== 0;
-    const dstGref = (flags & GNTCOPY_dest_gref) !== 0;
-    let rc: number = GNTST_okay;
-    let bytes = 0;
-    // gnttab_copy_lock_domains(): a frame of another domain can only be named through a grant.
-    const sd = srcDomid === DOMID_SELF ? caller : srcGref ? this.hv.lookup(srcDomid) : null;
-    const dd = dstDomid === DOMID_SELF ? caller : dstGref ? this.hv.lookup(dstDomid) : null;
-    if (sd === null) rc = GNTST_permission_denied;
-    else if (sd === undefined) rc = GNTST_bad_domain;
-    else if (dd === null) rc = GNTST_permission_denied;
-    else if (dd === undefined) rc = GNTST_bad_domain;
-    else {
-      // gnttab_copy_claim_buf() for the source, then the destination.
-      rc = srcGref ? this.acquire_grant_for_copy(sd, srcU, caller.domid, true) : this.get_paged_frame(srcU, sd);
-      if (rc === GNTST_okay) {
-        const srcMfn = this.gotMfn;
-        rc = dstGref ? this.acquire_grant_for_copy(dd, dstU, caller.domid, false) : this.get_paged_frame(dstU, dd);
-        const dstClaimed = rc === GNTST_okay;
-        if (dstClaimed) {
-          if (srcOffset + len > XEN_PAGE_SIZE || dstOffset + len > XEN_PAGE_SIZE) {
-            rc = GNTST_bad_copy_arg;
-          } else {
-            this.memcopy((this.gotMfn << XEN_PAGE_SHIFT) + dstOffset, (srcMfn << XEN_PAGE_SHIFT) + srcOffset, len);
-            bytes = len;
-          }
-        }
-        // gnttab_copy_release_buf(): the source, then the destination if it was claimed.
-        if (srcGref) this.release_grant_for_copy(sd, srcU, true);
-        if (dstClaimed && dstGref) this.release_grant_for_copy(dd, dstU, false);
-      }
-    }
-    const cost = this.copyOpCostNs + Math.round(bytes * this.copyByteCostNs);
-    this.hv.charge(caller, cost);
-    const c = this.counters;
-    c.copy_hypercalls++; c.copy_ops++; c.copy_bytes += bytes;
-    if (rc !== GNTST_okay) c.copy_errors++;
-    const tp = this.hv.tp.copy;
-    if (tp.on) tp.emit({ dom: caller.domid, ops: 1, ok: rc === GNTST_okay ? 1 : 0, failed: rc === GNTST_okay ? 0 : 1, firstStatus: rc, bytes, costNs: cost });
+    this.copyBytesOk = 0;
+    // The fields as struct gnttab_copy holds them (u32 refs/frames, u16 the rest).
+    const rc = this.copy_one(caller, flags & 0xffff, srcU >>> 0, srcDomid & 0xffff, srcOffset & 0xffff,
+      dstU >>> 0, dstDomid & 0xffff, dstOffset & 0xffff, len & 0xffff);
+    this.finish_copy();
+    this.account_copy(caller, 1, rc === GNTST_okay ? 1 : 0, rc);
     return rc;
   }
 

@@ -1,5 +1,5 @@
 /**
- * The one-op hot path (Hypervisor.gnttab_copy_one) against GNTTABOP_copy with a batch of one
+ * The one-op entry point (Hypervisor.gnttab_copy_one) against GNTTABOP_copy with a batch of one
  * (Hypervisor.gnttab_copy): for any op — good or bad refs, domains, frames, offsets, lengths,
  * grants already pinned by a mapping or by another domain — both give the same status, the same
  * bytes in every frame (grant entries included), the same pins, costs and counters.
