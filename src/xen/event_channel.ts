@@ -29,7 +29,7 @@
  * bind_evtchn_to_irqhandler().
  */
 import {
-  DOMID_SELF, EVTCHN_2L_NR_CHANNELS, EVTCHNSTAT_closed, EVTCHNSTAT_interdomain, EVTCHNSTAT_unbound, XEN_PAGE_SHIFT,
+  DOMID_SELF, EVTCHN_2L_NR_CHANNELS, EVTCHNSTAT_closed, EVTCHNSTAT_interdomain, EVTCHNSTAT_unbound,
 } from '../io/xen-constants';
 import { ECS_FREE, ECS_INTERDOMAIN, ECS_RESERVED, ECS_UNBOUND, EINVAL, ENOSPC, EPERM, ESRCH } from './constants';
 import type { Domain, EvtchnHandler } from './domain';
@@ -77,34 +77,30 @@ export class EventChannelOps {
   initDomain(d: Domain): void {
     d.evState[0] = ECS_RESERVED;
     const u32 = this.u32;
-    const base = (d.sharedInfoMfn << XEN_PAGE_SHIFT >>> 2) + SI_MASK_W;
+    const base = d.sharedInfoW + SI_MASK_W;
     u32.fill(0xffffffff, base, base + EVTCHN_2L_NR_CHANNELS / 32);
   }
 
   // ---- bit helpers over shared_info ------------------------------------------------------------
 
-  private siw(d: Domain): number {
-    return d.sharedInfoW;
-  }
-
   /** True when `port` is pending in `d`'s shared_info. */
   isPending(d: Domain, port: number): boolean {
-    return (this.u32[this.siw(d) + SI_PENDING_W + (port >>> 5)]! & (1 << (port & 31))) !== 0;
+    return (this.u32[d.sharedInfoW + SI_PENDING_W + (port >>> 5)]! & (1 << (port & 31))) !== 0;
   }
 
   /** True when `port` is masked in `d`'s shared_info. */
   isMasked(d: Domain, port: number): boolean {
-    return (this.u32[this.siw(d) + SI_MASK_W + (port >>> 5)]! & (1 << (port & 31))) !== 0;
+    return (this.u32[d.sharedInfoW + SI_MASK_W + (port >>> 5)]! & (1 << (port & 31))) !== 0;
   }
 
   /** vcpu_info[0].evtchn_upcall_pending. */
   upcallPending(d: Domain): boolean {
-    return this.bytes[d.sharedInfoMfn << XEN_PAGE_SHIFT] !== 0;
+    return this.bytes[d.sharedInfoW << 2] !== 0;
   }
 
   /** vcpu_info[0].evtchn_upcall_mask (the PV "interrupts disabled" flag). */
   upcallMasked(d: Domain): boolean {
-    return this.bytes[(d.sharedInfoMfn << XEN_PAGE_SHIFT) + 1] !== 0;
+    return this.bytes[(d.sharedInfoW << 2) + 1] !== 0;
   }
 
   /** Sets bit `bit` of word `w`; returns whether it was already set. */
@@ -126,7 +122,7 @@ export class EventChannelOps {
 
   private testAndSetSel(d: Domain, port: number): boolean {
     const word = port >>> 6; // index of the 64-bit pending word
-    return this.testAndSet(this.siw(d) + SI_PENDING_SEL_W + (word >>> 5), word & 31);
+    return this.testAndSet(d.sharedInfoW + SI_PENDING_SEL_W + (word >>> 5), word & 31);
   }
 
   /**
@@ -142,7 +138,7 @@ export class EventChannelOps {
 
   /** Schedules the upcall unless one is due or running, or the guest has events disabled. */
   private vcpu_kick(d: Domain): void {
-    if (d.upcallScheduled || d.upcallRunning || this.bytes[(d.sharedInfoW << 2) + 1] !== 0) return;
+    if (d.upcallScheduled || d.upcallRunning || this.upcallMasked(d)) return;
     d.upcallScheduled = true;
     this.hv.sim.after(this.hv.costs.upcall_latency_ns, this.hUpcall, d.domid);
   }
@@ -180,7 +176,7 @@ export class EventChannelOps {
    * @models xen-project/xen xen/common/event_2l.c evtchn_2l_unmask()
    */
   evtchn_2l_unmask(d: Domain, port: number): void {
-    const w = this.siw(d);
+    const w = d.sharedInfoW;
     if (this.testAndClear(w + SI_MASK_W + (port >>> 5), port & 31) && this.isPending(d, port) && !this.testAndSetSel(d, port)) {
       this.vcpu_mark_events_pending(d);
     }
@@ -188,11 +184,11 @@ export class EventChannelOps {
 
   /** Masks a port (the guest sets its own mask bit; Linux mask_evtchn()). */
   mask_evtchn(d: Domain, port: number): void {
-    this.testAndSet(this.siw(d) + SI_MASK_W + (port >>> 5), port & 31);
+    this.testAndSet(d.sharedInfoW + SI_MASK_W + (port >>> 5), port & 31);
   }
 
   private clear_pending(d: Domain, port: number): void {
-    this.testAndClear(this.siw(d) + SI_PENDING_W + (port >>> 5), port & 31);
+    this.testAndClear(d.sharedInfoW + SI_PENDING_W + (port >>> 5), port & 31);
   }
 
   /** @models xen-project/xen xen/common/event_channel.c get_free_port() */
@@ -379,7 +375,7 @@ export class EventChannelOps {
 
   /** Guest disables event delivery (sets evtchn_upcall_mask; Linux xen_irq_disable). */
   xen_irq_disable(d: Domain): void {
-    this.bytes[(d.sharedInfoMfn << XEN_PAGE_SHIFT) + 1] = 1;
+    this.bytes[(d.sharedInfoW << 2) + 1] = 1;
   }
 
   /**
@@ -387,7 +383,7 @@ export class EventChannelOps {
    * @models torvalds/linux arch/x86/xen/irq.c xen_irq_enable() xen_force_evtchn_callback()
    */
   xen_irq_enable(d: Domain): void {
-    this.bytes[(d.sharedInfoMfn << XEN_PAGE_SHIFT) + 1] = 0;
+    this.bytes[(d.sharedInfoW << 2) + 1] = 0;
     if (this.upcallPending(d)) this.vcpu_kick(d);
   }
 
