@@ -55,21 +55,45 @@ export const XENBUS_STATE_NAMES: readonly string[] = [
  * (netif_poll calls netif_receive_skb, which the guest stack's own step shows), so a classic
  * walk emits nothing for those two steps.
  */
-export const STEP_START_XMIT = 'xennet_start_xmit';
-/** 2.6.18: `static int network_start_xmit(struct sk_buff *skb, struct net_device *dev)` (hard_start_xmit). */
-export const STEP_START_XMIT_CLASSIC = 'network_start_xmit';
-export const STEP_TX_BUF_GC = 'xennet_tx_buf_gc';
-/** 2.6.18: `static void network_tx_buf_gc(struct net_device *dev)`. */
-export const STEP_TX_BUF_GC_CLASSIC = 'network_tx_buf_gc';
-export const STEP_TX_INTERRUPT = 'xennet_tx_interrupt';
-export const STEP_RX_INTERRUPT = 'xennet_rx_interrupt';
+export interface NetfrontStepNames {
+  /** hard_start_xmit. */
+  readonly startXmit: string;
+  /** The tx completion loop. */
+  readonly txBufGc: string;
+  /** The handler that sees tx responses, and the detail prefix naming its tx half. */
+  readonly txInterrupt: string;
+  readonly txInterruptHalf: string;
+  /** The handler that sees rx responses, and the detail prefix naming its rx half. */
+  readonly rxInterrupt: string;
+  readonly rxInterruptHalf: string;
+  /** The rx poll. */
+  readonly poll: string;
+}
+
+export const MODERN_STEP_NAMES: NetfrontStepNames = {
+  startXmit: 'xennet_start_xmit',
+  txBufGc: 'xennet_tx_buf_gc',
+  txInterrupt: 'xennet_tx_interrupt',
+  txInterruptHalf: '',
+  rxInterrupt: 'xennet_rx_interrupt',
+  rxInterruptHalf: '',
+  poll: 'xennet_poll',
+};
+
 /**
- * 2.6.18: `static irqreturn_t netif_int(int irq, void *dev_id, struct pt_regs *ptregs)`, the one
- * handler of the one event channel: network_tx_buf_gc(dev), then netif_rx_schedule(dev) when the
- * rx ring has unconsumed responses. Its step's detail starts with the half that saw the packet
- * ('network_tx_buf_gc …' or 'netif_rx_schedule …').
+ * 2.6.18: `static int network_start_xmit(struct sk_buff *skb, struct net_device *dev)`;
+ * `static void network_tx_buf_gc(struct net_device *dev)`; `static irqreturn_t netif_int(int irq,
+ * void *dev_id, struct pt_regs *ptregs)`, the one handler of the one event channel:
+ * network_tx_buf_gc(dev), then netif_rx_schedule(dev) when the rx ring has unconsumed responses
+ * (its step's detail starts with the half that saw the packet); `static int netif_poll(struct
+ * net_device *dev, int *pbudget)` (dev->poll, pre-NAPI-struct).
  */
-export const STEP_INTERRUPT_CLASSIC = 'netif_int';
-export const STEP_POLL = 'xennet_poll';
-/** 2.6.18: `static int netif_poll(struct net_device *dev, int *pbudget)` (dev->poll, pre-NAPI-struct). */
-export const STEP_POLL_CLASSIC = 'netif_poll';
+export const CLASSIC_STEP_NAMES: NetfrontStepNames = {
+  startXmit: 'network_start_xmit',
+  txBufGc: 'network_tx_buf_gc',
+  txInterrupt: 'netif_int',
+  txInterruptHalf: 'network_tx_buf_gc: ',
+  rxInterrupt: 'netif_int',
+  rxInterruptHalf: 'netif_rx_schedule: ',
+  poll: 'netif_poll',
+};

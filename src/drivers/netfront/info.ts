@@ -19,6 +19,7 @@ import { NETFRONT_PARAMS, type NetfrontParams } from './params';
 import type { NetfrontXen } from './xen-port';
 import type { NetfrontQueue } from './queue';
 import { xennet_start_xmit } from './tx';
+import { CLASSIC_STEP_NAMES, MODERN_STEP_NAMES, type NetfrontStepNames } from './constants';
 
 /** What netfront needs from the guest's network stack. */
 export interface NetfrontStack {
@@ -85,6 +86,8 @@ export class NetfrontInfo {
   bounce = false;
   /** 2.6.18 netfront (adaptive rx_target, page flipping, half-outstanding tx event). */
   readonly classic: boolean;
+  /** The packet-walk names of this design's functions. */
+  readonly steps: NetfrontStepNames;
   /** Receive by copy (always in modern netfront) or by page transfer. */
   copyingReceiver = true;
   /** NETIF_F_SG / NETIF_F_TSO / NETIF_F_TSO6 after xennet_fix_features. */
@@ -130,6 +133,7 @@ export class NetfrontInfo {
     this.nodename = o.nodename;
     this.handle = o.nodename.slice(o.nodename.lastIndexOf('/') + 1);
     this.classic = this.p.design === 'classic';
+    this.steps = this.classic ? CLASSIC_STEP_NAMES : MODERN_STEP_NAMES;
     this.netdev = new XennetDevice(o.name ?? 'eth0', this);
     this.where = `netfront.d${o.xen.domid}.${this.netdev.name}`;
     this.counters = o.sim.counters.register(this.where, {

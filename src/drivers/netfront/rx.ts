@@ -49,7 +49,7 @@ import {
 } from '../../io/netif';
 import {
   E2BIG, EBADR, EINVAL, ENOENT, ENOMEM, INVALID_GRANT_REF, NET_RX_RING_SIZE, NET_RX_SLOTS_MIN, RX_COPY_THRESHOLD,
-  RX_DFL_MIN_TARGET, RX_MAX_TARGET, STEP_INTERRUPT_CLASSIC, STEP_POLL, STEP_POLL_CLASSIC, STEP_RX_INTERRUPT,
+  RX_DFL_MIN_TARGET, RX_MAX_TARGET,
 } from './constants';
 import type { NetfrontQueue } from './queue';
 import type { NetfrontInfo } from './info';
@@ -548,7 +548,7 @@ export function xennet_poll(q: NetfrontQueue, budget: number): number {
     }
     cost += p.rx_packet_ns + Math.round(pullBytes * p.copy_byte_ns);
     if (tr) {
-      emitStep(np.tpStep, skb.id, np.classic ? STEP_POLL_CLASSIC : STEP_POLL, 'domU', dom, p.napi_schedule_ns, `queue ${q.id} rsp ${i & RX_MASK}`);
+      emitStep(np.tpStep, skb.id, np.steps.poll, 'domU', dom, p.napi_schedule_ns, `queue ${q.id} rsp ${i & RX_MASK}`);
       emitStep(np.tpStep, skb.id, 'xennet_get_responses', 'domU', dom, (slotCount + extras) * p.rx_slot_ns, `slots ${slotCount} extras ${extras} len ${skb.len} flags ${q.rxFlags}`);
     }
     q.rxq[q.rxqN++] = skb;
@@ -631,8 +631,7 @@ export function xennet_handle_rx(q: NetfrontQueue): boolean {
     // 2.6.18: netif_int sees unconsumed rx responses and calls netif_rx_schedule.
     if (np.tpStep.on) {
       const pkt = q.rxSlotPkt[q.rx.rsp_cons & 255]!;
-      if (np.classic) emitStep(np.tpStep, pkt, STEP_INTERRUPT_CLASSIC, 'domU', np.xen.domid, np.p.irq_ns, `netif_rx_schedule: queue ${q.id} ${work} rsp`);
-      else emitStep(np.tpStep, pkt, STEP_RX_INTERRUPT, 'domU', np.xen.domid, np.p.irq_ns, `queue ${q.id} ${work} rsp`);
+      emitStep(np.tpStep, pkt, np.steps.rxInterrupt, 'domU', np.xen.domid, np.p.irq_ns, `${np.steps.rxInterruptHalf}queue ${q.id} ${work} rsp`);
     }
     napi_schedule(q);
   }

@@ -46,9 +46,7 @@ import {
   setTxRequestFlags, setTxRequestSize, txRequestFlags, txResponseId, txResponseStatus, writeExtraGso, writeTxRequest,
 } from '../../io/netif';
 import {
-  ETH_HLEN, INVALID_GRANT_REF, MAX_XEN_SKB_FRAGS, NET_TX_RING_SIZE, STEP_INTERRUPT_CLASSIC, STEP_START_XMIT,
-  STEP_START_XMIT_CLASSIC, STEP_TX_BUF_GC, STEP_TX_BUF_GC_CLASSIC, STEP_TX_INTERRUPT, TX_LINK_NONE, TX_PENDING,
-  TX_STOP_THRESHOLD,
+  ETH_HLEN, INVALID_GRANT_REF, MAX_XEN_SKB_FRAGS, NET_TX_RING_SIZE, TX_LINK_NONE, TX_PENDING, TX_STOP_THRESHOLD,
 } from './constants';
 import { add_id_to_list, get_id_from_list, type NetfrontQueue } from './queue';
 import type { NetfrontInfo } from './info';
@@ -88,7 +86,7 @@ function dropTx(np: NetfrontInfo, skb: SkBuff, reason: string): NetdevTx {
   np.netdev.stats.tx_dropped++;
   np.counters.tx_dropped++;
   np.drop(reason, skb.len);
-  if (np.tpStep.on) emitStep(np.tpStep, skb.id, np.classic ? STEP_START_XMIT_CLASSIC : STEP_START_XMIT, 'domU', np.xen.domid, np.p.start_xmit_ns, `drop ${reason}`);
+  if (np.tpStep.on) emitStep(np.tpStep, skb.id, np.steps.startXmit, 'domU', np.xen.domid, np.p.start_xmit_ns, `drop ${reason}`);
   np.stack.skbs.free(skb);
   np.cpu.run(np.sim.now, np.p.start_xmit_ns);
   return NETDEV_TX_OK;
@@ -218,7 +216,7 @@ export function xennet_start_xmit(np: NetfrontInfo, skb: SkBuff): NetdevTx {
 
   const tr = np.tpStep.on;
   const dom = np.xen.domid;
-  if (tr) emitStep(np.tpStep, skb.id, np.classic ? STEP_START_XMIT_CLASSIC : STEP_START_XMIT, 'domU', dom, p.start_xmit_ns, `len ${skb.len} slots ${slots} queue ${q.id}`);
+  if (tr) emitStep(np.tpStep, skb.id, np.steps.startXmit, 'domU', dom, p.start_xmit_ns, `len ${skb.len} slots ${slots} queue ${q.id}`);
   const prod0 = q.tx.req_prod_pvt;
 
   // Packet table entry (stands in for skb->users).
@@ -250,7 +248,7 @@ export function xennet_start_xmit(np: NetfrontInfo, skb: SkBuff): NetdevTx {
     writeExtraGso(view, RING_GET_REQUEST(q.tx, gidx), 0, skb.gsoSize,
       (skb.gsoType & SKB_GSO_TCPV6) ? XEN_NETIF_GSO_TYPE_TCPV6 : XEN_NETIF_GSO_TYPE_TCPV4, 0);
     np.counters.tx_slots++;
-    if (tr) emitStep(np.tpStep, skb.id, np.classic ? STEP_START_XMIT_CLASSIC : STEP_START_XMIT, 'domU', dom, 0, `gso extra slot ${gidx & (NET_TX_RING_SIZE - 1)} size ${skb.gsoSize}`);
+    if (tr) emitStep(np.tpStep, skb.id, np.steps.startXmit, 'domU', dom, 0, `gso extra slot ${gidx & (NET_TX_RING_SIZE - 1)} size ${skb.gsoSize}`);
   }
   if (flags !== 0) setTxRequestFlags(view, firstSlot, txRequestFlags(view, firstSlot) | flags);
 
@@ -362,8 +360,7 @@ export function xennet_tx_buf_gc(q: NetfrontQueue): number {
       if (tr && gcFromIrq && q.txPktIrqSeen[pkt] === 0) {
         q.txPktIrqSeen[pkt] = 1;
         // 2.6.18: netif_int, the one handler for tx and rx, calls network_tx_buf_gc first.
-        if (np.classic) emitStep(np.tpStep, skb.id, STEP_INTERRUPT_CLASSIC, 'domU', xen.domid, np.p.irq_ns, `network_tx_buf_gc: queue ${q.id} rsp ${cons}`);
-        else emitStep(np.tpStep, skb.id, STEP_TX_INTERRUPT, 'domU', xen.domid, np.p.irq_ns, `queue ${q.id} rsp ${cons}`);
+        emitStep(np.tpStep, skb.id, np.steps.txInterrupt, 'domU', xen.domid, np.p.irq_ns, `${np.steps.txInterruptHalf}queue ${q.id} rsp ${cons}`);
       }
       const ref = q.grant_tx_ref[id]!;
       if (!xen.gnttab_end_foreign_access_ref(ref)) {
@@ -384,7 +381,7 @@ export function xennet_tx_buf_gc(q: NetfrontQueue): number {
         q.txPktSkb[pkt] = null;
         q.txPktFree[q.txPktTop++] = pkt;
         freed++;
-        if (tr) emitStep(np.tpStep, skb.id, np.classic ? STEP_TX_BUF_GC_CLASSIC : STEP_TX_BUF_GC, 'domU', xen.domid, 0, 'dev_kfree_skb_irq');
+        if (tr) emitStep(np.tpStep, skb.id, np.steps.txBufGc, 'domU', xen.domid, 0, 'dev_kfree_skb_irq');
         np.stack.skbs.free(skb);
       }
     }
