@@ -26,6 +26,7 @@ import type { AnyTraceRecord } from '../sim/trace';
 import { Params } from '../params';
 import type { UdpSocket } from '../net/endpoint';
 import { XenHost, type GuestSpec, type XenHostOptions } from './host';
+import { CLASSIC_STEP_NAMES } from '../drivers/netfront/constants';
 
 // ---------------------------------------------------------------------------------------------
 // The host
@@ -223,7 +224,8 @@ export const RX_COMPLETION_STEPS: ReadonlySet<string> = new Set([
  * tx half of 2.6.18's netif_int (netfront's step detail then starts with 'network_tx_buf_gc').
  */
 function isCompletionStep(fn: string, detail: string | undefined): boolean {
-  if (fn === 'netif_int') return detail !== undefined && detail.startsWith('network_tx_buf_gc');
+  const c = CLASSIC_STEP_NAMES;
+  if (fn === c.txInterrupt) return detail !== undefined && detail.startsWith(c.txInterruptHalf);
   return RX_COMPLETION_STEPS.has(fn);
 }
 
