@@ -244,7 +244,7 @@ export class Dom0L3 implements ProtocolHandler {
       }
       this.counters.forwarded++;
       if (skb !== null) {
-        copyMeta(n, skb);
+        applyMeta(n, skb);
         this.natStep(n, b, saddrIn, daddrIn, true);
         this.stepIn(n, 'ip_forward', this.costs.ip_forward_ns, st.tpStep.on ? `${inName} → ${o.ifName}` : undefined);
         this.natStep(n, b, saddrIn, daddrIn, false);
@@ -337,17 +337,7 @@ function metaOf(skb: SkBuff): SkbMeta {
   };
 }
 
-function copyMeta(n: SkBuff, m: SkBuff): void {
-  n.id = m.id;
-  n.bornAt = m.bornAt;
-  n.ipSummed = m.ipSummed;
-  n.csumStart = m.csumStart;
-  n.csumOffset = m.csumOffset;
-  n.gsoSize = m.gsoSize;
-  n.gsoType = m.gsoType;
-  n.gsoSegs = m.gsoSegs;
-}
-
+/** Copies a packet's metadata (from another skb, or from what metaOf kept) onto `n`. */
 function applyMeta(n: SkBuff, m: SkbMeta): void {
   n.id = m.id;
   n.bornAt = m.bornAt;
