@@ -162,12 +162,15 @@ export class SharedRing {
   }
 }
 
-/** Front end's private ring state (`struct X_front_ring`). */
-export class FrontRing {
-  // req_prod_pvt and rsp_cons live in a Uint32Array: loads and stores are u32 (a store wraps
-  // mod 2^32, as C's unsigned RING_IDX does), and an index past 2^31 never turns the object's
-  // fields into boxed doubles.
-  private readonly idx = new Uint32Array(2);
+/**
+ * What the front and back ends' private ring states share: the shared ring, its size, and two
+ * free-running RING_IDX values. The indices live in a Uint32Array: loads and stores are u32 (a
+ * store wraps mod 2^32, as C's unsigned RING_IDX does), and an index past 2^31 never turns the
+ * object's fields into boxed doubles.
+ */
+abstract class PrivateRing {
+  /** @internal [0]: the producer index this end owns; [1]: the consumer index this end owns. */
+  protected readonly idx = new Uint32Array(2);
   /** RING_SIZE: a power of two. */
   readonly nr_ents: number;
   readonly sring: SharedRing;
@@ -178,8 +181,8 @@ export class FrontRing {
   readonly base: number;
   readonly bytes: Uint8Array;
   readonly entrySize: number;
-  constructor(sring: SharedRing, i: RING_IDX, nr_ents: number) {
-    checkNrEnts('FrontRing', sring, nr_ents);
+  constructor(fn: string, sring: SharedRing, i: RING_IDX, nr_ents: number) {
+    checkNrEnts(fn, sring, nr_ents);
     this.sring = sring;
     this.idx[0] = i;
     this.idx[1] = i;
@@ -190,6 +193,13 @@ export class FrontRing {
     this.bytes = sring.bytes;
     this.entrySize = sring.entrySize;
   }
+}
+
+/** Front end's private ring state (`struct X_front_ring`). */
+export class FrontRing extends PrivateRing {
+  constructor(sring: SharedRing, i: RING_IDX, nr_ents: number) {
+    super('FrontRing', sring, i, nr_ents);
+  }
   /** Next request slot to fill (free-running u32). */
   get req_prod_pvt(): RING_IDX { return this.idx[0]!; }
   set req_prod_pvt(v: RING_IDX) { this.idx[0] = v; }
@@ -199,30 +209,9 @@ export class FrontRing {
 }
 
 /** Back end's private ring state (`struct X_back_ring`). */
-export class BackRing {
-  // rsp_prod_pvt and req_cons in a Uint32Array, as in FrontRing.
-  private readonly idx = new Uint32Array(2);
-  /** RING_SIZE: a power of two. */
-  readonly nr_ents: number;
-  readonly sring: SharedRing;
-  /** @internal nr_ents - 1 */
-  readonly mask: number;
-  /** @internal sring.view, sring.base, sring.bytes, sring.entrySize (flattened for the hot path) */
-  readonly view: DataView;
-  readonly base: number;
-  readonly bytes: Uint8Array;
-  readonly entrySize: number;
+export class BackRing extends PrivateRing {
   constructor(sring: SharedRing, i: RING_IDX, nr_ents: number) {
-    checkNrEnts('BackRing', sring, nr_ents);
-    this.sring = sring;
-    this.idx[0] = i;
-    this.idx[1] = i;
-    this.nr_ents = nr_ents;
-    this.mask = nr_ents - 1;
-    this.view = sring.view;
-    this.base = sring.base;
-    this.bytes = sring.bytes;
-    this.entrySize = sring.entrySize;
+    super('BackRing', sring, i, nr_ents);
   }
   /** Next response slot to fill (free-running u32). */
   get rsp_prod_pvt(): RING_IDX { return this.idx[0]!; }
