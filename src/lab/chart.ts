@@ -339,8 +339,8 @@ function xyChart<R extends object>(
   if (opts.yLog && opts.yZero) throw new Error(`${fn}(options.yLog): a log scale cannot start at zero; drop yZero`);
   const xType = opts.xType ?? inferType(rows, opts.x, 'ordinal');
   const yType = opts.yType ?? inferType(rows, opts.y, 'nominal');
-  const scale: Record<string, unknown> = { zero: opts.yZero ?? extra.zeroDefault };
-  if (opts.yLog) scale.type = 'log';
+  // vega-lite drops (and warns about) `zero` on a log scale, so a log scale carries only its type.
+  const scale: Record<string, unknown> = opts.yLog ? { type: 'log' } : { zero: opts.yZero ?? extra.zeroDefault };
   const encoding: Encoding = {
     x: channel(opts.x, xType, opts.xTitle),
     y: channel(opts.y, yType, opts.yTitle, yType === 'quantitative' ? { scale, ...(extra.stackY === false ? { stack: null } : {}) } : {}),

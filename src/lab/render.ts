@@ -62,9 +62,25 @@ const font = workerData.fontFiles.length > 0
       defaultFontFamily: 'DejaVu Sans', sansSerifFamily: 'DejaVu Sans', serifFamily: 'DejaVu Sans', monospaceFamily: 'DejaVu Sans' }
   : { loadSystemFonts: true, defaultFontFamily: 'DejaVu Sans', sansSerifFamily: 'DejaVu Sans' };
 
-async function toSvg(spec) {
-  const compiled = vl.compile(spec).spec;
-  const view = new vega.View(vega.parse(compiled), { renderer: 'none', logLevel: vega.Error });
+// vega-lite's and vega's warnings, collected per render and sent back with the answer: the
+// worker's own console output reaches the parent's stderr asynchronously, so it could land in
+// a later notebook cell (or not at all before a process exits).
+function collectingLogger(warnings) {
+  let level = 2; // vega's and vega-lite's Warn
+  const logger = {
+    level(l) { if (l === undefined) return level; level = l; return logger; },
+    error(...args) { warnings.push('ERROR ' + args.map(String).join(' ')); return logger; },
+    warn(...args) { if (level >= 2) warnings.push('WARN ' + args.map(String).join(' ')); return logger; },
+    info() { return logger; },
+    debug() { return logger; },
+  };
+  return logger;
+}
+
+async function toSvg(spec, warnings) {
+  const logger = collectingLogger(warnings);
+  const compiled = vl.compile(spec, { logger }).spec;
+  const view = new vega.View(vega.parse(compiled), { renderer: 'none', logger });
   try {
     return await view.toSVG();
   } finally {
@@ -78,11 +94,12 @@ function svgSize(svg) {
 }
 
 async function handle(req) {
-  const svg = await toSvg(req.spec);
-  if (req.kind === 'svg') return { svg };
+  const warnings = [];
+  const svg = await toSvg(req.spec, warnings);
+  if (req.kind === 'svg') return { svg, warnings };
   const { width, height } = svgSize(svg);
   const png = new Resvg(svg, { fitTo: { mode: 'zoom', value: req.scale }, font }).render().asPng();
-  return { png, width, height };
+  return { png, width, height, warnings };
 }
 
 parentPort.on('message', async ({ req, port, flag }) => {
@@ -101,7 +118,7 @@ parentPort.on('message', async ({ req, port, flag }) => {
 
 interface WorkerAnswer {
   ok: boolean;
-  value?: { svg?: string; png?: Uint8Array; width?: number; height?: number };
+  value?: { svg?: string; png?: Uint8Array; width?: number; height?: number; warnings?: string[] };
   message?: string;
 }
 
@@ -151,6 +168,8 @@ function renderSync(req: { kind: 'svg' | 'png'; spec: unknown; scale?: number })
     const answer = msg?.message as WorkerAnswer | undefined;
     if (!answer) throw new Error('renderSvg/renderPng: render worker sent no answer');
     if (!answer.ok || !answer.value) throw new Error(`vega-lite spec did not render: ${answer.message ?? 'unknown error'}`);
+    // Written here, synchronously, so a warning belongs to the cell that drew the chart.
+    for (const warning of answer.value.warnings ?? []) process.stderr.write(`vega-lite: ${warning}\n`);
     return answer.value;
   } finally {
     port1.close();

@@ -45,6 +45,20 @@ describe('chart builders', () => {
     expectRenders(c);
   });
 
+  it('lineChart() with yLog gives a log scale that vega-lite accepts without a warning', () => {
+    const c = lineChart(samples.map((r) => ({ ...r, v: r.v + 1 })), { x: 't', y: 'v', yLog: true });
+    expect((c.spec as any).encoding.y.scale).toEqual({ type: 'log' });
+    const written: string[] = [];
+    const write = process.stderr.write;
+    process.stderr.write = ((chunk: string | Uint8Array) => (written.push(String(chunk)), true)) as typeof process.stderr.write;
+    try {
+      renderSvg(c.spec as any);
+    } finally {
+      process.stderr.write = write;
+    }
+    expect(written).toEqual([]);
+  });
+
   it('lineChart() omits points when a series has more than 60 points', () => {
     const rows = Array.from({ length: 61 }, (_, t) => ({ t, v: t }));
     expect((lineChart(rows, { x: 't', y: 'v' }).spec as any).mark.point).toBe(false);

@@ -49,4 +49,19 @@ describe('renderSvg() / renderPng()', () => {
     // The worker survives a failed render.
     expect(renderSvg(spec)).toContain('<svg');
   });
+  it("writes vega-lite's warnings to stderr before it returns, so they belong to the cell that drew the chart", () => {
+    const written: string[] = [];
+    const write = process.stderr.write;
+    process.stderr.write = ((chunk: string | Uint8Array) => (written.push(String(chunk)), true)) as typeof process.stderr.write;
+    try {
+      // An explicit `zero` on a log scale: vega-lite drops it with a warning.
+      renderSvg({ ...spec, mark: 'point', encoding: { ...spec.encoding, y: { field: 'b', type: 'quantitative', scale: { type: 'log', zero: false } } } });
+      expect(written).toEqual(['vega-lite: WARN y-scale\'s "zero" is dropped as it does not work with log scale.\n']);
+      written.length = 0;
+      renderSvg(spec);
+      expect(written).toEqual([]);
+    } finally {
+      process.stderr.write = write;
+    }
+  });
 });
