@@ -72,6 +72,22 @@ export const CLASSIC_XEN_NETIF_EXTRA_TYPE_MAX = 4;
 /** PKT_PROT_LEN: header bytes copied into the linear area. */
 export const PKT_PROT_LEN = 64;
 const NET_RX_RING_SIZE = 256;
+/**
+ * SKB_MAX_HEAD(0) of 2.6.18 on x86_64: `(PAGE_SIZE - sizeof(struct skb_shared_info)) &
+ * ~(SMP_CACHE_BYTES - 1)` = (4096 - 312) & ~127 (a generic x86_64 build has 128-byte cache lines).
+ */
+export const CLASSIC_SKB_MAX_HEAD = 3712;
+/** netbk_copy_skb's `skb_reserve(nskb, 16 + NET_IP_ALIGN)` (NET_IP_ALIGN 2): the copied head's offset in its page. */
+export const NETBK_COPY_SKB_HEAD_OFFSET = 18;
+/** Linear bytes of netbk_copy_skb's skb (`nskb->end - nskb->data`); the rest goes into whole pages. */
+export const NETBK_COPY_SKB_HEADLEN = CLASSIC_SKB_MAX_HEAD - NETBK_COPY_SKB_HEAD_OFFSET;
+/** MAX_MFN_ALLOC: size of the pool of spare frames for page flipping. */
+export const MAX_MFN_ALLOC = 64;
+/** tx_queue_timeout: jiffies + HZ/2. */
+export const TX_QUEUE_TIMEOUT_NS = 500_000_000;
+/** net_timer after a memory squeeze: jiffies + HZ. */
+const HZ_NS = 1_000_000_000;
+const ENOMEM = 12;
 const INVALID = 0xffff;
 
 export class ClassicNetback implements SkbDestructor {
@@ -112,8 +128,30 @@ export class ClassicNetback implements SkbDestructor {
   /** The global guest-rx queue (skb, vif). */
   readonly rx_queue = new SkbQueue(64);
   private readonly rxQueueVif: XenVif[] = [];
-  /** rx_req_cons_peek per vif. */
-  private readonly peek = new Map<XenVif, number>();
+  /** Per-vif guest-receive state (rx_req_cons_peek, can_queue, tx_queue_timeout). */
+  private readonly rxState = new Map<XenVif, ClassicRxState>();
+  /** Vifs by ClassicRxState.idx (the argument of their timer events). */
+  private readonly rxVifs: XenVif[] = [];
+  /** The packets of one net_rx_action run (the rxq list) and their meta entries. */
+  private readonly pkSkb: (SkBuff | null)[] = new Array<SkBuff | null>(NET_RX_RING_SIZE).fill(null);
+  private readonly pkVif: (XenVif | null)[] = new Array<XenVif | null>(NET_RX_RING_SIZE).fill(null);
+  private readonly pkSlot0 = new Uint32Array(NET_RX_RING_SIZE);
+  private readonly pkNr = new Uint8Array(NET_RX_RING_SIZE);
+  private readonly pkMeta0 = new Uint16Array(NET_RX_RING_SIZE);
+  private readonly pkOp0 = new Uint16Array(NET_RX_RING_SIZE);
+  /** struct netbk_rx_meta meta[NET_RX_RING_SIZE]: request id, length and response offset per piece. */
+  private readonly metaId = new Uint16Array(NET_RX_RING_SIZE);
+  private readonly metaLen = new Uint16Array(NET_RX_RING_SIZE);
+  private readonly metaOff = new Uint16Array(NET_RX_RING_SIZE);
+  private readonly runRxVifs: XenVif[] = [];
+  private rxRunNo = 0;
+  private nTransfer = 0;
+  /** mfn_list[MAX_MFN_ALLOC] / alloc_index: spare frames for page flipping (check_mfn). */
+  readonly mfn_list = new Int32Array(MAX_MFN_ALLOC);
+  alloc_index = 0;
+  /** net_timer (pending memory-squeeze retry event id, or -1) and how often it was armed. */
+  private netTimer = -1;
+  rxSqueezes = 0;
   readonly rxCopy = new GnttabCopyBatch(NET_RX_RING_SIZE);
   private readonly rxStage: number[] = [];
   private readonly rxTransfer: GnttabTransfer[] = [];
@@ -121,6 +159,8 @@ export class ClassicNetback implements SkbDestructor {
   private rxScheduled = false;
   private readonly hTx: number;
   private readonly hRx: number;
+  private readonly hQueueTimeout: number;
+  private readonly hNetAlarm: number;
   private readonly kaddr: number;
 
   constructor(readonly nb: NetbackDriver) {
@@ -128,6 +168,8 @@ export class ClassicNetback implements SkbDestructor {
     const dom = nb.hv.backend.domid;
     this.hTx = nb.sim.register(`netback.d${dom}.net_tx_action`, () => this.runTx());
     this.hRx = nb.sim.register(`netback.d${dom}.net_rx_action`, () => this.runRx());
+    this.hQueueTimeout = nb.sim.register(`netback.d${dom}.tx_queue_callback`, (i) => this.tx_queue_callback(i));
+    this.hNetAlarm = nb.sim.register(`netback.d${dom}.net_alarm`, () => this.net_alarm());
     this.kaddr = nb.allocKaddrRange();
   }
 
@@ -135,9 +177,21 @@ export class ClassicNetback implements SkbDestructor {
     return MAX_PENDING_REQS - ((this.pending_prod - this.pending_cons) >>> 0);
   }
 
-  /** netif_map(): the vif's rings are mapped; start its rx bookkeeping. */
-  netif_map(vif: XenVif): void {
-    this.peek.set(vif, 0);
+  /**
+   * netif_map(): the vif's rings are mapped; start its rx bookkeeping (`rx_req_cons_peek = 0`).
+   * `canQueue` is connect_rings()' can_queue: the frontend wrote feature-rx-notify (default true).
+   */
+  netif_map(vif: XenVif, canQueue = true): void {
+    let st = this.rxState.get(vif);
+    if (st === undefined) {
+      const idx = this.rxVifs.indexOf(vif);
+      st = new ClassicRxState(idx >= 0 ? idx : this.rxVifs.length);
+      if (idx < 0) this.rxVifs.push(vif);
+      this.rxState.set(vif, st);
+    }
+    if (st.timer >= 0) { this.nb.sim.cancel(st.timer); st.timer = -1; }
+    st.rx_req_cons_peek = 0;
+    st.can_queue = canQueue;
   }
 
   /** Drops the vif's queued rx packets and takes it off the schedule list. */
@@ -145,7 +199,10 @@ export class ClassicNetback implements SkbDestructor {
     this.onList.delete(vif);
     const i = this.schedule.indexOf(vif);
     if (i >= 0) this.schedule.splice(i, 1);
-    this.peek.delete(vif);
+    // del_timer_sync(&netif->tx_queue_timeout)
+    const st = this.rxState.get(vif);
+    if (st !== undefined && st.timer >= 0) { this.nb.sim.cancel(st.timer); st.timer = -1; }
+    this.rxState.delete(vif);
   }
 
   private scheduleTx(): void {
@@ -631,46 +688,135 @@ export class ClassicNetback implements SkbDestructor {
 
   // ---- guest receive ---------------------------------------------------------------------------
 
-  /** Slots the next packet may need (netbk_max_required_rx_slots). */
-  private maxRequired(vif: XenVif): number {
-    return vif.canSg || vif.gsoMask !== 0 ? CLASSIC_MAX_SKB_FRAGS + 2 : 1;
+  /** The vif's rx bookkeeping; throws for a vif netif_map() has not seen (API misuse). */
+  private rxOf(vif: XenVif): ClassicRxState {
+    const st = this.rxState.get(vif);
+    if (st === undefined) throw new Error(`netback classic: vif ${vif.name} is not mapped (netif_map() first)`);
+    return st;
   }
 
-  /** @models bronson/linux-2.6.18.8-ovz-xen drivers/xen/netback/netback.c netbk_queue_full() */
+  /**
+   * Slots the next packet may need.
+   * @models bronson/linux-2.6.18.8-ovz-xen drivers/xen/netback/netback.c netbk_max_required_rx_slots()
+   */
+  private maxRequired(vif: XenVif): number {
+    // `if (netif->features & (NETIF_F_SG|NETIF_F_TSO)) return MAX_SKB_FRAGS + 2;` — netif->features
+    // holds SG for feature-sg and TSO for feature-gso-tcpv4 (TSO6 is never set in 2.6.18).
+    return vif.canSg || (vif.gsoMask & (1 << XEN_NETIF_GSO_TYPE_TCPV4)) !== 0 ? CLASSIC_MAX_SKB_FRAGS + 2 : 1;
+  }
+
+  /**
+   * Too few posted requests beyond rx_req_cons_peek, or too little response space, for one more
+   * worst-case packet. A vif that is not mapped counts as full.
+   * @models bronson/linux-2.6.18.8-ovz-xen drivers/xen/netback/netback.c netbk_queue_full()
+   */
   netbk_queue_full(vif: XenVif): boolean {
     const q = vif.queues[0];
-    if (q === undefined || q.rx === null) return true;
-    const peek = this.peek.get(vif) ?? 0;
+    const st = this.rxState.get(vif);
+    if (q === undefined || q.rx === null || st === undefined) return true;
+    const peek = st.rx_req_cons_peek;
     const needed = this.maxRequired(vif);
     return ((q.rx.sring.req_prod - peek) >>> 0) < needed || ((q.rx.rsp_prod_pvt + NET_RX_RING_SIZE - peek) >>> 0) < needed;
+  }
+
+  /** rx_req_cons_peek of a mapped vif (slots start_xmit has reserved). */
+  rxReqConsPeek(vif: XenVif): number {
+    return this.rxOf(vif).rx_req_cons_peek;
+  }
+
+  /** offset_in_page(skb->data): a head in host memory by its address, any other head as page-aligned. */
+  private headPageOffset(skb: SkBuff): number {
+    const h = skb.head;
+    const base = h.buffer === this.nb.hv.mem.buffer ? h.byteOffset : 0;
+    return (base + skb.data) & (XEN_PAGE_SIZE - 1);
+  }
+
+  /**
+   * The frag count of netbk_copy_skb()'s copy of `skb`: a head of at most NETBK_COPY_SKB_HEADLEN
+   * bytes, the rest in whole pages; -1 when that needs more than MAX_SKB_FRAGS pages (2.6.18:
+   * `if (unlikely(ninfo->nr_frags >= MAX_SKB_FRAGS)) { dump_stack(); goto err_free; }`).
+   * @models bronson/linux-2.6.18.8-ovz-xen drivers/xen/netback/netback.c netbk_copy_skb()
+   */
+  private netbk_copy_skb_frags(skb: SkBuff): number {
+    const head = skb.headLen < NETBK_COPY_SKB_HEADLEN ? skb.headLen : NETBK_COPY_SKB_HEADLEN;
+    const nr = Math.ceil((skb.len - head) / XEN_PAGE_SIZE);
+    return nr > CLASSIC_MAX_SKB_FRAGS ? -1 : nr;
   }
 
   /**
    * Guest receive entry point of a classic vif.
    * @models bronson/linux-2.6.18.8-ovz-xen drivers/xen/netback/netback.c netif_be_start_xmit()
+   * @simplified netbk_copy_skb's copy is decided here and made in net_rx_action (its pages are
+   *   filled there, straight from the original skb); the result is the same layout.
    */
   start_xmit(vif: XenVif, skb: SkBuff): NetdevTx {
     const nb = this.nb;
     nb.stepCost += nb.costs.xmit_ns;
-    if (!vif.schedulable || vif.queues.length === 0) { vif.dropXmit(skb, 'not_connected'); return NETDEV_TX_OK; }
+    const st = this.rxState.get(vif);
+    // `if (unlikely(!netif_schedulable(netif) || netbk_queue_full(netif))) goto drop;`
+    if (!vif.schedulable || vif.queues.length === 0 || st === undefined) { vif.dropXmit(skb, 'not_connected'); return NETDEV_TX_OK; }
     if (this.netbk_queue_full(vif)) { vif.dropXmit(skb, 'no_rx_slots'); return NETDEV_TX_OK; }
     const q = vif.queues[0]!;
-    const peek = ((this.peek.get(vif) ?? 0) + skb.nrFrags + 1 + (skb.gsoSize !== 0 ? 1 : 0)) >>> 0;
-    this.peek.set(vif, peek);
-    if (this.netbk_queue_full(vif)) {
+    // `if (!netif->copying_receiver || ((skb_headlen(skb) + offset_in_page(skb->data)) >= PAGE_SIZE))`
+    //   → nskb = netbk_copy_skb(skb): every flipped packet, and a copied one whose head reaches
+    //   the end of its page.
+    let nrFrags = skb.nrFrags;
+    let copied = 0;
+    if (!vif.rxCopy || skb.headLen + this.headPageOffset(skb) >= XEN_PAGE_SIZE) {
+      nrFrags = this.netbk_copy_skb_frags(skb);
+      if (nrFrags < 0) { vif.dropXmit(skb, 'netbk_copy_skb'); return NETDEV_TX_OK; }
+      copied = 1;
+    }
+    // `netif->rx_req_cons_peek += skb_shinfo(skb)->nr_frags + 1 + !!skb_shinfo(skb)->gso_size;`
+    const peek = (st.rx_req_cons_peek + nrFrags + 1 + (skb.gsoSize !== 0 ? 1 : 0)) >>> 0;
+    st.rx_req_cons_peek = peek;
+    // `if (netbk_can_queue(dev) && netbk_queue_full(netif))`: a frontend without
+    // feature-rx-notify never has its queue stopped (its packets are dropped above instead).
+    if (st.can_queue && this.netbk_queue_full(vif)) {
       q.rx!.sring.req_event = (peek + this.maxRequired(vif)) >>> 0;
       // mb(): request notification, then check and stop the queue.
       if (this.netbk_queue_full(vif)) {
         if (!vif.txStopped) vif.counters.rx_queue_stops++;
         vif.netif_stop_queue();
+        // __mod_timer(&netif->tx_queue_timeout, jiffies + HZ/2): wake it later anyway, so that
+        // an inactive guest's queue drains (its packets are then dropped by netbk_queue_full).
+        if (st.timer >= 0) nb.sim.cancel(st.timer);
+        st.timer = nb.sim.after(TX_QUEUE_TIMEOUT_NS, this.hQueueTimeout, st.idx);
       }
     }
-    this.rx_queue.push(skb);
+    this.rx_queue.push(skb, copied);
     this.rxQueueVif.push(vif);
     if (nb.tpStep.on) nb.step(skb.id, 'netif_be_start_xmit', nb.costs.xmit_ns, `rx_req_cons_peek ${peek}`);
     this.scheduleRx();
     nb.flushCost();
     return NETDEV_TX_OK;
+  }
+
+  /**
+   * The 500 ms queue timer fired: wake the vif's queue if it can still be scheduled.
+   * @models bronson/linux-2.6.18.8-ovz-xen drivers/xen/netback/netback.c tx_queue_callback()
+   */
+  private tx_queue_callback(idx: number): void {
+    const vif = this.rxVifs[idx];
+    if (vif === undefined) return;
+    const st = this.rxState.get(vif);
+    if (st !== undefined) st.timer = -1;
+    if (vif.schedulable) vif.netif_wake_queue();
+  }
+
+  /**
+   * Tops the pool of spare frames up to MAX_MFN_ALLOC (one XENMEM_increase_reservation) when it
+   * holds fewer than `nr`. Returns 0, or -ENOMEM when it still holds fewer.
+   * @models bronson/linux-2.6.18.8-ovz-xen drivers/xen/netback/netback.c check_mfn()
+   */
+  check_mfn(nr: number): number {
+    if (this.alloc_index >= nr) return 0;
+    while (this.alloc_index < MAX_MFN_ALLOC) {
+      const mfn = this.nb.hv.allocPage();
+      if (mfn < 0) break;
+      this.mfn_list[this.alloc_index++] = mfn;
+    }
+    return this.alloc_index >= nr ? 0 : -ENOMEM;
   }
 
   private stagePage(i: number): number {
@@ -684,143 +830,262 @@ export class ClassicNetback implements SkbDestructor {
   }
 
   /**
+   * One grant op for one piece of a packet into the request at ring index `slot`; records the
+   * request id, length and response offset in meta entry `m`. A piece of a copied packet (src
+   * null) is read from packet offset `pktOff` into its new page at `pageOff`; otherwise it is
+   * `len` bytes of `src` at `srcOff`.
+   * @models bronson/linux-2.6.18.8-ovz-xen drivers/xen/netback/netback.c netbk_gop_frag()
+   * @simplified flip mode fills a spare frame from the check_mfn() pool and transfers that frame:
+   *   the real driver transfers the page netbk_copy_skb filled and repoints dom0's pfn to the
+   *   spare frame (set_phys_to_machine, MULTI_update_va_mapping, MMU_MACHPHYS_UPDATE), which
+   *   leaves both domains with the same frames as here.
+   */
+  private netbk_gop_frag(vif: XenVif, m: number, slot: number, src: Uint8Array | null, srcOff: number, len: number, skb: SkBuff, pktOff: number, pageOff: number): void {
+    const nb = this.nb;
+    const mem = nb.hv.mem;
+    const r = vif.queues[0]!.rx!;
+    const v = r.sring.view;
+    // `req = RING_GET_REQUEST(&netif->rx, netif->rx.req_cons + i);` … `return req->id;`
+    const o = RING_GET_REQUEST(r, slot);
+    const gref = v.getUint32(o + 4, true);
+    this.metaId[m] = v.getUint16(o, true);
+    this.metaLen[m] = len;
+    if (src === null) nb.stepCost += Math.round(len * nb.costs.memcpy_byte_ns_x1000 / 1000);
+    if (vif.rxCopy) {
+      this.metaOff[m] = 0;
+      const copy = this.rxCopy;
+      let flags = GNTCOPY_dest_gref, su: number, sd = DOMID_SELF, so: number;
+      if (src === null) {
+        su = this.stagePage(copy.count);
+        so = pageOff;
+        skb.copyBits(pktOff, mem.bytes, su * XEN_PAGE_SIZE + so, len);
+      } else if (src.buffer === mem.buffer) {
+        const abs = src.byteOffset + srcOff;
+        const mfn = Math.floor(abs / XEN_PAGE_SIZE);
+        so = abs & (XEN_PAGE_SIZE - 1);
+        // `if (PageForeign(page))`: a page netback mapped from another guest's tx request is
+        // copied from that guest's grant, without touching dom0's memory.
+        const fd = nb.foreignDom[mfn]!;
+        if (fd >= 0) { flags |= GNTCOPY_source_gref; su = nb.foreignRef[mfn]!; sd = fd; } else su = mfn;
+      } else {
+        // A buffer outside host memory (a plain skb head or frag) is staged in a dom0 frame.
+        su = this.stagePage(copy.count);
+        so = 0;
+        copyBytes(mem.bytes, su * XEN_PAGE_SIZE, src, srcOff, len);
+      }
+      copy.push(flags, su, sd, so, gref, vif.domid, 0, len);
+    } else {
+      // Flip (check_mfn made sure the pool holds a frame for every piece).
+      const mfn = this.mfn_list[--this.alloc_index]!;
+      this.metaOff[m] = pageOff;
+      skb.copyBits(pktOff, mem.bytes, mfn * XEN_PAGE_SIZE + pageOff, len);
+      const n = this.nTransfer++;
+      let t = this.rxTransfer[n];
+      if (t === undefined) { t = { mfn: 0, domid: 0, ref: 0, status: 0 }; this.rxTransfer[n] = t; }
+      t.mfn = mfn;
+      t.domid = vif.domid;
+      t.ref = gref;
+      t.status = 0;
+    }
+  }
+
+  /**
+   * Sets up the grant ops of one packet: the frags first (slots after the head and the GSO
+   * extra slot), the head last, then advances req_cons over all of them.
+   * @models bronson/linux-2.6.18.8-ovz-xen drivers/xen/netback/netback.c netbk_gop_skb()
+   */
+  private netbk_gop_skb(vif: XenVif, skb: SkBuff, copied: boolean, nr: number, m0: number): void {
+    const r = vif.queues[0]!.rx!;
+    const slot0 = r.req_cons;
+    // `extra = !!head_meta->frag.size + 1;`
+    const extra = (skb.gsoSize !== 0 ? 1 : 0) + 1;
+    const headLen = copied && skb.headLen > NETBK_COPY_SKB_HEADLEN ? NETBK_COPY_SKB_HEADLEN : skb.headLen;
+    for (let i = 0; i < nr; i++) {
+      const slot = (slot0 + i + extra) >>> 0;
+      if (copied) {
+        // netbk_copy_skb's frags: whole pages at offset 0, filled with the bytes after the head.
+        const pktOff = headLen + i * XEN_PAGE_SIZE;
+        const len = Math.min(XEN_PAGE_SIZE, skb.len - pktOff);
+        this.netbk_gop_frag(vif, m0 + 1 + i, slot, null, 0, len, skb, pktOff, 0);
+      } else {
+        this.netbk_gop_frag(vif, m0 + 1 + i, slot, skb.fragPage[i]!, skb.fragOff[i]!, skb.fragLen[i]!, skb, 0, 0);
+      }
+    }
+    // "This must occur at the end to ensure that we don't trash skb_shinfo until we're done."
+    if (copied) this.netbk_gop_frag(vif, m0, slot0, null, 0, headLen, skb, 0, NETBK_COPY_SKB_HEAD_OFFSET);
+    else this.netbk_gop_frag(vif, m0, slot0, skb.head, skb.data, headLen, skb, 0, 0);
+    // `netif->rx.req_cons += nr_frags + extra;`
+    r.req_cons = (slot0 + nr + extra) >>> 0;
+  }
+
+  /** The memory-squeeze timer fired: run the rx tasklet again. @models … netback.c net_alarm() */
+  private net_alarm(): void {
+    this.netTimer = -1;
+    this.scheduleRx();
+  }
+
+  /**
    * The rx tasklet: place queued packets into their guests' posted buffers.
-   * @models bronson/linux-2.6.18.8-ovz-xen drivers/xen/netback/netback.c net_rx_action() and netbk_gop_skb()
+   * @models bronson/linux-2.6.18.8-ovz-xen drivers/xen/netback/netback.c net_rx_action() and netbk_check_gop()
+   * @simplified the grant ops go to Xen as one hypercall per kind, not one multicall; a
+   *   GNTTABOP_transfer refused as a whole (-EOPNOTSUPP) fails every transfer op (2.6.18 does not
+   *   look at the multicall result and reads the stale status fields).
    */
   private net_rx_action(): void {
     const nb = this.nb;
-    const mem = nb.hv.mem;
     const tpOn = nb.tpStep.on;
-    // Gather packets while a whole worst-case packet still fits in one ring's worth of ops.
-    const pkts: { skb: SkBuff; vif: XenVif; slot0: number; nslots: number; op0: number; nops: number; offset: number }[] = [];
     const copy = this.rxCopy;
     copy.reset();
-    let nTransfer = 0;
+    this.nTransfer = 0;
     let count = 0;
-    while (this.rx_queue.length > 0 && count + CLASSIC_MAX_SKB_FRAGS < NET_RX_RING_SIZE) {
-      const skb = this.rx_queue.shift()!;
-      const vif = this.rxQueueVif.shift()!;
+    let npk = 0;
+    let nmeta = 0;
+    while (this.rx_queue.length > 0) {
+      const skb = this.rx_queue.peek()!;
+      const copied = this.rx_queue.peekAux() !== 0;
+      const vif = this.rxQueueVif[0]!;
       const q = vif.queues[0];
-      if (q === undefined || q.rx === null || !vif.connected) { vif.dropGuestRx(skb, 'not_connected'); continue; }
-      const r = q.rx;
-      const v = r.sring.view;
-      const slot0 = r.req_cons;
-      if (tpOn) nb.step(skb.id, 'net_rx_action', 0, vif.name);
-      const op0 = vif.rxCopy ? copy.count : nTransfer;
-      // Data pieces: the head, then each frag; a GSO extra takes the slot after the head.
-      const pieces = 1 + skb.nrFrags;
-      let offset0 = 0;
-      for (let pc = 0; pc < pieces; pc++) {
-        if (pc === 1 && skb.gsoSize !== 0) r.req_cons = (r.req_cons + 1) >>> 0; // extra slot
-        const o = RING_GET_REQUEST(r, r.req_cons);
-        const gref = v.getUint32(o + 4, true);
-        r.req_cons = (r.req_cons + 1) >>> 0;
-        let src: Uint8Array, srcOff: number, len: number;
-        if (pc === 0) { src = skb.head; srcOff = skb.data; len = skb.headLen; }
-        else { src = skb.fragPage[pc - 1]!; srcOff = skb.fragOff[pc - 1]!; len = skb.fragLen[pc - 1]!; }
-        if (vif.rxCopy) {
-          let flags = GNTCOPY_dest_gref, su: number, sd: number, so: number;
-          if (src.buffer === mem.buffer) {
-            const abs = src.byteOffset + srcOff;
-            const mfn = Math.floor(abs / XEN_PAGE_SIZE);
-            so = abs & (XEN_PAGE_SIZE - 1);
-            const fd = nb.foreignDom[mfn]!;
-            if (fd >= 0) { flags |= GNTCOPY_source_gref; su = nb.foreignRef[mfn]!; sd = fd; } else { su = mfn; sd = DOMID_SELF; }
-          } else {
-            su = this.stagePage(copy.count);
-            so = 0;
-            copyBytes(mem.bytes, su * XEN_PAGE_SIZE, src, srcOff, len);
-            sd = DOMID_SELF;
-          }
-          copy.push(flags, su, sd, so, gref, vif.domid, 0, len);
-        } else {
-          // Flip: netbk_copy_skb into a fresh dom0 page, then GNTTABOP_transfer it.
-          const mfn = nb.hv.allocPage();
-          const off = pc === 0 && (skb.data & (XEN_PAGE_SIZE - 1)) + len <= XEN_PAGE_SIZE ? skb.data & (XEN_PAGE_SIZE - 1) : 0;
-          if (pc === 0) offset0 = off;
-          if (mfn >= 0) copyBytes(mem.bytes, mfn * XEN_PAGE_SIZE + off, src, srcOff, len);
-          nb.stepCost += Math.round(len * nb.costs.memcpy_byte_ns_x1000 / 1000);
-          let t = this.rxTransfer[nTransfer];
-          if (t === undefined) { t = { mfn: 0, domid: 0, ref: 0, status: 0 }; this.rxTransfer[nTransfer] = t; }
-          t.mfn = mfn < 0 ? 0 : mfn;
-          t.domid = vif.domid;
-          t.ref = gref;
-          t.status = 0;
-          nTransfer++;
-        }
+      if (q === undefined || q.rx === null || !vif.connected) {
+        this.rx_queue.shift();
+        this.rxQueueVif.shift();
+        vif.dropGuestRx(skb, 'not_connected');
+        continue;
       }
-      const nslots = (r.req_cons - slot0) >>> 0;
-      count += nslots;
-      pkts.push({ skb, vif, slot0, nslots, op0, nops: pieces, offset: offset0 });
+      const nr = copied ? this.netbk_copy_skb_frags(skb) : skb.nrFrags;
+      // `if (!copying_receiver && check_mfn(nr_frags + 1))`: "Memory squeeze in netback driver."
+      // The skb goes back to the head of the queue and the tasklet retries in a second.
+      if (!vif.rxCopy && this.check_mfn(nr + 1) !== 0) {
+        if (this.netTimer >= 0) nb.sim.cancel(this.netTimer);
+        this.netTimer = nb.sim.after(HZ_NS, this.hNetAlarm);
+        this.rxSqueezes++;
+        break;
+      }
+      this.rx_queue.shift();
+      this.rxQueueVif.shift();
+      if (tpOn) nb.step(skb.id, 'net_rx_action', 0, vif.name);
+      const r = q.rx;
+      const k = npk++;
+      this.pkSkb[k] = skb;
+      this.pkVif[k] = vif;
+      this.pkSlot0[k] = r.req_cons;
+      this.pkNr[k] = nr;
+      this.pkMeta0[k] = nmeta;
+      this.pkOp0[k] = vif.rxCopy ? copy.count : this.nTransfer;
+      this.netbk_gop_skb(vif, skb, copied, nr, nmeta);
+      nmeta += nr + 1;
+      const nslots = (r.req_cons - this.pkSlot0[k]!) >>> 0;
       if (tpOn) nb.step(skb.id, 'netbk_gop_skb', nb.costs.rx_skb_ns, `${nslots} slot(s), ${vif.rxCopy ? 'copy' : 'flip'}`);
       nb.stepCost += nb.costs.rx_skb_ns;
+      // `count += nr_frags + 1;` (the GSO extra slot is not counted)
+      count += nr + 1;
+      // "Filled the batch queue?"
+      if (count + CLASSIC_MAX_SKB_FRAGS >= NET_RX_RING_SIZE) break;
     }
-    if (pkts.length === 0) return;
+    if (npk === 0) return;
+    const nTransfer = this.nTransfer;
     if (copy.count > 0) nb.stepCost += nb.hv.copy(copy, copy.count);
     let transferFailed = false;
     if (nTransfer > 0) {
       const rc = nb.hv.transfer(this.rxTransfer, nTransfer);
       if (rc < 0) transferFailed = true; else nb.stepCost += rc;
     }
-    // Responses, then one notification per vif.
-    const notifyVifs = new Set<XenVif>();
+    const runVifs = this.runRxVifs;
+    runVifs.length = 0;
     let errors = 0;
-    for (const pk of pkts) {
-      const { skb, vif } = pk;
+    for (let k = 0; k < npk; k++) {
+      const skb = this.pkSkb[k]!;
+      const vif = this.pkVif[k]!;
+      this.pkSkb[k] = null;
+      this.pkVif[k] = null;
+      const st = this.rxState.get(vif);
       const q = vif.queues[0]!;
       const r = q.rx!;
       const v = r.sring.view;
-      // netbk_check_gop(): any failed op makes the whole packet NETIF_RSP_ERROR.
+      const nr = this.pkNr[k]!;
+      const m0 = this.pkMeta0[k]!;
+      const op0 = this.pkOp0[k]!;
+      vif.stats.tx_bytes += skb.len;
+      vif.stats.tx_packets++;
+      // netbk_check_gop(): any failed op makes every response of the packet NETIF_RSP_ERROR.
       let ok = true;
-      for (let i = 0; i < pk.nops; i++) {
-        const st = vif.rxCopy ? copy.status(pk.op0 + i) : (transferFailed ? -1 : this.rxTransfer[pk.op0 + i]!.status);
-        if (st !== GNTST_okay) ok = false;
+      for (let i = 0; i <= nr; i++) {
+        const s = vif.rxCopy ? copy.status(op0 + i) : (transferFailed ? -1 : this.rxTransfer[op0 + i]!.status);
+        if (s !== GNTST_okay) ok = false;
       }
-      if (vif.rxCopy) { vif.counters.rx_copy_ops += pk.nops; if (!ok) vif.counters.rx_copy_errors++; }
-      else vif.counters.rx_transfer_ops += pk.nops;
+      if (vif.rxCopy) { vif.counters.rx_copy_ops += nr + 1; if (!ok) vif.counters.rx_copy_errors++; }
+      else vif.counters.rx_transfer_ops += nr + 1;
       if (!ok) errors++;
       if (tpOn) {
         nb.step(skb.id, vif.rxCopy ? 'gnttab_copy' : 'gnttab_transfer', 0, `${vif.rxCopy ? copy.count : nTransfer} op(s) in the multicall`, 'xen');
         nb.step(skb.id, 'netbk_check_gop', 0, ok ? 'ok' : 'error');
       }
-      let idx = pk.slot0;
-      for (let pc = 0; pc < pk.nops; pc++) {
-        const o = RING_GET_REQUEST(r, idx);
-        const id = v.getUint16(o, true);
-        const len = pc === 0 ? skb.headLen : skb.fragLen[pc - 1]!;
-        let flags = pc + 1 < pk.nops ? NETRXF_more_data : 0;
-        if (pc === 0) {
-          if (skb.ipSummed === CHECKSUM_PARTIAL) flags |= NETRXF_csum_blank | NETRXF_data_validated;
-          else if (skb.ipSummed === CHECKSUM_UNNECESSARY) flags |= NETRXF_data_validated;
-          if (skb.gsoSize !== 0) flags |= NETRXF_extra_info;
-        }
-        writeRxResponse(v, RING_GET_RESPONSE(r, idx), id, pc === 0 ? pk.offset : 0, flags, ok ? len : NETIF_RSP_ERROR);
+      // make_rx_response(): `resp->status = (s16)size; if (st < 0) resp->status = (s16)st;`
+      let flags = nr !== 0 ? NETRXF_more_data : 0;
+      if (skb.ipSummed === CHECKSUM_PARTIAL) flags |= NETRXF_csum_blank | NETRXF_data_validated; // CHECKSUM_HW: local packet
+      else if (skb.ipSummed === CHECKSUM_UNNECESSARY) flags |= NETRXF_data_validated; // proto_data_valid
+      if (skb.gsoSize !== 0) flags |= NETRXF_extra_info;
+      let idx = r.rsp_prod_pvt;
+      const slot0 = idx;
+      writeRxResponse(v, RING_GET_RESPONSE(r, idx), this.metaId[m0]!, this.metaOff[m0]!, flags, ok ? this.metaLen[m0]! : NETIF_RSP_ERROR);
+      q.rxWalk[idx & 255] = skb.id;
+      idx = (idx + 1) >>> 0;
+      if (skb.gsoSize !== 0) {
+        // One GSO extra: size, type TCPV4 (whatever the skb's gso_type), pad 0, features 0, flags 0.
+        writeExtraGso(v, RING_GET_RESPONSE(r, idx), 0, skb.gsoSize, XEN_NETIF_GSO_TYPE_TCPV4, 0);
         q.rxWalk[idx & 255] = skb.id;
         idx = (idx + 1) >>> 0;
-        if (pc === 0 && skb.gsoSize !== 0) {
-          writeExtraGso(v, RING_GET_RESPONSE(r, idx), 0, skb.gsoSize, XEN_NETIF_GSO_TYPE_TCPV4, 0);
-          q.rxWalk[idx & 255] = skb.id;
-          idx = (idx + 1) >>> 0;
-        }
+      }
+      // netbk_add_frag_responses(): more_data on all but the last.
+      for (let i = 0; i < nr; i++) {
+        const m = m0 + 1 + i;
+        writeRxResponse(v, RING_GET_RESPONSE(r, idx), this.metaId[m]!, this.metaOff[m]!, i === nr - 1 ? 0 : NETRXF_more_data, ok ? this.metaLen[m]! : NETIF_RSP_ERROR);
+        q.rxWalk[idx & 255] = skb.id;
+        idx = (idx + 1) >>> 0;
       }
       r.rsp_prod_pvt = idx;
-      vif.counters.rx_responses += pk.nslots;
-      vif.stats.tx_packets++;
-      vif.stats.tx_bytes += skb.len;
-      notifyVifs.add(vif);
-      if (tpOn) nb.step(skb.id, 'make_rx_response', 0, ok ? `${pk.nslots} response(s)` : 'NETIF_RSP_ERROR');
+      const nslots = (idx - slot0) >>> 0;
+      vif.counters.rx_responses += nslots;
+      if (tpOn) nb.step(skb.id, 'make_rx_response', 0, ok ? `${nslots} response(s)` : 'NETIF_RSP_ERROR');
+      // RING_PUSH_RESPONSES_AND_CHECK_NOTIFY per packet; the irq goes on notify_list once.
+      const notify = RING_PUSH_RESPONSES_AND_CHECK_NOTIFY(r);
+      if (st !== undefined) {
+        if (st.runMark !== this.rxRunNo) { st.runMark = this.rxRunNo; st.runNotify = false; st.runSkbs = 0; runVifs.push(vif); }
+        st.runSkbs++;
+        if (notify) st.runNotify = true;
+      }
+      // `if (netif_queue_stopped(netif->dev) && netif_schedulable(netif) && !netbk_queue_full(netif))`
+      if (vif.txStopped && vif.schedulable && !this.netbk_queue_full(vif)) vif.netif_wake_queue();
       nb.stack.pool.free(skb);
     }
-    for (const vif of notifyVifs) {
-      const q = vif.queues[0]!;
-      const notify = RING_PUSH_RESPONSES_AND_CHECK_NOTIFY(q.rx!);
-      if (notify) { nb.stepCost += nb.hv.send(q.rxIrq); vif.counters.rx_notifies++; }
+    // notify_list: one notify_remote_via_irq per irq that asked for it.
+    for (let i = 0; i < runVifs.length; i++) {
+      const vif = runVifs[i]!;
+      const st = this.rxState.get(vif)!;
+      const q = vif.queues[0];
+      if (st.runNotify && q !== undefined) { nb.stepCost += nb.hv.send(q.rxIrq); vif.counters.rx_notifies++; }
       vif.counters.rx_runs++;
-      if (nb.tpRxBatch.on) nb.tpRxBatch.emit({ vif: vif.name, queue: 0, design: 'classic', skbs: pkts.filter((p) => p.vif === vif).length, slots: 0, copies: copy.count, transfers: nTransfer, errors, notify, costNs: 0 });
-      if (!this.netbk_queue_full(vif)) vif.netif_wake_queue();
+      if (nb.tpRxBatch.on) nb.tpRxBatch.emit({ vif: vif.name, queue: 0, design: 'classic', skbs: st.runSkbs, slots: 0, copies: copy.count, transfers: nTransfer, errors, notify: st.runNotify, costNs: 0 });
     }
-    if (this.rx_queue.length > 0) this.scheduleRx();
+    runVifs.length = 0;
+    this.rxRunNo++;
+    // "More work to do?" — not while the memory-squeeze timer is pending.
+    if (this.rx_queue.length > 0 && this.netTimer < 0) this.scheduleRx();
   }
+}
+
+/** Per-vif guest-receive state of the classic backend (fields of 2.6.18's netif_t). */
+class ClassicRxState {
+  /** Allow netif_be_start_xmit() to peek ahead in the rx request ring. */
+  rx_req_cons_peek = 0;
+  /** can_queue: the frontend wrote feature-rx-notify, so the queue may be stopped. */
+  can_queue = true;
+  /** tx_queue_timeout (pending event id, or -1). */
+  timer = -1;
+  /** Bookkeeping of the current net_rx_action run (the notify_list entry). */
+  runMark = -1;
+  runNotify = false;
+  runSkbs = 0;
+  constructor(readonly idx: number) {}
 }
 
 /** Classic vif start_xmit (dispatch from XenVif.ndo_start_xmit). */
