@@ -113,6 +113,23 @@ describe('classic netback guest receive, audited against 2.6.18 netback.c', () =
     expect(responses(fe).map((r) => r.status)).toEqual([100]);
   });
 
+  it('netif_be_start_xmit() drops (tx_dropped) when the vif is not schedulable, even with requests posted', () => {
+    // `if (unlikely(!netif_schedulable(netif) || netbk_queue_full(netif))) goto drop;`
+    // `#define netif_schedulable(netif) (netif_running((netif)->dev) && netback_carrier_ok(netif))`
+    const h = makeHost();
+    const fe = connected(h);
+    postIds(fe, Array.from({ length: 30 }, (_, i) => i));
+    fe.vif.up = false;
+    fe.vif.ndo_start_xmit(skbOf(h, udpFrame(100)));
+    expect(fe.vif.stats.tx_dropped).toBe(1);
+    expect(h.sim.drops.total({ reason: 'not_connected' })).toBe(1);
+    expect(h.nb.classic.rxReqConsPeek(fe.vif)).toBe(0);
+    fe.vif.up = true;
+    fe.vif.ndo_start_xmit(skbOf(h, udpFrame(100)));
+    h.sim.run();
+    expect(responses(fe).map((r) => r.status)).toEqual([100]);
+  });
+
   it('netbk_queue_full() without SG/TSO needs one request ("all in one")', () => {
     // `return 1; /* all in one */`
     const h = makeHost();

@@ -16,18 +16,31 @@
  *   the mapped page, netbk_fill_frags (mapped pages as frags), net_tx_submit → netif_rx.
  *   dom0 frees the skb → netif_idx_release → dealloc ring → tasklet → unmap → OKAY.
  * Guest receive:
- *   netif_be_start_xmit (drop if the guest has too few requests: netbk_queue_full) →
- *   rx_queue → tasklet net_rx_action: netbk_gop_skb per packet, one slot per head / GSO extra /
- *   frag: GNTTABOP_copy into the request's grant (copy mode, request-rx-copy) or
- *   GNTTABOP_transfer of a dom0 page (flip mode); one hypercall for the batch; responses with
- *   status = bytes or NETIF_RSP_ERROR; one notification per vif per run.
+ *   netif_be_start_xmit (drop if the guest has too few requests: netbk_queue_full; a flipped
+ *   packet, or one whose head reaches the end of its page, is re-laid out by netbk_copy_skb: a
+ *   head of up to 3694 bytes at page offset 18, the rest in whole pages; reserve
+ *   nr_frags + 1 + !!gso slots in rx_req_cons_peek; if now full and the frontend has
+ *   feature-rx-notify, set req_event, stop the queue and arm the 500 ms tx_queue_timeout) →
+ *   rx_queue → tasklet net_rx_action: per packet (flip: check_mfn tops the 64-frame pool up,
+ *   or the packet waits a second — memory squeeze) netbk_gop_skb: one grant op per frag, then
+ *   the head; slots head / GSO extra / frags: GNTTABOP_copy into the request's grant (copy mode,
+ *   request-rx-copy; a page mapped from another guest is copied from that guest's grant) or
+ *   GNTTABOP_transfer of a dom0 frame (flip mode); batch until count + MAX_SKB_FRAGS >= 256
+ *   (count = nr_frags + 1 per packet); one hypercall per kind; netbk_check_gop; responses
+ *   {id, offset (0 copy, in-page flip), flags, status = bytes or NETIF_RSP_ERROR for every slot
+ *   of a failed packet}, one GSO extra after the head; push per packet; one notification per
+ *   vif per run (notify_list).
  *
  * @models bronson/linux-2.6.18.8-ovz-xen drivers/xen/netback/netback.c
  * @simplified no credit scheduling (the default is unlimited credit); no HZ/2 copy of long-held
  *   pages (GNTTABOP_unmap_and_replace); no multicall (each op batch is its own hypercall);
- *   flip mode copies each slot's data into a fresh dom0 page (netbk_copy_skb) and transfers it,
- *   without the MMU/p2m updates of dom0's replacement page; the 500 ms queue-wake timer is not
- *   modeled (the queue wakes when requests arrive).
+ *   flip mode fills a frame of the check_mfn pool with each piece and transfers that frame
+ *   (the real driver transfers netbk_copy_skb's page and repoints dom0's pfn to the pool frame
+ *   with update_va_mapping + MMU_MACHPHYS_UPDATE: the same frames change hands);
+ *   netbk_copy_skb's layout assumes x86_64 (SKB_MAX_HEAD(0) = 3712 with 128-byte cache lines,
+ *   NET_IP_ALIGN 2, kmalloc'd heads page-aligned); 2.6.18's proto_data_valid is read as
+ *   CHECKSUM_UNNECESSARY (so a packet the NIC verified gets data_validated, which 2.6.18 would
+ *   not set).
  *   Kept from 2.6.18 on purpose: netbk_tx_err's unsigned `cons >= end` (a chain across the 2^32
  *   index wrap is answered one slot at a time; fixed upstream with XSA-39). Not kept:
  *   netbk_tx_check_mop's `frags[i]` for `frags[j]` (CVE-2013-0217), which leaks pending slots
