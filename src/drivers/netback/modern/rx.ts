@@ -17,6 +17,10 @@
  *     stall detection, xenvif_rx_queue_drop_expired
  *
  * @models torvalds/linux drivers/net/xen-netback/rx.c
+ * @simplified rx_slots_needed keeps the last packet's count when the queue empties (Linux's
+ *   xenvif_update_needed_slots() sets 0): an empty queue can still be found stalled, and a stalled
+ *   queue is ready again only once the guest posts a buffer, where Linux turns the carrier back on
+ *   as soon as the drain timeout has emptied the queue.
  * @simplified no XDP headroom and no hash extras (no control ring); a copy source that is not a
  *   machine frame (an skb's linear area) is staged into a dom0 frame first, at no CPU cost; a
  *   source frag that is a guest page mapped by netback is copied from the granting guest by
@@ -35,7 +39,8 @@ import { copyBytes } from '../../../wire/copy';
 
 /**
  * Slots one packet needs: one per 4 KiB of data, plus one for a GSO extra.
- * @models torvalds/linux drivers/net/xen-netback/rx.c xenvif_update_needed_slots()
+ * @models torvalds/linux drivers/net/xen-netback/rx.c xenvif_update_needed_slots() (the count)
+ * @simplified no sw_hash slot (no hash extras without a control ring).
  */
 export function rx_slots_needed(skb: SkBuff): number {
   let needed = Math.ceil(skb.len / XEN_PAGE_SIZE);
@@ -66,17 +71,19 @@ export function xenvif_rx_queue_tail(q: XenvifQueue, skb: SkBuff, expires: numbe
 export function xenvif_rx_dequeue(q: XenvifQueue): SkBuff | null {
   const skb = q.rx_queue.shift();
   if (skb !== null) {
-    q.rx_queue_len -= skb.len;
-    if (q.rx_queue_len < q.rx_queue_max) q.vif.netif_wake_queue();
+    // xenvif_update_needed_slots(): see the header for the empty-queue difference.
     const next = q.rx_queue.peek();
     if (next !== null) q.rx_slots_needed = rx_slots_needed(next);
+    q.rx_queue_len -= skb.len;
+    if (q.rx_queue_len < q.rx_queue_max) q.vif.netif_wake_queue();
   }
   return skb;
 }
 
 /**
  * True when the guest has posted enough requests for the head packet; otherwise asks for an
- * event at the next request (req_event = req_prod + 1) and re-checks.
+ * event at the next request (req_event = req_prod + 1) and re-checks. An empty queue (needed 0)
+ * is never "available" and leaves req_event alone.
  * @models torvalds/linux drivers/net/xen-netback/rx.c xenvif_rx_ring_slots_available()
  */
 export function xenvif_rx_ring_slots_available(q: XenvifQueue): boolean {
@@ -341,7 +348,8 @@ export function xenvif_rx_action(q: XenvifQueue): void {
   batchErrors = 0;
   batchCopies = 0;
   const before = nb.stepCost;
-  while (workDone < RX_BATCH_SIZE && xenvif_rx_ring_slots_available(q)) {
+  // Linux tests the ring first: after the 64th packet it still re-arms req_event when short.
+  while (xenvif_rx_ring_slots_available(q) && workDone < RX_BATCH_SIZE) {
     xenvif_rx_skb(q);
     workDone++;
   }
@@ -353,9 +361,11 @@ export function xenvif_rx_action(q: XenvifQueue): void {
 }
 
 /**
+ * Not yet stalled, fewer requests posted than the head packet needs (never true with an empty
+ * queue: needed is 0), and nothing placed for stall_timeout.
  * @models torvalds/linux drivers/net/xen-netback/rx.c xenvif_rx_queue_stalled()
  */
-function xenvif_rx_queue_stalled(q: XenvifQueue): boolean {
+export function xenvif_rx_queue_stalled(q: XenvifQueue): boolean {
   const r = q.rx!;
   const vif = q.vif;
   return !q.stalled && ((r.sring.req_prod - r.req_cons) >>> 0) < q.rx_slots_needed
@@ -363,11 +373,29 @@ function xenvif_rx_queue_stalled(q: XenvifQueue): boolean {
 }
 
 /**
+ * Stalled, and the guest has posted what the head packet needs (in Linux always true once the
+ * queue is empty; see the header).
  * @models torvalds/linux drivers/net/xen-netback/rx.c xenvif_rx_queue_ready()
  */
-function xenvif_rx_queue_ready(q: XenvifQueue): boolean {
+export function xenvif_rx_queue_ready(q: XenvifQueue): boolean {
   const r = q.rx!;
   return q.stalled && ((r.sring.req_prod - r.req_cons) >>> 0) >= q.rx_slots_needed;
+}
+
+/**
+ * Whether the guest-receive kthread has something to do: the head packet fits in the posted
+ * requests, a stall or a recovery is due, or the vif was disabled (queue 0 turns the carrier off).
+ * The rx interrupt kicks the kthread only when this holds.
+ * @models torvalds/linux drivers/net/xen-netback/rx.c xenvif_have_rx_work()
+ * @simplified `vif.disabled` counts for queue 0 only: Linux's other queues would spin in their
+ *   kthreads until the disconnect stops them, which an event-driven model cannot run.
+ */
+export function xenvif_have_rx_work(q: XenvifQueue): boolean {
+  if (q.rx === null || q.kthreadStopped) return false;
+  const vif = q.vif;
+  return xenvif_rx_ring_slots_available(q)
+    || (vif.stallTimeoutNs !== 0 && (xenvif_rx_queue_stalled(q) || xenvif_rx_queue_ready(q)))
+    || (vif.disabled && q.id === 0);
 }
 
 /**
@@ -394,8 +422,9 @@ export function xenvif_kthread_guest_rx(q: XenvifQueue): void {
   }
   xenvif_rx_queue_drop_expired(q);
   vif.nb.flushCost();
-  // xenvif_wait_for_rx_work() returns at once while there is work: loop.
-  if (xenvif_rx_ring_slots_available(q)) vif.nb.kickRxThread(q, 0);
+  // xenvif_wait_for_rx_work() returns at once while there is work (which includes a stall or a
+  // recovery that became due after the checks above): loop.
+  if (xenvif_have_rx_work(q)) vif.nb.kickRxThread(q, 0);
   else vif.nb.armRxTimer(q);
 }
 
