@@ -100,6 +100,9 @@ export class NetfrontQueue implements SkbDestructor {
   gsoExtraType = 0;
   gsoExtraSize = 0;
   gsoExtraGsoType = 0;
+  /** The XDP extra of the packet, if any (rinfo.extras[XDP - 1]): its headroom becomes rx->offset. */
+  xdpExtraType = 0;
+  xdpExtraHeadroom = 0;
   /** Why the last packet failed (a drop reason). */
   rxErrReason = '';
   /** Skbs built by this poll, delivered by handle_incoming_queue (the rxq). */

@@ -32,8 +32,13 @@
  *   walk shows netif_int, netif_poll and xennet_get_responses, and no napi_gro_receive (2.6.18's
  *   netif_poll calls netif_receive_skb)
  * @simplified the receive skb is allocated from the guest SkbPool when its response is processed;
- *   pages are recycled (not re-zeroed) through the skb destructor; XDP is not modeled; a packet whose
- *   frags would exceed MAX_SKB_FRAGS is dropped instead of pulling the head first.
+ *   pages are recycled (not re-zeroed) through the skb destructor; no XDP program (an XDP extra's
+ *   headroom is still honoured as rx->offset); the first min(status, 256) bytes are pulled into the
+ *   head while the skb is built rather than in xennet_fill_frags / handle_incoming_queue, which
+ *   accepts and refuses the same chains (17 data slots, 18 when the first holds <= 256 bytes);
+ *   an in-flight poll after disconnect (carrier off) does nothing, standing for napi_disable();
+ *   receive errors are counted in netdev.stats.rx_dropped (Linux: rx_errors, which NetDeviceStats
+ *   lacks) and in counters.rx_errors.
  */
 import { CHECKSUM_PARTIAL, CHECKSUM_UNNECESSARY, MAX_SKB_FRAGS, SKB_GSO_DODGY, SKB_GSO_TCPV4, SKB_GSO_TCPV6, type SkBuff } from '../../net/skb';
 import { emitStep } from '../../net/walk';
@@ -43,7 +48,7 @@ import {
 } from '../../io/ring';
 import {
   NETRXF_csum_blank, NETRXF_data_validated, NETRXF_extra_info, NETRXF_more_data, XEN_NETIF_EXTRA_FLAG_MORE,
-  XEN_NETIF_EXTRA_TYPE_GSO, XEN_NETIF_EXTRA_TYPE_MAX, XEN_NETIF_EXTRA_TYPE_MAX_LINUX, XEN_NETIF_GSO_TYPE_TCPV4,
+  XEN_NETIF_EXTRA_TYPE_GSO, XEN_NETIF_EXTRA_TYPE_MAX, XEN_NETIF_EXTRA_TYPE_MAX_LINUX, XEN_NETIF_EXTRA_TYPE_XDP, XEN_NETIF_GSO_TYPE_TCPV4,
   XEN_NETIF_GSO_TYPE_TCPV6, XEN_NETIF_NR_SLOTS_MIN, extraFlags, extraGsoSize, extraGsoType, extraType,
   rxResponseFlags, rxResponseId, rxResponseOffset, rxResponseStatus, writeRxRequest,
 } from '../../io/netif';
@@ -217,9 +222,9 @@ export function napiRun(q: NetfrontQueue): void {
   if (work >= budget && q.napiScheduled) {
     const at = Math.max(np.sim.now, np.cpu.busyUntil);
     np.sim.at(at, np.hPoll, q.id);
-  } else if (work < budget && np.broken) {
-    q.napiScheduled = false;
   }
+  // A poll that returned without napi_complete_done (it found the device broken) leaves NAPI
+  // scheduled for good, as in Linux: later napi_schedule calls do nothing.
 }
 
 /**
@@ -280,9 +285,16 @@ export function xennet_get_extras(q: NetfrontQueue, rp: number): number {
       q.gsoExtraType = type;
       q.gsoExtraSize = extraGsoSize(view, off);
       q.gsoExtraGsoType = extraGsoType(view, off);
+    } else if (type === XEN_NETIF_EXTRA_TYPE_XDP) {
+      // u.xdp.headroom: the u16 after type and flags.
+      q.xdpExtraType = type;
+      q.xdpExtraHeadroom = view.getUint16(off + 2, true);
     }
+    // The slot's buffer goes straight back on the request ring, whatever the slot held: Linux
+    // moves it even when the backend answered a slot with no buffer (NULL skb, INVALID_GRANT_REF),
+    // which posts a request with gref 0xffffffff.
     takeSlot(q, cons);
-    if (takenRef !== INVALID_GRANT_REF) xennet_move_rx_slot(q, takenPfn, takenRef);
+    xennet_move_rx_slot(q, takenPfn, takenRef);
   } while (flags & XEN_NETIF_EXTRA_FLAG_MORE);
   xennet_set_rx_rsp_cons(q, cons);
   return err;
@@ -310,6 +322,8 @@ export function xennet_get_responses(q: NetfrontQueue, rp: number): number {
   q.tmpN = 0;
   if (flags & NETRXF_extra_info) {
     err = xennet_get_extras(q, rp);
+    // An XDP extra moves the packet's data: rx->offset = u.xdp.headroom (checked below like any offset).
+    if (err === 0 && q.xdpExtraType !== 0) offset = q.rxOffset = q.xdpExtraHeadroom;
     cons = q.rx.rsp_cons;
   }
   for (;;) {
@@ -324,9 +338,9 @@ export function xennet_get_responses(q: NetfrontQueue, rp: number): number {
     } else {
       if (np.copyingReceiver) {
         if (!xen.gnttab_end_foreign_access_ref(ref)) {
+          // The backend still holds the grant: the ref and the page stay with it (Linux leaks
+          // both and stops), and rsp_cons is not moved.
           np.markBroken(q, `Grant still in use by backend domain (rx ref ${ref})`);
-          xen.gnttab_release_grant_reference(q.gref_rx_head!, ref);
-          q.rxPages.push(pfn);
           return -EINVAL;
         }
         xen.gnttab_release_grant_reference(q.gref_rx_head!, ref);
@@ -500,7 +514,12 @@ export function xennet_poll(q: NetfrontQueue, budget: number): number {
   const dom = np.xen.domid;
   const tr = np.tpStep.on;
   np.counters.rx_polls++;
-  if (np.broken || !np.netdev.carrier) return 0;
+  // Linux's poll does not look at `broken`: a poll already scheduled (or one the refill timer
+  // schedules) still runs; a broken device only stops scheduling it from the interrupt.
+  if (!np.netdev.carrier) {
+    q.napiScheduled = false;
+    return 0;
+  }
   const rp = rx.sring.rsp_prod;
   if (RING_RESPONSE_PROD_OVERFLOW(rx, rp)) {
     np.markBroken(q, `Illegal number of responses ${(rp - rx.rsp_cons) >>> 0}`);
@@ -522,6 +541,7 @@ export function xennet_poll(q: NetfrontQueue, budget: number): number {
     q.gsoExtraType = 0;
     q.gsoExtraSize = 0;
     q.gsoExtraGsoType = 0;
+    q.xdpExtraType = 0;
     q.rxErrReason = '';
     const err = xennet_get_responses(q, rp);
     cost += slotCount * p.rx_slot_ns;
@@ -559,8 +579,8 @@ export function xennet_poll(q: NetfrontQueue, budget: number): number {
   }
   cost += flipCost;
   np.cpu.run(np.sim.now, cost);
-  // Pass the packets up.
-  handle_incoming_queue(q);
+  // Pass the packets up; those checksum_setup dropped do not count as work.
+  work -= handle_incoming_queue(q);
   if (np.classic) {
     // 2.6.18: if we get a callback with very few responses, reduce the fill target, never below
     // np->rx_min_target (RX_DFL_MIN_TARGET 64 unless set through sysfs; RX_MIN_TARGET 8 only

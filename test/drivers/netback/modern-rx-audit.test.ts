@@ -162,6 +162,26 @@ describe('xenvif_rx_next_chunk() / xenvif_rx_copy_add()', () => {
   });
 });
 
+describe('xenvif_rx_data_slot(): an empty linear area', () => {
+  it('an skb with no linear data issues a zero-length copy op for it, then the frag (Linux copies chunk by chunk, empty ones too)', () => {
+    const { h, fe } = connected();
+    const bufs = fe.postRx(1);
+    h.sim.run({ until: h.sim.now + 1_000_000 });
+    const dom0 = h.hv.guest(0);
+    const frame = udpFrame(500, 9);
+    dom0.page(41).set(frame, 0);
+    const skb = h.stack.pool.alloc();
+    skb.addFrag(dom0.page(41), 0, 500);
+    expect(skb.headLen).toBe(0);
+    const opsBefore = fe.vif.counters.rx_copy_ops;
+    fe.vif.ndo_start_xmit(skb);
+    h.sim.run({ until: h.sim.now + 1_000_000 });
+    expect(fe.vif.counters.rx_copy_ops - opsBefore).toBe(2);
+    expect(fe.rxRsp(0)).toMatchObject({ status: 500, flags: 0 });
+    expect(Array.from(bufs[0]!.page.subarray(0, 500))).toEqual(Array.from(frame));
+  });
+});
+
 describe('xenvif_rx_copy_flush()', () => {
   it('a failed op overwrites only its own response status with the GNTST code; the other slots of the packet keep their lengths', () => {
     const { h, fe } = connected();

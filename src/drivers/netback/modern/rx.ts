@@ -255,7 +255,9 @@ function xenvif_rx_data_slot(q: XenvifQueue, reqOff: number, rspOff: number): vo
     if (chunk > XEN_PAGE_SIZE - pageOff) chunk = XEN_PAGE_SIZE - pageOff;
     pkFragOffset += chunk;
     if (fragLen === chunk) nextFrag(skb);
-    if (chunk > 0) xenvif_rx_copy_add(q, gref, offset, data, dataOff, chunk);
+    // An empty linear area (or frag) still becomes an op of length 0, as in Linux: Xen checks the
+    // grant of a zero-length copy too.
+    xenvif_rx_copy_add(q, gref, offset, data, dataOff, chunk);
     offset += chunk;
     pkRemaining -= chunk;
   } while (offset < XEN_PAGE_SIZE && pkRemaining > 0);
