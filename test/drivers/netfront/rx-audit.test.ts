@@ -28,6 +28,18 @@ function rxRawExtra(r: Rig, bytes: number[]): void {
   rx.rsp_prod_pvt = rx.req_cons;
 }
 
+/** Takes the buffer out of rx slot `i` (grant ended, ref and page back in their pools), as if consumed. */
+function loseBuffer(r: Rig, i: number): number {
+  const q = r.np.queues[0]!;
+  const ref = q.grant_rx_ref[i]!;
+  expect(r.np.xen.gnttab_end_foreign_access_ref(ref)).toBe(true);
+  r.np.xen.gnttab_release_grant_reference(q.gref_rx_head!, ref);
+  q.rxPages.push(q.rx_pfn[i]!);
+  q.grant_rx_ref[i] = INVALID_GRANT_REF;
+  q.rx_pfn[i] = -1;
+  return ref;
+}
+
 /** A chain of `n` data slots: the first holds `first` bytes, the others 1000 each. */
 function chain(r: Rig, n: number, first: number): Uint8Array {
   const f = tcpFrame(first + (n - 1) * 1000, n);
@@ -136,9 +148,7 @@ describe('xennet_get_extras()', () => {
     const r = makeRig();
     const q = r.np.queues[0]!;
     // Slot 1 has lost its buffer (as after a slot answered twice).
-    const lostRef = q.grant_rx_ref[1]!;
-    q.grant_rx_ref[1] = INVALID_GRANT_REF;
-    q.rx_pfn[1] = -1;
+    const lostRef = loseBuffer(r, 1);
     const prod = q.rx.req_prod_pvt;
     r.be.rxSlot(tcpFrame(300, 8), NETRXF_extra_info);
     r.be.rxGsoExtra(100, 1);
@@ -150,6 +160,45 @@ describe('xennet_get_extras()', () => {
     expect(q.grant_rx_ref[prod & 255]).toBe(INVALID_GRANT_REF);
     expect(lostRef).not.toBe(INVALID_GRANT_REF);
     expect(r.received.length).toBe(1);
+  });
+});
+
+describe('xennet_get_responses() / xennet_poll(): per-packet errors consume their slots', () => {
+  it('a slot with no grant ref ("Bad rx response id"): -EINVAL, the slot is not re-posted, the device is not broken', () => {
+    const r = makeRig();
+    const q = r.np.queues[0]!;
+    loseBuffer(r, 0);
+    r.be.rxSlot(new Uint8Array(0), 0, { noCopy: true, status: 100 });
+    r.be.rxSlot(tcpFrame(100, 1), 0);
+    r.be.pushRx();
+    run(r);
+    expect(r.sim.drops.total({ reason: 'rx_bad_id' })).toBe(1);
+    expect(r.np.broken).toBe(false);
+    expect(r.received.length).toBe(1);
+    expect(q.rx.rsp_cons).toBe(2);
+  });
+
+  it('extra_info on the last published slot: "Missing extra info" (-EBADR)', () => {
+    const r = makeRig();
+    r.be.rxSlot(tcpFrame(100, 2), NETRXF_extra_info);
+    r.be.pushRx();
+    run(r);
+    expect(r.sim.drops.total({ reason: 'rx_missing_extra' })).toBe(1);
+    expect(r.np.queues[0]!.rx.rsp_cons).toBe(1);
+  });
+
+  it('a GSO extra with size 0 fails xennet_set_skb_gso: the whole chain is consumed and the next packet is found', () => {
+    const r = makeRig();
+    const f = tcpFrame(5000, 3);
+    r.be.rxSlot(f.subarray(0, 4096), NETRXF_extra_info | NETRXF_more_data);
+    r.be.rxGsoExtra(0, 1);
+    r.be.rxSlot(f.subarray(4096), 0);
+    r.be.rxSlot(tcpFrame(100, 4), 0);
+    r.be.pushRx();
+    run(r);
+    expect(r.sim.drops.total({ reason: 'rx_bad_gso' })).toBe(1);
+    expect(r.received.map((x) => x.bytes.length)).toEqual([100]);
+    expect(r.np.queues[0]!.rx.rsp_cons).toBe(4);
   });
 });
 
