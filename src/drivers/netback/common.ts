@@ -148,10 +148,17 @@ export class XenvifQueue implements SkbDestructor {
   readonly txMapOps = makeMapOps(MAX_PENDING_REQS);
   readonly txUnmapOps = makeUnmapOps(MAX_PENDING_REQS);
   readonly pendingIdxRelease = new Uint16Array(MAX_PENDING_REQS);
-  /** tx_queue of one poll: the skbs built, with their header pending index and copy landing spot. */
+  /** copy_pending_idx per copy op of the poll (XENVIF_TX_CB(skb)->copy_pending_idx, flattened). */
+  readonly txCopyPending = new Uint16Array(MAX_PENDING_REQS);
+  /** tx_queue of one poll: the skbs built, their copy ops (first, count), sizes and landing spot. */
   readonly txSkbs: (SkBuff | null)[] = new Array<SkBuff | null>(MAX_PENDING_REQS).fill(null);
-  readonly txSkbPending = new Uint16Array(MAX_PENDING_REQS);
+  readonly txSkbCopyBase = new Uint16Array(MAX_PENDING_REQS);
+  /** copy_count(skb): header copy ops of the skb (one per slot the first data_len bytes touch). */
+  readonly txSkbCopyCount = new Uint8Array(MAX_PENDING_REQS);
+  /** data_len: bytes copied into the linear area. */
   readonly txSkbDataLen = new Uint16Array(MAX_PENDING_REQS);
+  /** The first request's size field (the packet's total length). */
+  readonly txSkbSize = new Uint16Array(MAX_PENDING_REQS);
   readonly txSkbNrFrags = new Uint8Array(MAX_PENDING_REQS);
   /** frags' pending indices per skb of the poll: [skb * 18 + i]. */
   readonly txSkbFrags = new Uint16Array(MAX_PENDING_REQS * XEN_NETBK_LEGACY_SLOTS_MAX);
@@ -173,9 +180,6 @@ export class XenvifQueue implements SkbDestructor {
   rate_limited = false;
   napiScheduled = false;
   deallocScheduled = false;
-  /** Local copies of one request / extras (RING_COPY_REQUEST targets). */
-  readonly txfrags = new Uint32Array(XEN_NETBK_LEGACY_SLOTS_MAX * 5);
-  readonly txfragsPkt = new Uint32Array(XEN_NETBK_LEGACY_SLOTS_MAX);
 
   // ---- guest receive -------------------------------------------------------------------
   readonly rx_queue = new SkbQueue(64);
@@ -199,8 +203,13 @@ export class XenvifQueue implements SkbDestructor {
   readonly rxExtraA = new Uint32Array(5);
   readonly rxExtraB = new Uint32Array(5);
 
+  /**
+   * @models torvalds/linux drivers/net/xen-netback/interface.c xenvif_init_queue() (the credit
+   *   window starts when the queue is set up: credit_window_start = get_jiffies_64())
+   */
   constructor(readonly vif: XenVif, readonly id: number) {
     for (let i = 0; i < MAX_PENDING_REQS; i++) this.pending_ring[i] = i;
+    this.credit_window_start = vif.nb.sim.now;
   }
 
   /** Pending indices in use (nr_pending_reqs). */

@@ -95,7 +95,10 @@ export class XenVif extends NetDevice {
   drainTimeoutNs = 0;
   stallTimeoutNs = 0;
   stalledQueues = 0;
-  mcastCount = 0;
+  /** vif->fe_mcast_addr: the frontend's multicast addresses (MCAST_ADD/DEL extras), in order. */
+  readonly mcastAddrs: Uint8Array[] = [];
+  /** vif->fe_mcast_count */
+  get mcastCount(): number { return this.mcastAddrs.length; }
   /** The frontend domain's event-channel handlers bound for this vif (local ports). */
   private readonly boundPorts: number[] = [];
   /** Where drops are counted (sim.drops `where`). */
@@ -376,6 +379,8 @@ export class XenVif extends NetDevice {
     }
     if (this.design === 'classic') nb.classic.netif_disconnect(this);
     this.queues.length = 0;
+    // xenvif_mcast_addr_list_free()
+    this.mcastAddrs.length = 0;
     nb.flushCost();
     if (wasConnected && nb.tpDisconnect.on) nb.tpDisconnect.emit({ vif: this.name });
   }

@@ -1,32 +1,34 @@
 /**
  * Modern xen-netback, guest transmit (guest → dom0): the event-channel interrupt schedules NAPI;
  * each poll reads up to `budget` packets of requests from the tx ring, validates them as Linux
- * does (table 6.5 of reference/xen-netif.md), grant-COPIES the first 128 bytes of each packet
- * into the skb's linear area and grant-MAPS every other slot as a page fragment, in one
- * GNTTABOP_copy and one GNTTABOP_map_grant_ref hypercall per poll, then hands the skbs to
- * `netif_receive_skb`. The mapped guest pages stay mapped while dom0 holds the skb ("zero
- * copy"); when dom0 frees it, `xenvif_zerocopy_callback` queues the pending indices on the
- * dealloc ring, the dealloc thread unmaps them in one batch and answers each request OKAY.
+ * does (table 6.5 of reference/xen-netif.md), grant-COPIES the first data_len = min(size, 128)
+ * bytes of each packet into the skb's linear area — one copy op per slot those bytes touch, so a
+ * header split across slots is legal (XSA-423) — and grant-MAPS the rest of the last copied slot
+ * and every further non-empty slot as page fragments, in one GNTTABOP_copy and one
+ * GNTTABOP_map_grant_ref hypercall per poll, then hands the skbs to `netif_receive_skb`. A
+ * zero-size slot is answered OKAY at once and never becomes a fragment (XSA-448). The mapped
+ * guest pages stay mapped while dom0 holds the skb ("zero copy"); when dom0 frees it,
+ * `xenvif_zerocopy_callback` queues the pending indices on the dealloc ring, the dealloc thread
+ * unmaps them in one batch and answers each request OKAY.
  *
  *   evtchn → xenvif_tx_interrupt → napi_schedule → xenvif_poll(budget)
  *     xenvif_tx_action
  *       xenvif_tx_build_gops: per packet
  *         RING_COPY_REQUEST, tx_credit_exceeded, xenvif_get_extras, xenvif_count_requests,
- *         size checks, copy op (≤128 B of slot 0; whole slot 0 when ≥17 more slots, XSA-432),
- *         map ops (rest of slot 0 as frag 0, then one per further slot)
+ *         size checks, xenvif_get_requests: copy ops for data_len bytes (whole slot 0 when
+ *         ≥17 more slots, XSA-432), map ops for the rest, zero-size slots answered (XSA-448)
  *       gnttab_batch_copy + gnttab_map_refs          (one hypercall each)
- *       xenvif_tx_submit: per skb xenvif_tx_check_gop, xenvif_fill_frags, checksum_setup,
- *                         netif_receive_skb
+ *       xenvif_tx_submit: per skb xenvif_tx_check_gop (answers the fully copied slots),
+ *                         xenvif_fill_frags, checksum_setup, netif_receive_skb
  *   dom0 frees skb → xenvif_zerocopy_callback → dealloc_ring → xenvif_tx_dealloc_action
  *     gnttab_unmap_refs (one hypercall) → xenvif_idx_release → make_tx_response →
  *     RING_PUSH_RESPONSES_AND_CHECK_NOTIFY → notify_remote_via_irq
  *
- * @models torvalds/linux drivers/net/xen-netback/netback.c
- * @simplified the header is copied from the first slot only (the pre-XSA-423 layout; a
- *   well-behaved frontend never splits the Ethernet header across slots); no frag_list (with
- *   the XSA-432 rule and MAX_SKB_FRAGS 17 it cannot be needed); multicast-control extras are
- *   accepted and answered but filtering is not applied; no hash extras on tx; lateeoi is not
- *   modeled (events are re-enabled at once).
+ * @models torvalds/linux drivers/net/xen-netback/netback.c (with the XSA-423, -432 and -448 fixes)
+ * @simplified the skb and its frag_list skb keep one list of fragments (split at MAX_SKB_FRAGS
+ *   when consolidating); multicast-control extras maintain the address list but filtering on
+ *   guest receive is not applied; no hash extras on tx (no skb hash); lateeoi is not modeled
+ *   (events are re-enabled at once); skb allocation never fails.
  */
 import {
   GNTCOPY_source_gref, GNTMAP_host_map, GNTMAP_readonly, GNTST_okay, DOMID_SELF, XEN_PAGE_SHIFT, XEN_PAGE_SIZE,
@@ -37,7 +39,7 @@ import {
 } from '../../../io/ring';
 import {
   NETIF_RSP_ERROR, NETIF_RSP_OKAY, NETTXF_csum_blank, NETTXF_data_validated, NETTXF_extra_info, NETTXF_more_data,
-  XEN_NETIF_EXTRA_FLAG_MORE, XEN_NETIF_EXTRA_TYPE_GSO, XEN_NETIF_EXTRA_TYPE_MAX, XEN_NETIF_EXTRA_TYPE_MCAST_ADD,
+  XEN_NETIF_EXTRA_FLAG_MORE, XEN_NETIF_EXTRA_TYPE_GSO, XEN_NETIF_EXTRA_TYPE_MAX_LINUX, XEN_NETIF_EXTRA_TYPE_MCAST_ADD,
   XEN_NETIF_EXTRA_TYPE_MCAST_DEL, XEN_NETIF_GSO_TYPE_TCPV4, XEN_NETIF_GSO_TYPE_TCPV6, writeTxNullResponse,
   writeTxResponse,
 } from '../../../io/netif';
@@ -264,13 +266,20 @@ function xenvif_get_extras(q: XenvifQueue, workToDo: number, st: BuildState): nu
     const b = v.getUint8(o + 4);
     r.req_cons = cons = (cons + 1) >>> 0;
     st.extraCount++;
-    if (type === 0 || type >= XEN_NETIF_EXTRA_TYPE_MAX) {
+    // Linux's copy of netif.h ends the types at 6 (XDP = 5 is accepted and ignored on tx).
+    if (type === 0 || type >= XEN_NETIF_EXTRA_TYPE_MAX_LINUX) {
       xenvif_fatal_tx_err(q.vif, q, `Invalid extra type: ${type}`);
       return -1;
     }
+    // memcpy(&extras[extra.type - 1], &extra, sizeof(extra)): the last one of a type wins.
     st.extraType[type - 1] = type;
     st.extraA[type - 1] = a;
     st.extraB[type - 1] = b;
+    if (type === XEN_NETIF_EXTRA_TYPE_MCAST_ADD || type === XEN_NETIF_EXTRA_TYPE_MCAST_DEL) {
+      // u.mcast.addr: the 6 bytes after type and flags.
+      const at = type === XEN_NETIF_EXTRA_TYPE_MCAST_ADD ? MCAST_ADD_ADDR : MCAST_DEL_ADDR;
+      for (let i = 0; i < 6; i++) at[i] = v.getUint8(o + 2 + i);
+    }
   } while (flags & XEN_NETIF_EXTRA_FLAG_MORE);
   return workToDo;
 }
@@ -282,7 +291,39 @@ interface BuildState {
   extraB: Uint8Array;
   extraCount: number;
 }
-const ST: BuildState = { extraType: new Uint8Array(4), extraA: new Uint16Array(4), extraB: new Uint8Array(4), extraCount: 0 };
+const ST: BuildState = {
+  extraType: new Uint8Array(XEN_NETIF_EXTRA_TYPE_MAX_LINUX - 1), extraA: new Uint16Array(XEN_NETIF_EXTRA_TYPE_MAX_LINUX - 1),
+  extraB: new Uint8Array(XEN_NETIF_EXTRA_TYPE_MAX_LINUX - 1), extraCount: 0,
+};
+/** extras[MCAST_ADD - 1].u.mcast.addr and extras[MCAST_DEL - 1].u.mcast.addr. */
+const MCAST_ADD_ADDR = new Uint8Array(6);
+const MCAST_DEL_ADDR = new Uint8Array(6);
+
+/**
+ * A frontend's multicast subscription (request-multicast-control): at most 64 addresses,
+ * duplicates allowed as in Linux's list; returns false (the request is answered ERROR) when full.
+ * @models torvalds/linux drivers/net/xen-netback/netback.c xenvif_mcast_add()
+ */
+export function xenvif_mcast_add(vif: XenVif, addr: Uint8Array): boolean {
+  if (vif.mcastAddrs.length === XEN_NETBK_MCAST_MAX) return false;
+  vif.mcastAddrs.push(addr.slice(0, 6));
+  return true;
+}
+
+/**
+ * Removes the first entry equal to `addr`; an address never added changes nothing.
+ * @models torvalds/linux drivers/net/xen-netback/netback.c xenvif_mcast_del()
+ */
+export function xenvif_mcast_del(vif: XenVif, addr: Uint8Array): void {
+  const list = vif.mcastAddrs;
+  for (let i = 0; i < list.length; i++) {
+    const a = list[i]!;
+    if (a[0] === addr[0] && a[1] === addr[1] && a[2] === addr[2] && a[3] === addr[3] && a[4] === addr[4] && a[5] === addr[5]) {
+      list.splice(i, 1);
+      return;
+    }
+  }
+}
 // count_requests results: the further slots, copied (gref, offset, flags, id, size) x n.
 const FR_GREF = new Uint32Array(64), FR_OFF = new Uint16Array(64), FR_FLAGS = new Uint16Array(64);
 const FR_ID = new Uint16Array(64), FR_SIZE = new Uint16Array(64);
@@ -370,6 +411,9 @@ let nReqsThisPoll = 0;
 /**
  * Reads packets from the tx ring and prepares one batch of copy and map ops.
  * @models torvalds/linux drivers/net/xen-netback/netback.c xenvif_tx_build_gops()
+ * @simplified no hash extras (skb_set_hash); the header copy lands in a dom0 staging spot when
+ *   skb->data is not a dom0 machine frame; a poll also stops when the staging frames for
+ *   whole-slot copies (XSA-432) are used up.
  */
 function xenvif_tx_build_gops(q: XenvifQueue, budget: number): void {
   const vif = q.vif;
@@ -388,14 +432,15 @@ function xenvif_tx_build_gops(q: XenvifQueue, budget: number): void {
   q.landBigUsed = 0;
   const st = ST;
 
+  // No pending-ring check: a pending index is held only by a consumed, unanswered slot, and
+  // XEN_RING_NR_UNCONSUMED_REQUESTS never lets consumed-but-unanswered slots exceed the ring.
   while (q.txSkbCount < budget) {
-    // No room for another packet's worth of pending indices: wait for completions.
-    if (q.nrPendingReqs + XEN_NETBK_LEGACY_SLOTS_MAX >= MAX_PENDING_REQS) break;
-    if (q.landBigUsed >= q.landBig.length) break;
+    if (q.landBigUsed >= q.landBig.length) break; // model only: staging frames for XSA-432 copies
     if (((sring.req_prod - r.req_cons) >>> 0) > TX_RING_SIZE) {
-      xenvif_fatal_tx_err(vif, q, `Impossible number of requests. req_prod ${sring.req_prod}, req_cons ${r.req_cons}, size ${TX_RING_SIZE}`);
+      xenvif_fatal_tx_err(vif, q, `Impossible number of requests. req_prod ${sring.req_prod | 0}, req_cons ${r.req_cons | 0}, size ${TX_RING_SIZE}`);
       break;
     }
+    // XEN_RING_NR_UNCONSUMED_REQUESTS
     let workToDo = RING_HAS_UNCONSUMED_REQUESTS(r);
     if (workToDo === 0) break;
     let idx = r.req_cons;
@@ -403,6 +448,7 @@ function xenvif_tx_build_gops(q: XenvifQueue, budget: number): void {
     copyTxRequest(q, idx);
     const pkt = q.txWalk[idx & 255]!;
     nReqsThisPoll++;
+    // Credit-based scheduling: the packet's total size is charged; the request stays unconsumed.
     if (rqSize > q.remaining_credit && tx_credit_exceeded(q, rqSize)) break;
     q.remaining_credit -= rqSize;
     workToDo--;
@@ -419,40 +465,39 @@ function xenvif_tx_build_gops(q: XenvifQueue, budget: number): void {
       if (tpOn) nb.step(pkt, 'xenvif_get_extras', 0, `${st.extraCount} extra slot(s)`);
     }
     if (st.extraType[XEN_NETIF_EXTRA_TYPE_MCAST_ADD - 1]) {
-      const ok = vif.mcastCount < XEN_NETBK_MCAST_MAX;
-      if (ok) vif.mcastCount++;
+      const ok = xenvif_mcast_add(vif, MCAST_ADD_ADDR);
       make_tx_response(q, rqId, st.extraCount, ok ? NETIF_RSP_OKAY : NETIF_RSP_ERROR, pkt);
       push_tx_responses(q);
       continue;
     }
     if (st.extraType[XEN_NETIF_EXTRA_TYPE_MCAST_DEL - 1]) {
-      if (vif.mcastCount > 0) vif.mcastCount--;
+      xenvif_mcast_del(vif, MCAST_DEL_ADDR);
       make_tx_response(q, rqId, st.extraCount, NETIF_RSP_OKAY, pkt);
       push_tx_responses(q);
       continue;
     }
+    // XSA-423: data_len comes from the packet's TOTAL size, before count_requests reduces
+    // txreq.size to the first slot's own length; the copy may therefore span several slots.
+    let dataLen = rqSize > XEN_NETBACK_TX_COPY_LEN ? XEN_NETBACK_TX_COPY_LEN : rqSize;
     firstSize = rqSize;
     const ret = xenvif_count_requests(q, st.extraCount, workToDo, pkt);
-    if (ret < 0) {
-      if (ret === -1) break; // fatal
-      continue; // dropped with ERROR responses (Linux breaks out of the loop here too)
-    }
+    // A dropped packet (ERROR responses written) or a fatal error ends this poll's build.
+    if (ret < 0) break;
     if (tpOn) nb.step(pkt, 'xenvif_count_requests', nb.costs.tx_req_ns * ret, `${ret} more slot(s)`);
     nb.stepCost += nb.costs.tx_req_ns * ret;
     nReqsThisPoll += ret;
     idx = (idx + ret) >>> 0;
-    const txSize = firstSize; // first slot's own length after count_requests
+    const txSize = firstSize; // txreq.size: the first slot's own length after count_requests
     if (txSize < ETH_HLEN) {
       vif.dropGuestTx('bad_size', rqSize);
       xenvif_tx_err(q, rqId, st.extraCount, idx, pkt);
       break;
     }
+    // No crossing a page as the payload mustn't fragment.
     if (rqOffset + txSize > XEN_PAGE_SIZE) {
       xenvif_fatal_tx_err(vif, q, `txreq.offset: ${rqOffset}, size: ${txSize}, end: ${rqOffset + txSize}`);
       break;
     }
-    const pendingIdx = q.pending_ring[q.pending_cons & (MAX_PENDING_REQS - 1)]!;
-    let dataLen = txSize > XEN_NETBACK_TX_COPY_LEN ? XEN_NETBACK_TX_COPY_LEN : txSize;
     // XSA-432: with 17 or more further slots there is no frag left for the rest of slot 0.
     if (ret >= XEN_NETBK_LEGACY_SLOTS_MAX - 1 && dataLen < txSize) dataLen = txSize;
 
@@ -461,8 +506,8 @@ function xenvif_tx_build_gops(q: XenvifQueue, budget: number): void {
     skb.bornAt = nb.sim.now;
     const k = q.txSkbCount++;
     q.txSkbs[k] = skb;
-    q.txSkbPending[k] = pendingIdx;
     q.txSkbDataLen[k] = dataLen;
+    q.txSkbSize[k] = rqSize;
     // GSO extra → skb gso fields (bad size/type is fatal).
     if (st.extraType[XEN_NETIF_EXTRA_TYPE_GSO - 1]) {
       const gsoSize = st.extraA[XEN_NETIF_EXTRA_TYPE_GSO - 1]!;
@@ -475,8 +520,8 @@ function xenvif_tx_build_gops(q: XenvifQueue, budget: number): void {
       }
       if (tpOn) nb.step(pkt, 'xenvif_set_skb_gso', 0, `gso_size ${gsoSize} type ${gsoType}`);
     }
-    // Copy op: slot 0's first data_len bytes straight into skb->data when the skb's head is a
-    // dom0 frame (Linux: virt_to_gfn(skb->data)); else into a staging spot (then into skb->data).
+    // The copy ops put data_len bytes straight into skb->data when the skb's head is a dom0
+    // frame (Linux: virt_to_gfn(skb->data)); else into a staging spot (then into skb->data).
     let landMfn: number, landOff: number;
     const head = skb.head;
     const landAbs = head.byteOffset + skb.data;
@@ -485,42 +530,85 @@ function xenvif_tx_build_gops(q: XenvifQueue, budget: number): void {
       landMfn = landAbs >>> XEN_PAGE_SHIFT;
       landOff = landAbs & (XEN_PAGE_SIZE - 1);
       q.txSkbLandMfn[k] = -1; // already in place
-    } else if (dataLen <= XEN_NETBACK_TX_COPY_LEN) {
-      landMfn = q.landSmall[k >>> 5]!;
-      landOff = (k & 31) * XEN_NETBACK_TX_COPY_LEN;
     } else {
-      landMfn = q.landBig[q.landBigUsed++]!;
-      landOff = 0;
-    }
-    if (q.txSkbLandMfn[k] !== -1) {
+      if (dataLen <= XEN_NETBACK_TX_COPY_LEN) {
+        landMfn = q.landSmall[k >>> 5]!;
+        landOff = (k & 31) * XEN_NETBACK_TX_COPY_LEN;
+      } else {
+        landMfn = q.landBig[q.landBigUsed++]!;
+        landOff = 0;
+      }
       q.txSkbLandMfn[k] = landMfn;
       q.txSkbLandOff[k] = landOff;
     }
-    copyOps.push(GNTCOPY_source_gref, rqGref, domid, rqOffset, landMfn, DOMID_SELF, landOff, dataLen);
-    let nf = 0;
-    const fbase = k * XEN_NETBK_LEGACY_SLOTS_MAX;
-    if (dataLen < txSize) {
-      // The rest of slot 0 becomes frag 0, mapped, sharing the header's pending index.
-      setPending(q, pendingIdx, rqGref, rqOffset, rqFlags, rqId, txSize, st.extraCount, pkt);
-      createMapOp(q, pendingIdx, nMapOps++, domid);
-      q.txSkbFrags[fbase + nf++] = pendingIdx;
+    const nf = xenvif_get_requests(q, k, ret, dataLen, st.extraCount, landMfn, landOff, domid, pkt);
+    if (tpOn) nb.step(pkt, 'xenvif_get_requests', 0, `copy ${dataLen} B in ${q.txSkbCopyCount[k]} op(s), map ${nf} slot(s)`);
+    r.req_cons = idx;
+    if (nMapOps >= MAX_PENDING_REQS || copyOps.count >= copyOps.capacity) break;
+  }
+}
+
+/**
+ * Turns one packet's slots into grant ops: copy ops for exactly `dataLen` bytes into the linear
+ * area (one per slot touched; a slot fully copied takes a pending index of its own and is
+ * answered after the copy, a partly copied one shares its pending index with the map op of its
+ * remainder), then one map op and one pending index per further non-empty slot. A zero-size
+ * slot is answered OKAY at once and never becomes a fragment (XSA-448). Returns the number of
+ * mapped fragments (> MAX_SKB_FRAGS means the overflow goes to a frag_list skb).
+ * @models torvalds/linux drivers/net/xen-netback/netback.c xenvif_get_requests()
+ * @simplified the skb and its frag_list skb share one list of fragments (split at MAX_SKB_FRAGS).
+ */
+function xenvif_get_requests(q: XenvifQueue, k: number, ret: number, dataLen: number, extraCount: number,
+  landMfn: number, landOff: number, domid: number, pkt: number): number {
+  const copyOps = q.txCopyOps;
+  const base = copyOps.count;
+  q.txSkbCopyBase[k] = base;
+  // txp: s = -1 is the first request (rq*, size already reduced to its own length), s >= 0 FR[s].
+  let s = -1;
+  let gref = rqGref, off = rqOffset, size = firstSize, flags = rqFlags, id = rqId;
+  let nrSlots = ret + 1;
+  let left = dataLen;
+  let dst = landOff;
+  while (left > 0) {
+    const amount = left > size ? size : left;
+    const pidx = q.pending_ring[q.pending_cons & (MAX_PENDING_REQS - 1)]!;
+    q.txCopyPending[copyOps.push(GNTCOPY_source_gref, gref, domid, off, landMfn, DOMID_SELF, dst, amount)] = pidx;
+    q.ptCtx[pidx] = INVALID_PENDING_IDX;
+    left -= amount;
+    dst += amount;
+    if (amount === size) {
+      // The copy op covered the whole request.
+      setPending(q, pidx, gref, off, flags, id, size, s < 0 ? extraCount : 0, pkt);
+      q.pending_cons = (q.pending_cons + 1) >>> 0;
+      nrSlots--;
+      s++;
+      gref = FR_GREF[s]!; off = FR_OFF[s]!; size = FR_SIZE[s]!; flags = FR_FLAGS[s]!; id = FR_ID[s]!;
     } else {
-      setPending(q, pendingIdx, rqGref, rqOffset, rqFlags, rqId, txSize, st.extraCount, pkt);
+      // Partly copied: the remainder is mapped (same pending index, taken by the map loop).
+      off += amount;
+      size -= amount;
     }
-    q.pending_cons = (q.pending_cons + 1) >>> 0;
-    // xenvif_get_requests(): one pending index and one map op per further slot.
-    for (let s = 0; s < ret; s++) {
+  }
+  q.txSkbCopyCount[k] = copyOps.count - base;
+  let nf = 0;
+  const fbase = k * XEN_NETBK_LEGACY_SLOTS_MAX;
+  for (; nrSlots > 0; nrSlots--) {
+    if (size === 0) {
+      // XSA-448: nothing to transfer, so no grant to check: answer now, no empty fragment.
+      make_tx_response(q, id, 0, NETIF_RSP_OKAY, pkt);
+      push_tx_responses(q);
+    } else {
       const p = q.pending_ring[q.pending_cons & (MAX_PENDING_REQS - 1)]!;
       q.pending_cons = (q.pending_cons + 1) >>> 0;
-      setPending(q, p, FR_GREF[s]!, FR_OFF[s]!, FR_FLAGS[s]!, FR_ID[s]!, FR_SIZE[s]!, 0, pkt);
+      setPending(q, p, gref, off, flags, id, size, s < 0 ? extraCount : 0, pkt);
       createMapOp(q, p, nMapOps++, domid);
       q.txSkbFrags[fbase + nf++] = p;
     }
-    q.txSkbNrFrags[k] = nf;
-    if (tpOn) nb.step(pkt, 'xenvif_get_requests', 0, `copy ${dataLen} B, map ${nf} slot(s)`);
-    r.req_cons = idx;
-    if (nMapOps + XEN_NETBK_LEGACY_SLOTS_MAX > MAX_PENDING_REQS || copyOps.count >= copyOps.capacity) break;
+    s++;
+    gref = FR_GREF[s]!; off = FR_OFF[s]!; size = FR_SIZE[s]!; flags = FR_FLAGS[s]!; id = FR_ID[s]!;
   }
+  q.txSkbNrFrags[k] = nf;
+  return nf;
 }
 
 /**
@@ -576,25 +664,41 @@ export function xenvif_tx_action(q: XenvifQueue, budget: number): number {
 }
 
 /**
- * Checks the copy and map statuses of one skb; answers ERROR for failed slots and releases
- * the packet's other slots. Returns true when everything succeeded.
+ * Checks the copy and map statuses of one skb. Every fully copied slot is answered here (OKAY,
+ * or ERROR if its copy failed); the slot whose remainder is frag 0 is answered with that frag.
+ * A failed map answers ERROR for its slot and unmaps and releases (OKAY) the skb's other
+ * mapped frags. Returns true when everything succeeded.
  * @models torvalds/linux drivers/net/xen-netback/netback.c xenvif_tx_check_gop()
  */
 function xenvif_tx_check_gop(q: XenvifQueue, k: number, mapBase: number): boolean {
-  const pendingIdx = q.txSkbPending[k]!;
   const nf = q.txSkbNrFrags[k]!;
   const fbase = k * XEN_NETBK_LEGACY_SLOTS_MAX;
-  const sharedslot = nf > 0 && q.txSkbFrags[fbase]! === pendingIdx;
-  let err = q.txCopyOps.status(k);
-  if (err !== GNTST_okay) {
-    if (!sharedslot) xenvif_idx_release(q, pendingIdx, NETIF_RSP_ERROR);
+  const cbase = q.txSkbCopyBase[k]!;
+  const cc = q.txSkbCopyCount[k]!;
+  const copyOps = q.txCopyOps;
+  const sharedslot = nf > 0 && q.txSkbFrags[fbase]! === q.txCopyPending[cbase + cc - 1]!;
+  let err = GNTST_okay;
+  for (let i = 0; i < cc; i++) {
+    const p = q.txCopyPending[cbase + i]!;
+    const newerr = copyOps.status(cbase + i);
+    // The first frag might still have the last copied slot mapped.
+    const own = i < cc - 1 || !sharedslot;
+    if (newerr === GNTST_okay) {
+      if (own) xenvif_idx_release(q, p, NETIF_RSP_OKAY);
+    } else {
+      err = newerr;
+      if (own) xenvif_idx_release(q, p, NETIF_RSP_ERROR);
+    }
   }
+  // Frags 0..MAX_SKB_FRAGS-1 belong to the skb, the rest to its frag_list skb.
+  const nFirst = nf > MAX_SKB_FRAGS ? MAX_SKB_FRAGS : nf;
   for (let i = 0; i < nf; i++) {
     const p = q.txSkbFrags[fbase + i]!;
     const op = q.txMapOps[mapBase + i]!;
     const newerr = op.status;
     if (newerr === GNTST_okay) {
       grantHandleSet(q, p, op.handle, op.dev_bus_addr);
+      // Had a previous error? Invalidate this fragment (ERROR if it shares the header's slot).
       if (err !== GNTST_okay) {
         xenvif_idx_unmap(q, p);
         xenvif_idx_release(q, p, i === 0 && sharedslot ? NETIF_RSP_ERROR : NETIF_RSP_OKAY);
@@ -602,12 +706,21 @@ function xenvif_tx_check_gop(q: XenvifQueue, k: number, mapBase: number): boolea
       continue;
     }
     xenvif_idx_release(q, p, NETIF_RSP_ERROR);
+    // Not the first error? Preceding frags already invalidated.
     if (err !== GNTST_okay) continue;
-    if (!sharedslot) xenvif_idx_release(q, pendingIdx, NETIF_RSP_OKAY);
-    for (let j = 0; j < i; j++) {
+    // Invalidate the preceding frags of this skb (of the frag_list skb when i is there) ...
+    for (let j = i >= nFirst ? nFirst : 0; j < i; j++) {
       const pj = q.txSkbFrags[fbase + j]!;
       xenvif_idx_unmap(q, pj);
       xenvif_idx_release(q, pj, NETIF_RSP_OKAY);
+    }
+    // ... and, for an error on the frag_list skb, every frag of the first skb.
+    if (i >= nFirst) {
+      for (let j = 0; j < nFirst; j++) {
+        const pj = q.txSkbFrags[fbase + j]!;
+        xenvif_idx_unmap(q, pj);
+        xenvif_idx_release(q, pj, NETIF_RSP_OKAY);
+      }
     }
     err = newerr;
   }
@@ -662,14 +775,13 @@ function xenvif_tx_submit(q: XenvifQueue): number {
     const skb = q.txSkbs[k]!;
     q.txSkbs[k] = null;
     const nf = q.txSkbNrFrags[k]!;
-    const pendingIdx = q.txSkbPending[k]!;
     if (tpOn) nb.step(skb.id, 'xenvif_tx_submit', 0, `skb ${k + 1} of ${n}`);
     const ok = xenvif_tx_check_gop(q, k, mapBase);
     mapBase += nf;
     nb.stepCost += nb.costs.tx_skb_ns;
     if (tpOn) nb.step(skb.id, 'xenvif_tx_check_gop', nb.costs.tx_skb_ns, ok ? 'ok' : 'grant error');
     if (!ok) {
-      vif.dropGuestTx('bad_grant', q.ptSize[pendingIdx]!);
+      vif.dropGuestTx('bad_grant', q.txSkbSize[k]!);
       pool.free(skb);
       continue;
     }
@@ -681,14 +793,8 @@ function xenvif_tx_submit(q: XenvifQueue): number {
       const src = (landMfn * XEN_PAGE_SIZE) + q.txSkbLandOff[k]!;
       copyBytes(skb.head, at, mem.bytes, src, dataLen);
     }
-    const flags = q.ptFlags[pendingIdx]!;
-    if (dataLen < q.ptSize[pendingIdx]!) {
-      // Append the rest of slot 0 as a fragment.
-      q.ptOffset[pendingIdx] += dataLen;
-      q.ptSize[pendingIdx] -= dataLen;
-    } else {
-      xenvif_idx_release(q, pendingIdx, NETIF_RSP_OKAY);
-    }
+    // Checksum flags from the first request (pending_tx_info[copy_pending_idx(skb, 0)].req).
+    const flags = q.ptFlags[q.txCopyPending[q.txSkbCopyBase[k]!]!]!;
     if (flags & NETTXF_csum_blank) skb.ipSummed = CHECKSUM_PARTIAL;
     else if (flags & NETTXF_data_validated) skb.ipSummed = CHECKSUM_UNNECESSARY;
     xenvif_fill_frags(q, skb, k);
@@ -747,22 +853,26 @@ function xenvif_fill_frags(q: XenvifQueue, skb: SkBuff, k: number): void {
 }
 
 /**
- * More slots than MAX_SKB_FRAGS (18 further slots): the fragments are copied into local dom0
- * pages and the guest pages are released at once.
+ * More mapped fragments than MAX_SKB_FRAGS (the overflow would sit on a frag_list skb): the
+ * fragments are copied into local dom0 pages and the guest pages go back at once — first the
+ * skb's own chain (uarg->callback), then the frag_list skb's when it is freed.
  * @models torvalds/linux drivers/net/xen-netback/netback.c xenvif_handle_frag_list()
- * @simplified the local pages are dom0 memory outside the machine-frame model.
+ * @simplified the local pages are dom0 memory outside the machine-frame model; no -ENOMEM.
  */
 function xenvif_handle_frag_list(q: XenvifQueue, skb: SkBuff, k: number): void {
   const nf = q.txSkbNrFrags[k]!;
   const fbase = k * XEN_NETBK_LEGACY_SLOTS_MAX;
+  const c = q.vif.counters;
+  c.tx_zerocopy_sent += 2;
+  c.tx_frag_overflow++;
   let total = 0;
-  for (let i = 0; i < nf; i++) total += q.ptSize[q.txSkbFrags[fbase + i]!]!;
   let page: Uint8Array | null = null;
   let pos = 0;
   for (let i = 0; i < nf; i++) {
     const p = q.txSkbFrags[fbase + i]!;
     let left = q.ptSize[p]!;
     let src = q.ptOffset[p]!;
+    total += left;
     const mp = q.mmapPage[p]!;
     while (left > 0) {
       if (page === null || pos === XEN_PAGE_SIZE) {
@@ -774,15 +884,15 @@ function xenvif_handle_frag_list(q: XenvifQueue, skb: SkBuff, k: number): void {
       page.set(mp.subarray(src, src + n), pos);
       pos += n; src += n; left -= n;
     }
-    q.ptCtx[p] = i + 1 < nf ? q.txSkbFrags[fbase + i + 1]! : INVALID_PENDING_IDX;
+    // Two ubuf chains: frags 0..MAX_SKB_FRAGS-1 (the skb) and the rest (the frag_list skb).
+    q.ptCtx[p] = i + 1 < nf && i + 1 !== MAX_SKB_FRAGS ? q.txSkbFrags[fbase + i + 1]! : INVALID_PENDING_IDX;
   }
   if (page !== null && pos > 0) skb.addFrag(page, 0, pos);
-  void total;
-  q.vif.counters.tx_frag_overflow++;
   q.vif.nb.stepCost += Math.round(total * q.vif.nb.costs.memcpy_byte_ns_x1000 / 1000);
-  // uarg->callback(): every guest page of the packet goes back now.
   const save = skb.destructorArg;
   skb.destructorArg = q.txSkbFrags[fbase]!;
+  xenvif_zerocopy_callback(q, skb);
+  skb.destructorArg = q.txSkbFrags[fbase + MAX_SKB_FRAGS]!;
   xenvif_zerocopy_callback(q, skb);
   skb.destructorArg = save;
 }

@@ -1,0 +1,602 @@
+/**
+ * Fidelity audit of modern netback's guest-transmit side against Linux's
+ * drivers/net/xen-netback/netback.c (with the XSA-423, -432 and -448 fixes): the order of the
+ * checks in xenvif_tx_build_gops, what each malformed request gets (responses, drops, fatal
+ * errors and their log lines), the multi-slot header copy, zero-size slots, credit scheduling.
+ */
+import { describe, expect, it } from 'vitest';
+import { makeHost, Frontend, udpFrame, skbBytes, type Host } from './harness';
+import {
+  NETIF_RSP_OKAY, NETIF_RSP_ERROR, NETIF_RSP_NULL, NETTXF_more_data, NETTXF_extra_info, NETTXF_csum_blank,
+  XEN_NETIF_EXTRA_FLAG_MORE,
+} from '../../../src/io/netif';
+import { RING_GET_RESPONSE } from '../../../src/io/ring';
+import { netbackKernelLog } from '../../../src/topo/lab-misbehave';
+import { tx_add_credit } from '../../../src/drivers/netback/modern/netback';
+import type { AnyTraceRecord } from '../../../src/sim/trace';
+
+const MS = 1_000_000;
+
+/** Writes one packet over several slots: slot i holds `sizes[i]` bytes of `frame` at `offsets[i]`. */
+function sendSlots(fe: Frontend, frame: Uint8Array, sizes: number[], opts: { ids?: number[]; offsets?: number[]; total?: number; flags0?: number; grefs?: (number | undefined)[] } = {}): number[] {
+  const grefs: number[] = [];
+  let at = 0;
+  for (let i = 0; i < sizes.length; i++) {
+    const off = opts.offsets?.[i] ?? 0;
+    const given = opts.grefs?.[i];
+    const gref = given ?? fe.grantRO(fe.page(frame.subarray(at, at + sizes[i]!), off).pfn);
+    at += sizes[i]!;
+    grefs.push(gref);
+  }
+  const total = opts.total ?? sizes.reduce((a, b) => a + b, 0);
+  for (let i = 0; i < sizes.length; i++) {
+    const more = i < sizes.length - 1 ? NETTXF_more_data : 0;
+    fe.txReq(grefs[i]!, opts.offsets?.[i] ?? 0, more | (i === 0 ? opts.flags0 ?? 0 : 0), opts.ids?.[i] ?? i, i === 0 ? total : sizes[i]!);
+  }
+  return grefs;
+}
+
+function setup(overrides: Record<string, number | boolean | string> = {}): { h: Host; fe: Frontend } {
+  const h = makeHost(overrides);
+  const fe = new Frontend(h, 'guest1');
+  fe.connect('modern');
+  return { h, fe };
+}
+
+function responses(fe: Frontend, n: number): { id: number; status: number }[] {
+  const out = [];
+  for (let i = 0; i < n; i++) out.push(fe.txRsp(i));
+  return out;
+}
+
+function fatalReasons(h: Host): string[] {
+  const out: string[] = [];
+  h.sim.trace.on('netback.fatal', (r) => out.push(r.reason as string));
+  return out;
+}
+
+describe('XSA-423: the first data_len = min(total, 128) bytes are copied slot by slot', () => {
+  it('xenvif_get_requests() copies a header split over 20 + 30 + 78 bytes of three slots into the linear area', () => {
+    const { h, fe } = setup();
+    const frame = udpFrame(1500);
+    const batches: AnyTraceRecord[] = [];
+    h.sim.trace.on('netback.tx.batch', (r) => batches.push(r));
+    sendSlots(fe, frame, [20, 30, 1450], { ids: [11, 12, 13] });
+    fe.pushTx();
+    h.sim.run();
+    expect(h.stack.received).toHaveLength(1);
+    const skb = h.stack.received[0]!;
+    expect(skb.headLen).toBe(128);
+    expect(skb.nrFrags).toBe(1); // the last 1372 bytes of slot 2, mapped
+    expect(skb.len).toBe(1500);
+    expect(Array.from(skbBytes(skb))).toEqual(Array.from(frame));
+    expect(batches[0]).toMatchObject({ copies: 3, maps: 1 });
+    // The two fully copied slots are answered right after the copy; slot 2 waits for dom0.
+    expect(fe.tx.sring.rsp_prod).toBe(2);
+    expect(responses(fe, 2)).toEqual([{ id: 11, status: NETIF_RSP_OKAY }, { id: 12, status: NETIF_RSP_OKAY }]);
+    h.stack.freeAll();
+    h.sim.run();
+    expect(fe.tx.sring.rsp_prod).toBe(3);
+    expect(fe.txRsp(2)).toEqual({ id: 13, status: NETIF_RSP_OKAY });
+    expect(fe.vif.counters.tx_unmap_ops).toBe(1);
+  });
+
+  it('a header that ends exactly at a slot boundary maps nothing of that slot (20 + 108 bytes, then a 600-byte slot)', () => {
+    const { h, fe } = setup();
+    const frame = udpFrame(728);
+    sendSlots(fe, frame, [20, 108, 600]);
+    fe.pushTx();
+    h.sim.run();
+    const skb = h.stack.received[0]!;
+    expect(skb.headLen).toBe(128);
+    expect(skb.nrFrags).toBe(1);
+    expect(Array.from(skbBytes(skb))).toEqual(Array.from(frame));
+    expect(fe.vif.counters.tx_copy_ops).toBe(2);
+    expect(fe.vif.counters.tx_map_ops).toBe(1);
+  });
+
+  it('split headers of several packets in one poll each land in their own skb', () => {
+    const { h, fe } = setup();
+    const frames = [udpFrame(300, 1), udpFrame(900, 2), udpFrame(60, 3)];
+    sendSlots(fe, frames[0]!, [14, 14, 272]);
+    sendSlots(fe, frames[1]!, [100, 800]);
+    sendSlots(fe, frames[2]!, [30, 30]);
+    fe.pushTx();
+    h.sim.run();
+    expect(h.stack.received).toHaveLength(3);
+    expect(h.stack.received.map((s) => s.headLen)).toEqual([128, 128, 60]);
+    for (let i = 0; i < 3; i++) expect(Array.from(skbBytes(h.stack.received[i]!))).toEqual(Array.from(frames[i]!));
+    h.stack.freeAll();
+    h.sim.run();
+    expect(fe.tx.sring.rsp_prod).toBe(7);
+    expect(responses(fe, 7).every((r) => r.status === NETIF_RSP_OKAY)).toBe(true);
+    expect(h.stack.pool.outstanding).toBe(0);
+  });
+
+  it('xenvif_tx_check_gop(): a failed copy of a middle header slot answers it ERROR, the copied slot before it OKAY, the shared slot ERROR; the skb is dropped', () => {
+    const { h, fe } = setup();
+    const frame = udpFrame(1500);
+    sendSlots(fe, frame, [20, 30, 1450], { ids: [1, 2, 3], grefs: [undefined, 4242, undefined] });
+    fe.pushTx();
+    h.sim.run();
+    expect(h.stack.received).toHaveLength(0);
+    expect(fe.tx.sring.rsp_prod).toBe(3);
+    expect(responses(fe, 3)).toEqual([
+      { id: 1, status: NETIF_RSP_OKAY }, { id: 2, status: NETIF_RSP_ERROR }, { id: 3, status: NETIF_RSP_ERROR },
+    ]);
+    expect(h.sim.drops.total({ where: 'vif1.0', reason: 'bad_grant' })).toBe(1);
+    expect(fe.vif.counters.tx_unmap_ops).toBe(1); // the mapped remainder of slot 2, unmapped at once
+    expect(fe.vif.queues[0]!.nrPendingReqs).toBe(0);
+    expect(fe.vif.disabled).toBe(false);
+  });
+});
+
+describe('XSA-448: zero-size slots', () => {
+  it('a zero-size fragment slot is answered OKAY while the ops are built and never becomes a frag; its grant is never used', () => {
+    const { h, fe } = setup();
+    const frame = udpFrame(1500);
+    // Slot 1 carries no data and a grant ref that does not exist.
+    sendSlots(fe, frame, [1000, 0, 500], { ids: [21, 22, 23], grefs: [undefined, 999999, undefined] });
+    fe.pushTx();
+    h.sim.run();
+    expect(h.stack.received).toHaveLength(1);
+    const skb = h.stack.received[0]!;
+    expect(skb.nrFrags).toBe(2);
+    for (let i = 0; i < skb.nrFrags; i++) expect(skb.fragLen[i]!).toBeGreaterThan(0);
+    expect(Array.from(skbBytes(skb))).toEqual(Array.from(frame));
+    expect(fe.vif.counters.tx_map_ops).toBe(2);
+    // The empty slot's response is the first on the ring: written before the copy hypercall.
+    expect(fe.tx.sring.rsp_prod).toBe(1);
+    expect(fe.txRsp(0)).toEqual({ id: 22, status: NETIF_RSP_OKAY });
+    h.stack.freeAll();
+    h.sim.run();
+    expect(responses(fe, 3).map((r) => r.id).sort()).toEqual([21, 22, 23]);
+    expect(responses(fe, 3).every((r) => r.status === NETIF_RSP_OKAY)).toBe(true);
+    expect(h.sim.drops.total()).toBe(0);
+  });
+
+  it('a zero-size slot inside the copied header area becomes a zero-length copy op (answered after the copy)', () => {
+    const { h, fe } = setup();
+    const frame = udpFrame(1500);
+    sendSlots(fe, frame, [100, 0, 1400]);
+    fe.pushTx();
+    h.sim.run();
+    const skb = h.stack.received[0]!;
+    expect(skb.headLen).toBe(128);
+    expect(Array.from(skbBytes(skb))).toEqual(Array.from(frame));
+    expect(fe.vif.counters.tx_copy_ops).toBe(3);
+    const q = fe.vif.queues[0]!;
+    expect(q.txCopyOps.len(1)).toBe(0);
+    expect(fe.tx.sring.rsp_prod).toBe(2);
+  });
+
+  it('several trailing zero-size slots: each answered at once, the packet keeps only its data frags', () => {
+    const { h, fe } = setup();
+    const frame = udpFrame(600);
+    sendSlots(fe, frame, [600, 0, 0, 0], { ids: [1, 2, 3, 4] });
+    fe.pushTx();
+    h.sim.run();
+    expect(h.stack.received[0]!.nrFrags).toBe(1);
+    expect(responses(fe, 3)).toEqual([2, 3, 4].map((id) => ({ id, status: NETIF_RSP_OKAY })));
+  });
+});
+
+describe('XSA-432 and the frag_list', () => {
+  it('18 slots with a 200-byte first slot: the whole first slot is copied (17 frags left for the rest)', () => {
+    const { h, fe } = setup();
+    const frame = udpFrame(200 + 17 * 100);
+    sendSlots(fe, frame, [200, ...Array<number>(17).fill(100)]);
+    fe.pushTx();
+    h.sim.run();
+    const skb = h.stack.received[0]!;
+    expect(skb.headLen).toBe(200);
+    expect(skb.nrFrags).toBe(17);
+    expect(Array.from(skbBytes(skb))).toEqual(Array.from(frame));
+    expect(fe.vif.counters.tx_frag_overflow).toBe(0);
+  });
+
+  it('18 slots with a 20-byte first slot: data_len stays 128 and spans slots 0 and 1', () => {
+    const { h, fe } = setup();
+    const frame = udpFrame(20 + 17 * 100);
+    sendSlots(fe, frame, [20, ...Array<number>(17).fill(100)]);
+    fe.pushTx();
+    h.sim.run();
+    const skb = h.stack.received[0]!;
+    expect(skb.headLen).toBe(128);
+    expect(skb.nrFrags).toBe(16);
+    expect(Array.from(skbBytes(skb))).toEqual(Array.from(frame));
+    expect(fe.vif.counters.tx_copy_ops).toBe(3); // 20 + 100 + 8
+  });
+
+  it('19 slots of 100 bytes: 18 mapped frags overflow MAX_SKB_FRAGS; xenvif_handle_frag_list copies them and both ubuf chains complete', () => {
+    const { h, fe } = setup();
+    const frame = udpFrame(1900);
+    sendSlots(fe, frame, Array<number>(19).fill(100));
+    fe.pushTx();
+    h.sim.run();
+    const skb = h.stack.received[0]!;
+    expect(Array.from(skbBytes(skb))).toEqual(Array.from(frame));
+    expect(skb.headLen).toBe(128);
+    const c = fe.vif.counters;
+    expect(c.tx_frag_overflow).toBe(1);
+    expect(c.tx_zerocopy_sent).toBe(2);
+    expect(c.tx_zerocopy_success).toBe(2);
+    expect(fe.tx.sring.rsp_prod).toBe(19);
+    expect(responses(fe, 19).every((r) => r.status === NETIF_RSP_OKAY)).toBe(true);
+    expect(fe.vif.queues[0]!.nrPendingReqs).toBe(0);
+  });
+});
+
+describe('xenvif_count_requests() and the size checks', () => {
+  it('a fragment larger than the remaining size (a >= 64 KiB packet wrapped the u16) drops the packet with ERROR for every slot, not fatal, and ends the poll', () => {
+    const { h, fe } = setup();
+    const batches: AnyTraceRecord[] = [];
+    h.sim.trace.on('netback.tx.batch', (r) => batches.push(r));
+    const frame = udpFrame(3000);
+    sendSlots(fe, frame, [1000, 2000, 1000], { ids: [5, 6, 7], total: 2500 });
+    fe.sendOne(udpFrame(500), 8);
+    fe.pushTx();
+    h.sim.run();
+    expect(fe.vif.disabled).toBe(false);
+    expect(responses(fe, 3)).toEqual([5, 6, 7].map((id) => ({ id, status: NETIF_RSP_ERROR })));
+    expect(h.sim.drops.total({ reason: 'frag_size_overflow' })).toBe(1);
+    // Linux breaks out of xenvif_tx_build_gops after the drop: the next packet goes in a new poll.
+    expect(batches.map((b) => b.copies)).toEqual([0, 1]);
+    expect(h.stack.received).toHaveLength(1);
+  });
+
+  it('a packet of 19 further slots (below fatal_skb_slots) is dropped with ERROR; the next packet is built in the following poll', () => {
+    const { h, fe } = setup();
+    const batches: AnyTraceRecord[] = [];
+    h.sim.trace.on('netback.tx.batch', (r) => batches.push(r));
+    const p = fe.page(udpFrame(100), 0);
+    const g = fe.grantRO(p.pfn);
+    for (let i = 0; i < 20; i++) fe.txReq(g, 0, i < 19 ? NETTXF_more_data : 0, i, i === 0 ? 2000 : 100);
+    fe.sendOne(udpFrame(400), 77);
+    fe.pushTx();
+    h.sim.run();
+    expect(responses(fe, 20).every((r) => r.status === NETIF_RSP_ERROR)).toBe(true);
+    expect(batches.map((b) => b.copies)).toEqual([0, 1]);
+    expect(h.stack.received).toHaveLength(1);
+  });
+
+  it('"Asked for N slots": a more_data chain running past the pushed requests is fatal', () => {
+    const { h, fe } = setup();
+    const reasons = fatalReasons(h);
+    const frame = udpFrame(1000);
+    const g = fe.grantRO(fe.page(frame).pfn);
+    fe.txReq(g, 0, NETTXF_more_data, 1, 1000);
+    fe.txReq(g, 0, NETTXF_more_data, 2, 500);
+    fe.pushTx();
+    h.sim.run();
+    expect(reasons).toEqual(['Asked for 1 slots but exceeds this limit']);
+    expect(fe.vif.disabled).toBe(true);
+    expect(fe.tx.sring.rsp_prod).toBe(0);
+  });
+
+  it('"Cross page boundary": a fragment with offset + size > 4096 is fatal, even inside a packet already being dropped', () => {
+    for (const dropping of [false, true]) {
+      const { h, fe } = setup();
+      const reasons = fatalReasons(h);
+      const g = fe.grantRO(fe.page(udpFrame(1000)).pfn);
+      // dropping: slot 1 is larger than what remains of the total, then slot 2 crosses the page.
+      fe.txReq(g, 0, NETTXF_more_data, 1, dropping ? 1100 : 3000);
+      fe.txReq(g, 0, NETTXF_more_data, 2, 1000);
+      fe.txReq(g, 4000, 0, 3, 200);
+      fe.pushTx();
+      h.sim.run();
+      expect(reasons).toEqual(['Cross page boundary, txp->offset: 4000, size: 200']);
+      expect(fe.vif.disabled).toBe(true);
+      expect(fe.tx.sring.rsp_prod).toBe(0);
+    }
+  });
+
+  it('size < ETH_HLEN applies to the first slot\'s own length: 10 + 90 bytes get ERROR for both slots, not fatal', () => {
+    const { h, fe } = setup();
+    const frame = udpFrame(100);
+    sendSlots(fe, frame, [10, 90], { ids: [31, 32] });
+    fe.pushTx();
+    h.sim.run();
+    expect(h.stack.received).toHaveLength(0);
+    expect(responses(fe, 2)).toEqual([{ id: 31, status: NETIF_RSP_ERROR }, { id: 32, status: NETIF_RSP_ERROR }]);
+    expect(h.sim.drops.total({ reason: 'bad_size' })).toBe(1);
+    expect(fe.vif.disabled).toBe(false);
+  });
+
+  it('xenvif_tx_err(): an ERROR response for a packet with an extra is followed by one NULL response per extra slot', () => {
+    const { h, fe } = setup();
+    const g = fe.grantRO(fe.page(udpFrame(100)).pfn);
+    fe.txReq(g, 0, NETTXF_extra_info | NETTXF_more_data, 41, 100);
+    fe.txExtra([1, XEN_NETIF_EXTRA_FLAG_MORE, 0xa8, 0x05, 1, 0, 0, 0]); // GSO, more extras follow
+    fe.txExtra([5, 0, 0, 0, 0, 0, 0, 0]); // XDP headroom (Linux-only type 5)
+    fe.txReq(g, 0, 0, 42, 92); // first slot keeps 8 bytes < ETH_HLEN
+    fe.pushTx();
+    h.sim.run();
+    expect(fe.tx.sring.rsp_prod).toBe(4);
+    expect(responses(fe, 4).map((r) => r.status)).toEqual([NETIF_RSP_ERROR, NETIF_RSP_NULL, NETIF_RSP_NULL, NETIF_RSP_ERROR]);
+    expect(fe.txRsp(0).id).toBe(41);
+    expect(fe.txRsp(3).id).toBe(42);
+  });
+
+  it('the first slot\'s page check uses its own length: offset 3000 + 1000 bytes of a 1500-byte packet is accepted', () => {
+    const { h, fe } = setup();
+    const frame = udpFrame(1500);
+    sendSlots(fe, frame, [1000, 500], { offsets: [3000, 0] });
+    fe.pushTx();
+    h.sim.run();
+    expect(fe.vif.disabled).toBe(false);
+    expect(Array.from(skbBytes(h.stack.received[0]!))).toEqual(Array.from(frame));
+  });
+});
+
+describe('xenvif_get_extras() and xenvif_set_skb_gso()', () => {
+  it('"Missing extra info": extra_info on the last pushed request is fatal', () => {
+    const { h, fe } = setup();
+    const reasons = fatalReasons(h);
+    fe.sendOne(udpFrame(500), 1, NETTXF_extra_info);
+    fe.pushTx();
+    h.sim.run();
+    expect(reasons).toEqual(['Missing extra info']);
+    expect(fe.vif.disabled).toBe(true);
+  });
+
+  it('type 5 (XDP, in Linux\'s netif.h) is accepted and ignored; type 6 is "Invalid extra type: 6"', () => {
+    const ok = setup();
+    ok.fe.sendOne(udpFrame(500), 1, NETTXF_extra_info);
+    ok.fe.txExtra([5, 0, 0, 0, 0, 0, 0, 0]);
+    ok.fe.pushTx();
+    ok.h.sim.run();
+    expect(ok.fe.vif.disabled).toBe(false);
+    expect(ok.h.stack.received).toHaveLength(1);
+    ok.h.stack.freeAll();
+    ok.h.sim.run();
+    expect(responses(ok.fe, 2)).toEqual([{ id: 1, status: NETIF_RSP_OKAY }, expect.objectContaining({ status: NETIF_RSP_NULL })]);
+    const bad = setup();
+    const reasons = fatalReasons(bad.h);
+    bad.fe.sendOne(udpFrame(500), 1, NETTXF_extra_info);
+    bad.fe.txExtra([6, 0, 0, 0, 0, 0, 0, 0]);
+    bad.fe.pushTx();
+    bad.h.sim.run();
+    expect(reasons).toEqual(['Invalid extra type: 6']);
+  });
+
+  it('the last extra of a type wins: two GSO extras, the second one\'s size is used, two NULL responses', () => {
+    const { h, fe } = setup();
+    const frame = udpFrame(3000);
+    frame[23] = 6;
+    frame[46] = 0x50;
+    fe.sendOne(frame, 9, NETTXF_extra_info | NETTXF_csum_blank);
+    fe.txExtra([1, XEN_NETIF_EXTRA_FLAG_MORE, 0x00, 0x04, 1, 0, 0, 0]); // 1024
+    fe.txExtra([1, 0, 0xa8, 0x05, 1, 0, 0, 0]); // 1448
+    fe.pushTx();
+    h.sim.run();
+    expect(h.stack.received[0]!.gsoSize).toBe(1448);
+    h.stack.freeAll();
+    h.sim.run();
+    expect(responses(fe, 3).map((r) => r.status)).toEqual([NETIF_RSP_OKAY, NETIF_RSP_NULL, NETIF_RSP_NULL]);
+  });
+
+  it('GSO size 0 and an unknown GSO type are fatal with Linux\'s messages', () => {
+    for (const [bytes, msg] of [[[1, 0, 0, 0, 1, 0, 0, 0], 'GSO size must not be zero.'], [[1, 0, 0xa8, 0x05, 3, 0, 0, 0], 'Bad GSO type 3.']] as const) {
+      const { h, fe } = setup();
+      const reasons = fatalReasons(h);
+      fe.sendOne(udpFrame(3000), 1, NETTXF_extra_info);
+      fe.txExtra([...bytes]);
+      fe.pushTx();
+      h.sim.run();
+      expect(reasons).toEqual([msg]);
+      expect(h.stack.received).toHaveLength(0);
+      expect(h.stack.pool.outstanding).toBe(0);
+    }
+  });
+});
+
+describe('multicast control extras', () => {
+  const MAC_A = [0x01, 0x00, 0x5e, 0x00, 0x00, 0x01];
+  const MAC_B = [0x01, 0x00, 0x5e, 0x00, 0x00, 0x02];
+  function mcast(fe: Frontend, type: 2 | 3, mac: number[], id: number): void {
+    fe.txReq(0, 0, NETTXF_extra_info, id, 0);
+    fe.txExtra([type, 0, ...mac]);
+  }
+
+  it('MCAST_ADD / MCAST_DEL keep the address list; deleting an address never added changes nothing; each request gets a response and a NULL', () => {
+    const { h, fe } = setup();
+    mcast(fe, 2, MAC_A, 1);
+    mcast(fe, 3, MAC_B, 2);
+    fe.pushTx();
+    h.sim.run();
+    expect(fe.vif.mcastCount).toBe(1);
+    expect(Array.from(fe.vif.mcastAddrs[0]!)).toEqual(MAC_A);
+    mcast(fe, 3, MAC_A, 3);
+    fe.pushTx();
+    h.sim.run();
+    expect(fe.vif.mcastCount).toBe(0);
+    expect(responses(fe, 6)).toEqual([
+      { id: 1, status: NETIF_RSP_OKAY }, expect.objectContaining({ status: NETIF_RSP_NULL }),
+      { id: 2, status: NETIF_RSP_OKAY }, expect.objectContaining({ status: NETIF_RSP_NULL }),
+      { id: 3, status: NETIF_RSP_OKAY }, expect.objectContaining({ status: NETIF_RSP_NULL }),
+    ]);
+    expect(h.stack.received).toHaveLength(0);
+  });
+
+  it('the 65th MCAST_ADD is answered ERROR (XEN_NETBK_MCAST_MAX 64)', () => {
+    const { h, fe } = setup();
+    for (let i = 0; i < 65; i++) mcast(fe, 2, [0x01, 0, 0x5e, 0, 1, i], i);
+    fe.pushTx();
+    h.sim.run();
+    expect(fe.vif.mcastCount).toBe(64);
+    expect(fe.txRsp(128)).toEqual({ id: 64, status: NETIF_RSP_ERROR });
+    expect(fe.txRsp(126)).toEqual({ id: 63, status: NETIF_RSP_OKAY });
+  });
+});
+
+describe('make_tx_response() bytes', () => {
+  it('a response writes only id and status (4 bytes); a NULL response only status; the rest of the slot keeps the request', () => {
+    const { h, fe } = setup();
+    fe.sendOne(udpFrame(100), 0x1234, NETTXF_extra_info);
+    fe.txExtra([5, 0, 0xa1, 0xa2, 0xa3, 0xa4, 0xa5, 0xa6]);
+    const v = fe.tx.sring.view;
+    const o0 = RING_GET_RESPONSE(fe.tx, 0);
+    const o1 = RING_GET_RESPONSE(fe.tx, 1);
+    const before0 = Array.from(new Uint8Array(v.buffer, v.byteOffset + o0, 12));
+    fe.pushTx();
+    h.sim.run();
+    const after0 = Array.from(new Uint8Array(v.buffer, v.byteOffset + o0, 12));
+    const after1 = Array.from(new Uint8Array(v.buffer, v.byteOffset + o1, 12));
+    expect(after0.slice(0, 4)).toEqual([0x34, 0x12, 0, 0]);
+    expect(after0.slice(4)).toEqual(before0.slice(4));
+    // NETIF_RSP_NULL (1) as int16 in bytes 2..3; bytes 0..1 keep the extra's type and flags,
+    // 4..7 the rest of its payload.
+    expect(after1).toEqual([5, 0, 1, 0, 0xa3, 0xa4, 0xa5, 0xa6, 0, 0, 0, 0]);
+  });
+});
+
+describe('pending ring', () => {
+  it('no pending-slot limit beyond the ring: with 240 packets held by dom0, the next 16 requests are still processed', () => {
+    const { h, fe } = setup();
+    const g: number[] = [];
+    for (let i = 0; i < 4; i++) g.push(fe.grantRO(fe.page(udpFrame(1000, i)).pfn));
+    for (let i = 0; i < 240; i++) fe.txReq(g[i & 3]!, 0, 0, i, 1000);
+    fe.pushTx();
+    h.sim.run();
+    expect(h.stack.received).toHaveLength(240);
+    expect(fe.vif.queues[0]!.nrPendingReqs).toBe(240);
+    for (let i = 0; i < 16; i++) fe.txReq(g[i & 3]!, 0, 0, 240 + i, 1000);
+    fe.pushTx();
+    h.sim.run();
+    expect(h.stack.received).toHaveLength(256);
+    expect(fe.vif.queues[0]!.nrPendingReqs).toBe(256);
+    h.stack.freeAll();
+    h.sim.run();
+    expect(fe.tx.sring.rsp_prod).toBe(256);
+    expect(fe.vif.queues[0]!.nrPendingReqs).toBe(0);
+  });
+});
+
+describe('credit scheduling (tx_credit_exceeded / tx_add_credit / the credit timer)', () => {
+  /** Connects at t = 1 s with `bytes` per `usec` of credit, as xenbus connect() sets it. */
+  function rated(bytes: number, usec: number): { h: Host; fe: Frontend; at: number[] } {
+    const h = makeHost();
+    h.sim.run({ until: 1000 * MS });
+    const fe = new Frontend(h, 'guest1');
+    fe.connect('modern');
+    const q = fe.vif.queues[0]!;
+    q.credit_bytes = bytes;
+    q.remaining_credit = bytes;
+    q.credit_usec = usec;
+    const at: number[] = [];
+    const orig = h.stack.netif_receive_skb.bind(h.stack);
+    h.stack.netif_receive_skb = (skb) => { at.push(h.sim.now); orig(skb); };
+    return { h, fe, at };
+  }
+
+  it('the credit window starts when the queue is set up: over budget right after connect waits for window start + credit_usec', () => {
+    const { h, fe, at } = rated(10000, 50000);
+    for (let i = 0; i < 8; i++) fe.sendOne(udpFrame(1500, i), i);
+    fe.pushTx();
+    h.sim.run();
+    expect(at).toHaveLength(8);
+    const t0 = 1000 * MS;
+    expect(at.slice(0, 6).every((t) => t < t0 + MS)).toBe(true);
+    expect(at[6]).toBe(t0 + 50 * MS);
+    expect(at[7]).toBe(t0 + 50 * MS);
+    // tx_add_credit: remaining 1000 + 10000 = 11000, minus the two packets.
+    expect(fe.vif.queues[0]!.remaining_credit).toBe(11000 - 3000);
+  });
+
+  it('while limited the request stays unconsumed, and a packet larger than credit_bytes passes once credit accumulates (max_burst 128 KiB)', () => {
+    const { h, fe, at } = rated(1000, 50000);
+    fe.sendOne(udpFrame(2500), 1);
+    fe.pushTx();
+    h.sim.run({ until: 1000 * MS + 60 * MS });
+    const q = fe.vif.queues[0]!;
+    expect(at).toHaveLength(0);
+    expect(q.tx!.req_cons).toBe(0);
+    expect(q.rate_limited).toBe(true);
+    h.sim.run();
+    // 1000 → 2000 at +50 ms → 3000 at +100 ms.
+    expect(at).toEqual([1000 * MS + 100 * MS]);
+    expect(q.remaining_credit).toBe(500);
+  });
+
+  it('the whole packet\'s size (first request) is charged, not the first slot\'s own length', () => {
+    const { h, fe, at } = rated(4000, 50000);
+    sendSlots(fe, udpFrame(5000), [2000, 3000]);
+    fe.pushTx();
+    h.sim.run();
+    expect(at).toEqual([1000 * MS + 50 * MS]);
+  });
+
+  it('tx_add_credit(): remaining = min(remaining + credit_bytes, max(131072, credit_bytes)), saturating', () => {
+    const { fe } = rated(1000, 50000);
+    const q = fe.vif.queues[0]!;
+    q.remaining_credit = 131000;
+    q.credit_bytes = 1000;
+    tx_add_credit(q);
+    expect(q.remaining_credit).toBe(131072);
+    q.credit_bytes = 200000;
+    q.remaining_credit = 150000;
+    tx_add_credit(q);
+    expect(q.remaining_credit).toBe(200000);
+    q.credit_bytes = Number.MAX_SAFE_INTEGER;
+    tx_add_credit(q);
+    expect(q.remaining_credit).toBe(Number.MAX_SAFE_INTEGER);
+    expect(q.rate_limited).toBe(false);
+  });
+
+  it('a notification while the credit timer is pending does not send early', () => {
+    const { h, fe, at } = rated(1000, 50000);
+    fe.sendOne(udpFrame(1500), 1);
+    fe.pushTx();
+    h.sim.run({ until: 1000 * MS + 10 * MS });
+    fe.sendOne(udpFrame(100), 2);
+    fe.pushTx();
+    fe.g.notify_remote_via_evtchn(fe.port);
+    h.sim.run({ until: 1000 * MS + 20 * MS });
+    expect(at).toHaveLength(0);
+    h.sim.run();
+    expect(at).toEqual([1050 * MS, 1050 * MS]);
+  });
+});
+
+describe('xenvif_fatal_tx_err()', () => {
+  it('logs the check\'s message then "fatal error; disabling device", disables the vif, and queue 0\'s kthread turns the carrier off; other vifs carry on', () => {
+    const h = makeHost();
+    const bad = new Frontend(h, 'bad');
+    const good = new Frontend(h, 'good');
+    bad.connect('modern');
+    good.connect('modern');
+    const rec = h.sim.trace.record('netback.');
+    h.sim.run();
+    const g = bad.grantRO(bad.page(udpFrame(1000)).pfn);
+    bad.txReq(g, 3500, 0, 1, 1000);
+    bad.pushTx();
+    good.sendOne(udpFrame(600), 2);
+    good.pushTx();
+    h.sim.run();
+    const lines = netbackKernelLog(rec.records).map((l) => l.line.replace(/^\[[ .0-9]+\] /, ''));
+    expect(lines).toEqual([
+      'vif vif-1-0 vif1.0: txreq.offset: 3500, size: 1000, end: 4500',
+      'vif vif-1-0 vif1.0: fatal error; disabling device',
+    ]);
+    const fatal = rec.records.find((r) => r.ev === 'netback.fatal')!;
+    const off = rec.records.find((r) => r.ev === 'netback.carrier' && r.on === false)!;
+    expect(off.vif).toBe('vif1.0');
+    expect(Number(off.t)).toBeGreaterThan(Number(fatal.t)); // deferred to the kthread (XSA-90)
+    expect(bad.vif.disabled).toBe(true);
+    expect(bad.vif.carrier).toBe(false);
+    expect(bad.tx.sring.rsp_prod).toBe(0); // no response for the offending request
+    expect(good.vif.carrier).toBe(true);
+    expect(h.stack.received.map((s) => s.dev)).toEqual([good.vif]);
+  });
+
+  it('"Impossible number of requests" prints req_prod and req_cons as %d', () => {
+    const { h, fe } = setup();
+    const reasons = fatalReasons(h);
+    fe.tx.sring.req_prod = 0x90000000;
+    fe.g.notify_remote_via_evtchn(fe.port);
+    h.sim.run();
+    expect(reasons).toEqual(['Impossible number of requests. req_prod -1879048192, req_cons 0, size 256']);
+    expect(fe.vif.disabled).toBe(true);
+  });
+});
