@@ -8,9 +8,10 @@ import { describe, expect, it } from 'vitest';
 import { makeHost, Frontend, udpFrame, skbBytes, type Host } from './harness';
 import {
   NETIF_RSP_OKAY, NETIF_RSP_ERROR, NETIF_RSP_NULL, NETTXF_more_data, NETTXF_extra_info, NETTXF_csum_blank,
-  XEN_NETIF_EXTRA_FLAG_MORE,
+  XEN_NETIF_EXTRA_FLAG_MORE, writeTxRequest,
 } from '../../../src/io/netif';
-import { RING_GET_RESPONSE } from '../../../src/io/ring';
+import { RING_GET_RESPONSE, RING_GET_REQUEST, RING_PUSH_REQUESTS_AND_CHECK_NOTIFY, SharedRing, XEN_FRONT_RING_INIT } from '../../../src/io/ring';
+import { CHECKSUM_PARTIAL } from '../../../src/net/skb';
 import { netbackKernelLog } from '../../../src/topo/lab-misbehave';
 import { tx_add_credit } from '../../../src/drivers/netback/modern/netback';
 import type { AnyTraceRecord } from '../../../src/sim/trace';
@@ -329,6 +330,46 @@ describe('xenvif_count_requests() and the size checks', () => {
   });
 });
 
+describe('xenvif_tx_check_gop() map errors and xenvif_tx_submit()', () => {
+  it('XSA-367: a failed map of a middle frag answers it ERROR, then the frags before it and after it are unmapped and answered OKAY; the skb is dropped', () => {
+    const { h, fe } = setup();
+    const frame = udpFrame(2500);
+    sendSlots(fe, frame, [1000, 1000, 500], { ids: [1, 2, 3], grefs: [undefined, 31337, undefined] });
+    fe.pushTx();
+    h.sim.run();
+    expect(h.stack.received).toHaveLength(0);
+    // Order of the releases: the failing frag, the preceding frag (slot 0's mapped rest), the next frag.
+    expect(responses(fe, 3)).toEqual([
+      { id: 2, status: NETIF_RSP_ERROR }, { id: 1, status: NETIF_RSP_OKAY }, { id: 3, status: NETIF_RSP_OKAY },
+    ]);
+    expect(fe.vif.counters.tx_unmap_ops).toBe(2);
+    expect(fe.vif.queues[0]!.nrPendingReqs).toBe(0);
+    expect(h.sim.drops.total({ reason: 'bad_grant' })).toBe(1);
+  });
+
+  it('checksum_setup(): a GSO packet without csum_blank is forced to CHECKSUM_PARTIAL and counted; csum_blank on a non-IP frame drops the skb, its slots answered OKAY when freed', () => {
+    const { h, fe } = setup();
+    const frame = udpFrame(3000);
+    frame[23] = 6;
+    frame[46] = 0x50;
+    fe.sendOne(frame, 1, NETTXF_extra_info);
+    fe.txExtra([1, 0, 0xa8, 0x05, 1, 0, 0, 0]);
+    const arp = udpFrame(600);
+    arp[12] = 0x08;
+    arp[13] = 0x06;
+    fe.sendOne(arp, 2, NETTXF_csum_blank);
+    fe.pushTx();
+    h.sim.run();
+    expect(h.stack.received).toHaveLength(1);
+    expect(h.stack.received[0]!.ipSummed).toBe(CHECKSUM_PARTIAL);
+    expect(fe.vif.counters.rx_gso_checksum_fixup).toBe(1);
+    expect(h.sim.drops.total({ reason: 'checksum_setup' })).toBe(1);
+    // The dropped skb's mapped page went back through the zerocopy callback: answered OKAY.
+    expect(fe.tx.sring.rsp_prod).toBe(1);
+    expect(fe.txRsp(0)).toEqual({ id: 2, status: NETIF_RSP_OKAY });
+  });
+});
+
 describe('xenvif_get_extras() and xenvif_set_skb_gso()', () => {
   it('"Missing extra info": extra_info on the last pushed request is fatal', () => {
     const { h, fe } = setup();
@@ -588,6 +629,44 @@ describe('xenvif_fatal_tx_err()', () => {
     expect(bad.tx.sring.rsp_prod).toBe(0); // no response for the offending request
     expect(good.vif.carrier).toBe(true);
     expect(h.stack.received.map((s) => s.dev)).toEqual([good.vif]);
+  });
+
+  it('a fatal error on queue 1 disables the whole vif; queue 0\'s kthread turns the carrier off', () => {
+    const h = makeHost();
+    const fe = new Frontend(h, 'guest1');
+    // A second ring pair and event channel for queue 1.
+    const txPage = fe.page();
+    const rxPage = fe.page();
+    const tx1 = XEN_FRONT_RING_INIT(new SharedRing(txPage.page, 12));
+    XEN_FRONT_RING_INIT(new SharedRing(rxPage.page, 8));
+    const txPfn = txPage.pfn, rxPfn = rxPage.pfn;
+    const port1 = fe.g.xenbus_alloc_evtchn(0);
+    fe.vif = h.nb.xenvif_alloc(fe.domid, 0, 'modern');
+    const rc = fe.vif.connect({
+      queues: [
+        { txRingRef: fe.txRef, rxRingRef: fe.rxRef, txEvtchn: fe.port, rxEvtchn: fe.port },
+        {
+          txRingRef: fe.g.gnttab.gnttab_grant_foreign_access(0, fe.g.pfn_to_gfn(txPfn), false),
+          rxRingRef: fe.g.gnttab.gnttab_grant_foreign_access(0, fe.g.pfn_to_gfn(rxPfn), false),
+          txEvtchn: port1, rxEvtchn: port1,
+        },
+      ],
+      rxCopy: true, canSg: true,
+    });
+    expect(rc).toBe(0);
+    const rec = h.sim.trace.record('netback.');
+    h.sim.run();
+    const g = fe.grantRO(fe.page(udpFrame(1000)).pfn);
+    writeTxRequest(tx1.sring.view, RING_GET_REQUEST(tx1, 0), g, 3900, 0, 7, 1000);
+    tx1.req_prod_pvt = 1;
+    RING_PUSH_REQUESTS_AND_CHECK_NOTIFY(tx1);
+    fe.g.notify_remote_via_evtchn(port1);
+    h.sim.run();
+    const fatal = rec.records.filter((r) => r.ev === 'netback.fatal');
+    expect(fatal.map((r) => [r.queue, r.reason])).toEqual([[1, 'txreq.offset: 3900, size: 1000, end: 4900']]);
+    expect(fe.vif.disabled).toBe(true);
+    expect(fe.vif.carrier).toBe(false);
+    expect(rec.records.some((r) => r.ev === 'netback.carrier' && r.on === false)).toBe(true);
   });
 
   it('"Impossible number of requests" prints req_prod and req_cons as %d', () => {
