@@ -182,10 +182,14 @@ export class XenVif extends NetDevice {
     this.nb.stack.pool.free(skb);
   }
 
-  /** Counts a guest packet netback refused (ERROR responses were written). */
+  /**
+   * Counts a guest packet netback refused or dropped on guest transmit. Only the model's ring
+   * counter and sim.drops see it: neither netback counts these in the net_device stats
+   * (xenvif_get_stats sums only packets and bytes; dev->stats.rx_dropped is the guest-RECEIVE
+   * drop counter of xenvif_rx_queue_drop_expired / rx_queue_tail).
+   */
   dropGuestTx(reason: string, bytes: number): void {
     this.counters.tx_dropped++;
-    this.stats.rx_dropped++;
     this.nb.sim.drops.count(this.dropWhere, reason, bytes);
   }
 

@@ -492,6 +492,41 @@ describe('make_tx_response() bytes', () => {
   });
 });
 
+describe('u32 ring indices', () => {
+  it('packets and split headers across the 2^32 index wrap: every byte delivered, every slot answered OKAY in its slot', () => {
+    const h = makeHost();
+    const fe = new Frontend(h, 'guest1');
+    const start = 0xfffffffd; // the split header sits in slots 0xfffffffe, 0xffffffff, 0, 1
+    const sr = fe.tx.sring;
+    sr.req_prod = start;
+    sr.rsp_prod = start;
+    sr.req_event = (start + 1) >>> 0;
+    sr.rsp_event = (start + 1) >>> 0;
+    fe.tx.req_prod_pvt = start;
+    fe.tx.rsp_cons = start;
+    fe.connect('modern');
+    const frames = [udpFrame(1500, 1), udpFrame(300, 2), udpFrame(2000, 3), udpFrame(90, 4)];
+    fe.sendOne(frames[0]!, 1);
+    sendSlots(fe, frames[1]!, [20, 20, 20, 240], { ids: [2, 3, 4, 5] }); // straddles the wrap
+    sendSlots(fe, frames[2]!, [1000, 0, 1000], { ids: [6, 7, 8] });
+    for (let i = 0; i < 10; i++) fe.sendOne(frames[3]!, 9 + i);
+    fe.pushTx();
+    h.sim.run();
+    expect(h.stack.received).toHaveLength(13);
+    for (let i = 0; i < 3; i++) expect(Array.from(skbBytes(h.stack.received[i]!))).toEqual(Array.from(frames[i]!));
+    h.stack.freeAll();
+    h.sim.run();
+    const n = 1 + 4 + 3 + 10;
+    expect(sr.rsp_prod).toBe((start + n) >>> 0);
+    const got = [];
+    for (let i = 0; i < n; i++) got.push(fe.txRsp((start + i) >>> 0));
+    expect(got.every((r) => r.status === NETIF_RSP_OKAY)).toBe(true);
+    expect(got.map((r) => r.id).sort((a, b) => a - b)).toEqual(Array.from({ length: n }, (_, i) => i + 1));
+    expect(fe.vif.queues[0]!.nrPendingReqs).toBe(0);
+    expect(fe.vif.disabled).toBe(false);
+  });
+});
+
 describe('pending ring', () => {
   it('no pending-slot limit beyond the ring: with 240 packets held by dom0, the next 16 requests are still processed', () => {
     const { h, fe } = setup();
