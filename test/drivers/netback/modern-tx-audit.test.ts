@@ -527,6 +527,20 @@ describe('u32 ring indices', () => {
   });
 });
 
+describe('push_tx_responses()', () => {
+  it('netback.tx.response says whether the push notified: only when rsp_prod passes the frontend\'s rsp_event', () => {
+    const { h, fe } = setup();
+    const rsp: AnyTraceRecord[] = [];
+    h.sim.trace.on('netback.tx.response', (r) => rsp.push(r));
+    for (let i = 0; i < 3; i++) fe.sendOne(udpFrame(100, i), i);
+    fe.pushTx();
+    h.sim.run();
+    // rsp_event is 1: the first response notifies, the next two do not.
+    expect(rsp.map((r) => [r.id, r.status, r.nulls, r.notify])).toEqual([[0, 0, 0, true], [1, 0, 0, false], [2, 0, 0, false]]);
+    expect(fe.vif.counters.tx_notifies).toBe(1);
+  });
+});
+
 describe('pending ring', () => {
   it('no pending-slot limit beyond the ring: with 240 packets held by dom0, the next 16 requests are still processed', () => {
     const { h, fe } = setup();

@@ -181,8 +181,13 @@ export function make_tx_response(q: XenvifQueue, id: number, extraCount: number,
   const nb = q.vif.nb;
   nb.stepCost += nb.costs.tx_response_ns;
   if (nb.tpStep.on) nb.step(pkt, 'make_tx_response', nb.costs.tx_response_ns, `id ${id} status ${status}`);
-  if (nb.tpResponse.on) nb.tpResponse.emit({ vif: q.vif.name, queue: q.id, id, status, nulls: extraCount, notify: false });
+  // The netback.tx.response event goes out from push_tx_responses(), which always follows and
+  // knows whether the push notified.
+  lastRspId = id;
+  lastRspStatus = status;
+  lastRspNulls = extraCount;
 }
+let lastRspId = 0, lastRspStatus = 0, lastRspNulls = 0;
 
 /**
  * RING_PUSH_RESPONSES_AND_CHECK_NOTIFY, then notify the frontend if it asked.
@@ -190,8 +195,9 @@ export function make_tx_response(q: XenvifQueue, id: number, extraCount: number,
  */
 export function push_tx_responses(q: XenvifQueue): void {
   const notify = RING_PUSH_RESPONSES_AND_CHECK_NOTIFY(q.tx!);
+  const nb = q.vif.nb;
+  if (nb.tpResponse.on) nb.tpResponse.emit({ vif: q.vif.name, queue: q.id, id: lastRspId, status: lastRspStatus, nulls: lastRspNulls, notify });
   if (notify) {
-    const nb = q.vif.nb;
     nb.stepCost += nb.hv.send(q.txIrq);
     q.vif.counters.tx_notifies++;
   }
