@@ -28,11 +28,17 @@ import type { GnttabMapGrantRef } from '../../xen/grant_table';
 import { ringWalkIds } from './walk-ids';
 import { XenvifQueue, XEN_NETBACK_TX_COPY_LEN } from './common';
 import type { NetbackDriver } from './driver';
-import { xenvif_tx_interrupt } from './modern/netback';
+import { xenvif_mcast_match, xenvif_tx_interrupt } from './modern/netback';
 import { xenvif_rx_queue_tail, xenvif_rx_queue_purge, xenvif_rx_ring_slots_available } from './modern/rx';
 import { netif_be_start_xmit } from './classic/netback';
 
 export type VifDesign = 'modern' | 'classic';
+
+/** The destination MAC at `at` has the group bit set and is not ff:ff:ff:ff:ff:ff. */
+function isMulticastNotBroadcast(b: Uint8Array, at: number): boolean {
+  if ((b[at]! & 1) === 0) return false;
+  return (b[at]! & b[at + 1]! & b[at + 2]! & b[at + 3]! & b[at + 4]! & b[at + 5]!) !== 0xff;
+}
 
 /** EIO / EOPNOTSUPP as netback returns them. */
 const EIO = 5;
@@ -66,6 +72,8 @@ export interface VifConnectConfig {
   ipCsum?: boolean;
   /** feature-ipv6-csum-offload */
   ipv6Csum?: boolean;
+  /** request-multicast-control: deliver only subscribed multicast (MCAST_ADD extras) to the guest. */
+  multicastControl?: boolean;
 }
 
 /** Ring-level counters of a vif (guest view: tx = guest transmit ring, rx = guest receive ring). */
@@ -95,6 +103,8 @@ export class XenVif extends NetDevice {
   drainTimeoutNs = 0;
   stallTimeoutNs = 0;
   stalledQueues = 0;
+  /** vif->multicast_control (request-multicast-control). */
+  multicastControl = false;
   /** vif->fe_mcast_addr: the frontend's multicast addresses (MCAST_ADD/DEL extras), in order. */
   readonly mcastAddrs: Uint8Array[] = [];
   /** vif->fe_mcast_count */
@@ -158,6 +168,11 @@ export class XenVif extends NetDevice {
     const q = this.queues[index]!;
     if (q.rx === null || !this.schedulable) { this.dropXmit(skb, this.disabled ? 'vif_disabled' : 'not_connected'); return NETDEV_TX_OK; }
     if (!this.carrier) { this.dropXmit(skb, 'carrier_off'); return NETDEV_TX_OK; }
+    // skb->pkt_type == PACKET_MULTICAST (as eth_type_trans classed it): group bit set, not broadcast.
+    if (this.multicastControl && isMulticastNotBroadcast(skb.head, skb.data) && !xenvif_mcast_match(this, skb.head, skb.data)) {
+      this.dropXmit(skb, 'mcast_filtered');
+      return NETDEV_TX_OK;
+    }
     if (!xenvif_rx_queue_tail(q, skb, nb.sim.now + this.drainTimeoutNs)) {
       this.dropXmit(skb, 'rx_queue_full');
       return NETDEV_TX_OK;
@@ -231,6 +246,7 @@ export class XenVif extends NetDevice {
     this.gsoMask = (cfg.gsoTcpv4 ? 1 << 1 : 0) | (cfg.gsoTcpv6 ? 1 << 2 : 0);
     this.ipCsum = cfg.ipCsum ?? true;
     this.ipv6Csum = !!cfg.ipv6Csum;
+    this.multicastControl = !!cfg.multicastControl;
     // xenvif_fix_features (2.6.18: netif_set_features): offloads as the frontend negotiated, so
     // dom0 hands the vif CHECKSUM_PARTIAL and GSO skbs instead of finishing them in software.
     this.features = (this.canSg ? NETIF_F_SG : 0) | ((this.gsoMask & (1 << 1)) !== 0 ? NETIF_F_TSO : 0)

@@ -11,7 +11,7 @@ import {
   XEN_NETIF_EXTRA_FLAG_MORE, writeTxRequest,
 } from '../../../src/io/netif';
 import { RING_GET_RESPONSE, RING_GET_REQUEST, RING_PUSH_REQUESTS_AND_CHECK_NOTIFY, SharedRing, XEN_FRONT_RING_INIT } from '../../../src/io/ring';
-import { CHECKSUM_PARTIAL } from '../../../src/net/skb';
+import { CHECKSUM_PARTIAL, type SkBuff } from '../../../src/net/skb';
 import { netbackKernelLog } from '../../../src/topo/lab-misbehave';
 import { tx_add_credit } from '../../../src/drivers/netback/modern/netback';
 import type { AnyTraceRecord } from '../../../src/sim/trace';
@@ -458,6 +458,39 @@ describe('multicast control extras', () => {
       { id: 3, status: NETIF_RSP_OKAY }, expect.objectContaining({ status: NETIF_RSP_NULL }),
     ]);
     expect(h.stack.received).toHaveLength(0);
+  });
+
+  it('with request-multicast-control, xenvif_start_xmit() passes only subscribed multicast (broadcast and unicast always); the list is freed on disconnect', () => {
+    const h = makeHost();
+    const fe = new Frontend(h, 'guest1');
+    fe.vif = h.nb.xenvif_alloc(fe.domid, 0, 'modern');
+    expect(fe.vif.connect({
+      queues: [{ txRingRef: fe.txRef, rxRingRef: fe.rxRef, txEvtchn: fe.port, rxEvtchn: fe.port }],
+      rxCopy: true, canSg: true, multicastControl: true,
+    })).toBe(0);
+    h.sim.run();
+    mcast(fe, 2, MAC_A, 1);
+    fe.pushTx();
+    fe.postRx(8);
+    h.sim.run();
+    expect(fe.vif.mcastCount).toBe(1);
+    const to = (mac: number[]): SkBuff => {
+      const f = udpFrame(200);
+      f.set(mac, 0);
+      const skb = h.stack.pool.alloc();
+      skb.head.set(f, skb.put(f.length));
+      return skb;
+    };
+    fe.vif.ndo_start_xmit(to(MAC_A));
+    fe.vif.ndo_start_xmit(to(MAC_B));
+    fe.vif.ndo_start_xmit(to([0xff, 0xff, 0xff, 0xff, 0xff, 0xff]));
+    fe.vif.ndo_start_xmit(to([0x00, 0x16, 0x3e, 0x00, 0x00, 0x09]));
+    h.sim.run();
+    expect(h.sim.drops.total({ where: 'vif1.0', reason: 'mcast_filtered' })).toBe(1);
+    expect(fe.vif.stats.tx_dropped).toBe(1);
+    expect(fe.rx.sring.rsp_prod).toBe(3);
+    fe.vif.disconnect();
+    expect(fe.vif.mcastCount).toBe(0);
   });
 
   it('the 65th MCAST_ADD is answered ERROR (XEN_NETBK_MCAST_MAX 64)', () => {

@@ -26,8 +26,9 @@
  *
  * @models torvalds/linux drivers/net/xen-netback/netback.c (with the XSA-423, -432 and -448 fixes)
  * @simplified the skb and its frag_list skb keep one list of fragments (split at MAX_SKB_FRAGS
- *   when consolidating); multicast-control extras maintain the address list but filtering on
- *   guest receive is not applied; no hash extras on tx (no skb hash); lateeoi is not modeled
+ *   when consolidating); the multicast list of MCAST_ADD/DEL extras is applied by
+ *   xenvif_start_xmit (interface.ts) when the vif has multicastControl; no hash extras on tx
+ *   (no skb hash); lateeoi is not modeled
  *   (events are re-enabled at once); skb allocation never fails.
  */
 import {
@@ -314,6 +315,19 @@ export function xenvif_mcast_add(vif: XenVif, addr: Uint8Array): boolean {
   if (vif.mcastAddrs.length === XEN_NETBK_MCAST_MAX) return false;
   vif.mcastAddrs.push(addr.slice(0, 6));
   return true;
+}
+
+/**
+ * Whether the 6 bytes of `b` at `at` are one of the frontend's multicast addresses.
+ * @models torvalds/linux drivers/net/xen-netback/netback.c xenvif_mcast_match()
+ */
+export function xenvif_mcast_match(vif: XenVif, b: Uint8Array, at: number): boolean {
+  const list = vif.mcastAddrs;
+  for (let i = 0; i < list.length; i++) {
+    const a = list[i]!;
+    if (a[0] === b[at] && a[1] === b[at + 1] && a[2] === b[at + 2] && a[3] === b[at + 3] && a[4] === b[at + 4] && a[5] === b[at + 5]) return true;
+  }
+  return false;
 }
 
 /**
