@@ -244,7 +244,8 @@ function xenvif_rx_data_slot(q: XenvifQueue, reqOff: number, rspOff: number): vo
       data = skb.head;
       dataOff = skb.data + pkFragOffset;
       fragLen = skb.headLen - pkFragOffset;
-      pageOff = dataOff & (XEN_PAGE_SIZE - 1);
+      // xen_offset_in_page(frag_data), as for a frag (a plain buffer counts as page-aligned).
+      pageOff = (data.byteOffset + dataOff) & (XEN_PAGE_SIZE - 1);
     } else {
       data = skb.fragPage[pkFrag]!;
       dataOff = skb.fragOff[pkFrag]! + pkFragOffset;
