@@ -203,6 +203,19 @@ describe('xennet_get_responses() / xennet_poll(): per-packet errors consume thei
 });
 
 describe('the broken state on receive', () => {
+  it('an impossible rx rsp_prod ("Illegal number of responses"): broken in xennet_poll, nothing consumed', () => {
+    const r = makeRig();
+    const q = r.np.queues[0]!;
+    r.be.rx.rsp_prod_pvt = 300;
+    r.be.pushRx();
+    r.hv.guest(0).notify_remote_via_evtchn(r.be.rxPort);
+    expect(() => run(r)).not.toThrow();
+    expect(r.np.broken).toBe(true);
+    expect(r.np.brokenReason).toMatch(/Illegal number of responses 300/);
+    expect(q.rx.rsp_cons).toBe(0);
+    expect(r.received.length).toBe(0);
+  });
+
   it('an rx grant the backend still holds: broken, rsp_cons not moved, the page and the ref stay with the backend', () => {
     const r = makeRig();
     const q = r.np.queues[0]!;
