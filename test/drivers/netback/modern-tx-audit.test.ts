@@ -196,6 +196,22 @@ describe('XSA-432 and the frag_list', () => {
     expect(fe.vif.counters.tx_frag_overflow).toBe(0);
   });
 
+  it('six XSA-432 packets (whole first slot copied) are built in one poll', () => {
+    const { h, fe } = setup();
+    const batches: AnyTraceRecord[] = [];
+    h.sim.trace.on('netback.tx.batch', (r) => batches.push(r));
+    const frame = udpFrame(300 + 17 * 100);
+    const g = fe.grantRO(fe.page(frame.subarray(0, 300)).pfn);
+    const gf = fe.grantRO(fe.page(frame.subarray(300, 400)).pfn);
+    for (let p = 0; p < 6; p++) {
+      for (let i = 0; i < 18; i++) fe.txReq(i === 0 ? g : gf, 0, i < 17 ? NETTXF_more_data : 0, p * 18 + i, i === 0 ? frame.length : 100);
+    }
+    fe.pushTx();
+    h.sim.run();
+    expect(batches[0]).toMatchObject({ skbs: 6, copies: 6, maps: 6 * 17 });
+    expect(h.stack.received.map((s) => s.headLen)).toEqual([300, 300, 300, 300, 300, 300]);
+  });
+
   it('18 slots with a 20-byte first slot: data_len stays 128 and spans slots 0 and 1', () => {
     const { h, fe } = setup();
     const frame = udpFrame(20 + 17 * 100);

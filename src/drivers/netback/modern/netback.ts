@@ -432,8 +432,8 @@ let nReqsThisPoll = 0;
  * Reads packets from the tx ring and prepares one batch of copy and map ops.
  * @models torvalds/linux drivers/net/xen-netback/netback.c xenvif_tx_build_gops()
  * @simplified no hash extras (skb_set_hash); the header copy lands in a dom0 staging spot when
- *   skb->data is not a dom0 machine frame; a poll also stops when the staging frames for
- *   whole-slot copies (XSA-432) are used up.
+ *   skb->data is not a dom0 machine frame (one more staging frame is allocated when a poll has
+ *   used them all; a poll ends early only if dom0 is out of memory).
  */
 function xenvif_tx_build_gops(q: XenvifQueue, budget: number): void {
   const vif = q.vif;
@@ -455,7 +455,12 @@ function xenvif_tx_build_gops(q: XenvifQueue, budget: number): void {
   // No pending-ring check: a pending index is held only by a consumed, unanswered slot, and
   // XEN_RING_NR_UNCONSUMED_REQUESTS never lets consumed-but-unanswered slots exceed the ring.
   while (q.txSkbCount < budget) {
-    if (q.landBigUsed >= q.landBig.length) break; // model only: staging frames for XSA-432 copies
+    // Model only: a staging frame for a possible whole-slot copy (XSA-432); grown on demand.
+    if (q.landBigUsed >= q.landBig.length) {
+      const mfn = nb.hv.allocPage();
+      if (mfn < 0) break;
+      q.landBig.push(mfn);
+    }
     if (((sring.req_prod - r.req_cons) >>> 0) > TX_RING_SIZE) {
       xenvif_fatal_tx_err(vif, q, `Impossible number of requests. req_prod ${sring.req_prod | 0}, req_cons ${r.req_cons | 0}, size ${TX_RING_SIZE}`);
       break;
