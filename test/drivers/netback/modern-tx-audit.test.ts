@@ -767,6 +767,23 @@ describe('xenvif_fatal_tx_err()', () => {
     expect(rec.records.some((r) => r.ev === 'netback.carrier' && r.on === false)).toBe(true);
   });
 
+  it('xenvif_map_frontend_data_rings(): a tx or rx ring with req_prod - rsp_prod > RING_SIZE fails the connect with -EIO, nothing left mapped', () => {
+    for (const which of ['tx', 'rx'] as const) {
+      const h = makeHost();
+      const fe = new Frontend(h, 'guest1');
+      fe[which].sring.req_prod = 300;
+      const vif = h.nb.xenvif_alloc(fe.domid, 0, 'modern');
+      const rc = vif.connect({ queues: [{ txRingRef: fe.txRef, rxRingRef: fe.rxRef, txEvtchn: fe.port, rxEvtchn: fe.port }], rxCopy: true });
+      expect(rc).toBe(-5);
+      expect(vif.connected).toBe(false);
+      expect(vif.carrier).toBe(false);
+      expect(vif.queues).toHaveLength(0);
+      // The ring pages are unmapped again: the guest can revoke its grants.
+      expect(fe.g.gnttab.gnttab_end_foreign_access_ref(fe.txRef)).toBe(true);
+      expect(fe.g.gnttab.gnttab_end_foreign_access_ref(fe.rxRef)).toBe(true);
+    }
+  });
+
   it('"Impossible number of requests" prints req_prod and req_cons as %d', () => {
     const { h, fe } = setup();
     const reasons = fatalReasons(h);
