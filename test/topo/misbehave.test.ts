@@ -245,7 +245,7 @@ describe('a misbehaving guest receiving (netback guest-rx)', () => {
     othersStillWork(host);
   });
 
-  it('a guest that never posts buffers: packets queue, expire (drain_timeout), carrier off after the stall timeout', () => {
+  it('a guest that never posts buffers: packets queue, expire (drain_timeout), carrier off after the stall timeout and on again once the queue has drained', () => {
     // Linux's defaults are 10 s and 60 s; shortened here so the run stays short.
     const host = threeGuests({ 'netback.rx_drain_timeout_msecs': 20, 'netback.rx_stall_timeout_msecs': 50 });
     const bad = host.guest('bad');
@@ -257,12 +257,21 @@ describe('a misbehaving guest receiving (netback guest-rx)', () => {
     const dropsBefore = host.sim.drops.total();
     for (let i = 0; i < 400; i++) host.external.endpoint.sendUdp('10.0.0.11', 7000, 1400);
     host.runFor(host.ms(100));
-    // The queue has drained by expiry; with nothing queued the kthread sleeps (as Linux's, whose
-    // timeout is MAX_SCHEDULE_TIMEOUT for an empty queue), so the stall is noticed on the next kick.
+    // The queue has drained by expiry; an empty queue needs no slots (rx_slots_needed 0), so it is
+    // never found stalled: the stall is noticed when the next packet is queued.
     expect(bad.vif.carrier).toBe(true);
+    const carrier: { on: boolean; reason: string }[] = [];
+    host.sim.trace.on('netback.carrier', (r) => { if (r.vif === bad.vif.name) carrier.push({ on: r.on as boolean, reason: r.reason as string }); });
     for (let i = 0; i < 10; i++) host.external.endpoint.sendUdp('10.0.0.11', 7000, 1400);
-    host.runFor(host.ms(100));
+    host.runFor(host.ms(10));
+    // The new packets find no buffer more than rx_stall_timeout after the last one placed.
     expect(bad.vif.carrier).toBe(false);
+    host.runFor(host.ms(90));
+    // Linux's xenvif_update_needed_slots() sets rx_slots_needed to 0 when the drain timeout has
+    // emptied the queue, so xenvif_rx_queue_ready() holds and the carrier comes back on, although
+    // the guest still posts nothing.
+    expect(carrier).toEqual([{ on: false, reason: 'Guest Rx stalled' }, { on: true, reason: 'Guest Rx ready' }]);
+    expect(bad.vif.carrier).toBe(true);
     const reasons = new Set(host.sim.drops.table().filter((d) => d.where === bad.vif.name).map((d) => d.reason));
     expect(reasons.has('drain_timeout')).toBe(true);
     // Nothing reached the guest; every one of the 410 is a counted drop: at the vif (queue full,

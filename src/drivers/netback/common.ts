@@ -185,7 +185,8 @@ export class XenvifQueue implements SkbDestructor {
   readonly rx_queue = new SkbQueue(64);
   rx_queue_len = 0;
   rx_queue_max = 0;
-  rx_slots_needed = 1;
+  /** Slots the head of rx_queue needs; 0 while the queue is empty (kzalloc'd, as in Linux). */
+  rx_slots_needed = 0;
   stalled = false;
   last_rx_time = 0;
   readonly rxCopy = new GnttabCopyBatch(COPY_BATCH_SIZE);

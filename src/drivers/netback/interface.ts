@@ -29,7 +29,7 @@ import { ringWalkIds } from './walk-ids';
 import { XenvifQueue, XEN_NETBACK_TX_COPY_LEN } from './common';
 import type { NetbackDriver } from './driver';
 import { xenvif_mcast_match, xenvif_tx_interrupt } from './modern/netback';
-import { xenvif_rx_queue_tail, xenvif_rx_queue_purge, xenvif_rx_ring_slots_available } from './modern/rx';
+import { xenvif_rx_queue_tail, xenvif_rx_queue_purge, xenvif_have_rx_work } from './modern/rx';
 import { netif_be_start_xmit } from './classic/netback';
 
 export type VifDesign = 'modern' | 'classic';
@@ -367,7 +367,8 @@ export class XenVif extends NetDevice {
   private rxInterrupt(q: XenvifQueue): void {
     if (this.design === 'classic') { this.nb.classic.rxInterrupt(this); return; }
     this.chargeIrq();
-    if (xenvif_rx_ring_slots_available(q) || (this.stallTimeoutNs !== 0 && q.stalled)) this.nb.kickRxThread(q);
+    // xenvif_handle_rx_interrupt(): kick the kthread when xenvif_have_rx_work().
+    if (xenvif_have_rx_work(q)) this.nb.kickRxThread(q);
     this.nb.flushCost();
   }
 
@@ -387,8 +388,6 @@ export class XenVif extends NetDevice {
       q.kthreadStopped = true;
       if (q.rxTimerId >= 0) { nb.sim.cancel(q.rxTimerId); q.rxTimerId = -1; }
       if (q.rx !== null) xenvif_rx_queue_purge(q, 'disconnect');
-      const ops: GnttabMapGrantRef[] = [];
-      void ops;
       const unmaps = [];
       if (q.txRingHandle >= 0) unmaps.push({ host_addr: q.kaddrBase + 0x1000000, dev_bus_addr: 0, handle: q.txRingHandle, status: 0 });
       if (q.rxRingHandle >= 0) unmaps.push({ host_addr: q.kaddrBase + 0x2000000, dev_bus_addr: 0, handle: q.rxRingHandle, status: 0 });

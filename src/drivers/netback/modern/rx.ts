@@ -17,10 +17,12 @@
  *     stall detection, xenvif_rx_queue_drop_expired
  *
  * @models torvalds/linux drivers/net/xen-netback/rx.c
- * @simplified rx_slots_needed keeps the last packet's count when the queue empties (Linux's
- *   xenvif_update_needed_slots() sets 0): an empty queue can still be found stalled, and a stalled
- *   queue is ready again only once the guest posts a buffer, where Linux turns the carrier back on
- *   as soon as the drain timeout has emptied the queue.
+ *
+ * rx_slots_needed is the head packet's count, 0 when the queue is empty (as Linux's
+ * xenvif_update_needed_slots()). So an empty queue is never "available" and never found stalled,
+ * and a stalled queue is "ready" again as soon as it is empty: after a stall the carrier comes back
+ * once the drain timeout has dropped what was queued, whether or not the guest posted buffers, and
+ * goes off again one stall timeout after the next packet finds no buffer.
  * @simplified no XDP headroom and no hash extras (no control ring); a copy source that is not a
  *   machine frame (an skb's linear area) is staged into a dom0 frame first, at no CPU cost; a
  *   source frag that is a guest page mapped by netback is copied from the granting guest by
@@ -71,9 +73,9 @@ export function xenvif_rx_queue_tail(q: XenvifQueue, skb: SkBuff, expires: numbe
 export function xenvif_rx_dequeue(q: XenvifQueue): SkBuff | null {
   const skb = q.rx_queue.shift();
   if (skb !== null) {
-    // xenvif_update_needed_slots(): see the header for the empty-queue difference.
+    // xenvif_update_needed_slots(queue, skb_peek(&queue->rx_queue)): 0 for an empty queue.
     const next = q.rx_queue.peek();
-    if (next !== null) q.rx_slots_needed = rx_slots_needed(next);
+    q.rx_slots_needed = next !== null ? rx_slots_needed(next) : 0;
     q.rx_queue_len -= skb.len;
     if (q.rx_queue_len < q.rx_queue_max) q.vif.netif_wake_queue();
   }
@@ -87,8 +89,8 @@ export function xenvif_rx_dequeue(q: XenvifQueue): SkBuff | null {
  * @models torvalds/linux drivers/net/xen-netback/rx.c xenvif_rx_ring_slots_available()
  */
 export function xenvif_rx_ring_slots_available(q: XenvifQueue): boolean {
-  if (q.rx_queue.length === 0 || q.rx === null) return false;
   const needed = q.rx_slots_needed;
+  if (needed === 0 || q.rx === null) return false;
   const r = q.rx;
   const s = r.sring;
   let prod: number;
