@@ -264,7 +264,7 @@ export class XenVif extends NetDevice {
       const rc = this.connectData(q, cfg.queues[i]!);
       if (rc !== 0) return fail(rc, rc === -EIO ? 'ring has an impossible req_prod - rsp_prod' : `queue ${i}: mapping a ring or binding an event channel failed`);
     }
-    if (this.design === 'classic') nb.classic.netif_map(this);
+    if (this.design === 'classic') nb.classic.netif_map(this, rxNotify);
     this.connected = true;
     this.stalledQueues = this.stallTimeoutNs !== 0 ? this.queues.length : 0;
     for (const q of this.queues) q.stalled = this.stallTimeoutNs !== 0;

@@ -46,7 +46,8 @@
  * @models bronson/linux-2.6.18.8-ovz-xen drivers/xen/netback/xenbus.c (netback_probe,
  *   frontend_changed, connect, connect_rings, backend_create_netif)
  * @simplified No control ring (feature-ctrl-ring is advertised but ctrl-ring-ref is ignored: no
- *   Toeplitz hashing), no request-multicast-control watch, no XDP headroom. When connect() fails,
+ *   Toeplitz hashing), request-multicast-control read at connect but not watched afterwards, no
+ *   XDP headroom. When connect() fails,
  *   the backend stays in the Closing state xenbus_dev_fatal switched it to (upstream's
  *   backend_switch_state would then write Connected over it). A frontend that does not
  *   request-rx-copy gets xenbus_dev_fatal(-EOPNOTSUPP) (upstream only returns the error). The vif
@@ -575,6 +576,7 @@ export function read_xenbus_vif_flags(be: BackendInfo, cfg: VifConnectConfig): n
   cfg.rxCopy = rxCopy !== 0;
   if (!cfg.rxCopy) return -EOPNOTSUPP;
   cfg.rxNotify = xenbus_read_unsigned(st, fe, 'feature-rx-notify', 0) !== 0;
+  cfg.multicastControl = xenbus_read_unsigned(st, fe, 'request-multicast-control', 0) !== 0;
   cfg.canSg = xenbus_read_unsigned(st, fe, 'feature-sg', 0) !== 0;
   cfg.gsoTcpv4 = xenbus_read_unsigned(st, fe, 'feature-gso-tcpv4', 0) !== 0;
   cfg.gsoTcpv6 = xenbus_read_unsigned(st, fe, 'feature-gso-tcpv6', 0) !== 0;

@@ -83,7 +83,7 @@ function postFlip(h: Host, fe: Frontend, n: number, firstPfn = 200): number[] {
   return grefs;
 }
 
-function connected(h: Host, name = 'guest1', extra: { rxCopy?: boolean } = {}): Frontend {
+function connected(h: Host, name = 'guest1', extra: { rxCopy?: boolean; rxNotify?: boolean } = {}): Frontend {
   const fe = new Frontend(h, name);
   fe.connect('classic', extra);
   return fe;
@@ -199,9 +199,9 @@ describe('classic netback guest receive, audited against 2.6.18 netback.c', () =
 
   it('a frontend without feature-rx-notify (can_queue 0) never has its queue stopped', () => {
     // `if (netbk_can_queue(dev) && netbk_queue_full(netif)) {`
+    // connect_rings(): `if (xenbus_scanf(..., "feature-rx-notify", ...) < 0) val = 0; if (val) netif->can_queue = 1;`
     const h = makeHost();
-    const fe = connected(h);
-    h.nb.classic.netif_map(fe.vif, false);
+    const fe = connected(h, 'guest1', { rxNotify: false });
     postIds(fe, Array.from({ length: 21 }, (_, i) => i));
     const reqEvent = fe.rx.sring.req_event;
     fe.vif.ndo_start_xmit(skbOf(h, udpFrame(100)));

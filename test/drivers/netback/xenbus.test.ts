@@ -173,6 +173,7 @@ describe('netback xenbus (modern) with the real netfront', () => {
     expect(h.be.connectConfig).toEqual({
       queues: [{ txRingRef: q.tx_ring_ref, rxRingRef: q.rx_ring_ref, txEvtchn: q.tx_evtchn, rxEvtchn: q.rx_evtchn }],
       rxCopy: true, rxNotify: true, canSg: true, gsoTcpv4: true, gsoTcpv6: true, ipCsum: true, ipv6Csum: true,
+      multicastControl: false, // Linux netfront never writes request-multicast-control
     });
     const vif = h.be.vif!;
     expect(vif.canSg).toBe(true);
@@ -350,6 +351,11 @@ describe('netback xenbus with a misbehaving (scripted) frontend', () => {
     expect(read(h, `${h.paths.backend}/state`)).toBe('4');
     expect(h.be.connectConfig!.queues[0]).toEqual({ txRingRef: fe.txRef, rxRingRef: fe.rxRef, txEvtchn: fe.port, rxEvtchn: fe.port });
     expect(h.be.vif!.queues[0]!.txIrq).toBe(h.be.vif!.queues[0]!.rxIrq);
+  });
+
+  it('request-multicast-control = 1 turns on the vif\'s multicast filter (vif->multicast_control); absent leaves it off', () => {
+    expect(scripted({ 'request-multicast-control': '1' }).h.be.vif!.multicastControl).toBe(true);
+    expect(scripted({}).h.be.vif!.multicastControl).toBe(false);
   });
 
   it('missing ring refs → error node naming the path', () => {
