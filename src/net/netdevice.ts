@@ -52,6 +52,8 @@ export interface NetDeviceStats {
   rx_packets: number;
   rx_bytes: number;
   rx_dropped: number;
+  /** Malformed receives the driver refused (netfront: a bad response, a failed checksum_setup). */
+  rx_errors: number;
   tx_packets: number;
   tx_bytes: number;
   tx_dropped: number;
@@ -68,7 +70,7 @@ export abstract class NetDevice implements NetDeviceRef {
   rxHandler: RxHandler | null = null;
   /** Taps that see every frame (captures). */
   readonly taps: FrameTap[] = [];
-  readonly stats: NetDeviceStats = { rx_packets: 0, rx_bytes: 0, rx_dropped: 0, tx_packets: 0, tx_bytes: 0, tx_dropped: 0 };
+  readonly stats: NetDeviceStats = { rx_packets: 0, rx_bytes: 0, rx_dropped: 0, rx_errors: 0, tx_packets: 0, tx_bytes: 0, tx_dropped: 0 };
   /** Called when a stopped queue is woken (netif_wake_queue), so the qdisc can run again. */
   onWake: (() => void) | null = null;
   /** dev->features: NETIF_F_* bits (offloads the device does itself). */

@@ -36,9 +36,8 @@
  *   headroom is still honoured as rx->offset); the first min(status, 256) bytes are pulled into the
  *   head while the skb is built rather than in xennet_fill_frags / handle_incoming_queue, which
  *   accepts and refuses the same chains (17 data slots, 18 when the first holds <= 256 bytes);
- *   an in-flight poll after disconnect (carrier off) does nothing, standing for napi_disable();
- *   receive errors are counted in netdev.stats.rx_dropped (Linux: rx_errors, which NetDeviceStats
- *   lacks) and in counters.rx_errors.
+ *   an in-flight poll after disconnect (carrier off) does nothing, standing for napi_disable().
+ * Receive errors count in netdev.stats.rx_errors, as Linux's, and in counters.rx_errors.
  */
 import { CHECKSUM_PARTIAL, CHECKSUM_UNNECESSARY, MAX_SKB_FRAGS, SKB_GSO_DODGY, SKB_GSO_TCPV4, SKB_GSO_TCPV6, type SkBuff } from '../../net/skb';
 import { emitStep } from '../../net/walk';
@@ -493,7 +492,7 @@ let pullBytes = 0;
 
 function rxError(q: NetfrontQueue, cons: number): void {
   const np = q.info;
-  np.netdev.stats.rx_dropped++;
+  np.netdev.stats.rx_errors++;
   np.counters.rx_errors++;
   const reason = q.rxErrReason || 'rx_bad_response';
   np.drop(reason, q.rxStatus > 0 ? q.rxStatus : 0);
@@ -612,7 +611,7 @@ export function handle_incoming_queue(q: NetfrontQueue): number {
     const skb = q.rxq[k]!;
     q.rxq[k] = null;
     if (checksum_setup(np, skb) !== 0) {
-      np.netdev.stats.rx_dropped++;
+      np.netdev.stats.rx_errors++;
       np.counters.rx_errors++;
       np.drop('rx_csum_setup', skb.len);
       np.stack.skbs.free(skb);

@@ -83,6 +83,8 @@ describe('xennet_poll() flags and bookkeeping', () => {
     expect(r.received.length).toBe(1);
     expect(polls.records[0]!.work).toBe(1);
     expect(r.sim.drops.total({ reason: 'rx_csum_setup' })).toBe(2);
+    // handle_incoming_queue: dev->stats.rx_errors++ for each.
+    expect(r.np.netdev.stats.rx_errors).toBe(2);
   });
 });
 

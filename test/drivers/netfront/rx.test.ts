@@ -142,7 +142,9 @@ describe('misbehaving backend on rx', () => {
     r.be.pushRx();
     run(r);
     expect(r.sim.drops.total({ reason: 'rx_bad_response' })).toBe(1);
-    expect(r.np.netdev.stats.rx_dropped).toBe(1);
+    // xennet_poll's err path: dev->stats.rx_errors++ (not rx_dropped).
+    expect(r.np.netdev.stats.rx_errors).toBe(1);
+    expect(r.np.netdev.stats.rx_dropped).toBe(0);
     // the same grant is posted again at the next free request slot
     expect(q.grant_rx_ref[(q.rx.req_prod_pvt - 1) & 255]).toBe(gref);
     expect(q.rxOutstanding).toBe(256);
