@@ -177,6 +177,8 @@ export class XenvifQueue implements SkbDestructor {
   remaining_credit = Number.MAX_SAFE_INTEGER;
   credit_window_start = 0;
   creditTimerPending = false;
+  /** The simulator event of the pending credit_timeout (-1: none). */
+  creditTimerId = -1;
   rate_limited = false;
   napiScheduled = false;
   deallocScheduled = false;

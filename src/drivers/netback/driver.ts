@@ -225,12 +225,24 @@ export class NetbackDriver {
 
   armCreditTimer(q: XenvifQueue, at: number): void {
     q.creditTimerPending = true;
-    this.sim.at(Math.max(at, this.sim.now), this.hCredit, q.uid);
+    q.creditTimerId = this.sim.at(Math.max(at, this.sim.now), this.hCredit, q.uid);
+  }
+
+  /**
+   * mod_timer_pending(&queue->credit_timeout, at): moves a pending credit timer to `at`; returns
+   * false (and arms nothing) when none is pending.
+   */
+  modCreditTimerPending(q: XenvifQueue, at: number): boolean {
+    if (!q.creditTimerPending) return false;
+    this.sim.cancel(q.creditTimerId);
+    this.armCreditTimer(q, at);
+    return true;
   }
 
   private runCredit(uid: number): void {
     const q = this.queues[uid]!;
     q.creditTimerPending = false;
+    q.creditTimerId = -1;
     tx_add_credit(q);
     xenvif_napi_schedule_or_enable_events(q);
   }

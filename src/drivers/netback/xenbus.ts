@@ -524,7 +524,8 @@ export function xen_net_rate_changed(be: BackendInfo): void {
   for (const q of be.vif.queues) {
     q.credit_bytes = bytes;
     q.credit_usec = usec;
-    if (!q.creditTimerPending && q.remaining_credit > q.credit_bytes) q.remaining_credit = q.credit_bytes;
+    // A pending credit_timeout fires now (with the new rate); otherwise surplus credit is cut.
+    if (!be.nb.modCreditTimerPending(q, be.nb.sim.now) && q.remaining_credit > q.credit_bytes) q.remaining_credit = q.credit_bytes;
   }
 }
 

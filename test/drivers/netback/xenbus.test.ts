@@ -256,6 +256,28 @@ describe('netback xenbus (modern) with the real netfront', () => {
     expect(q.credit_bytes).toBe(Number.MAX_SAFE_INTEGER);
   });
 
+  it('a change of rate while a packet waits for credit fires the credit timer at once (mod_timer_pending(&queue->credit_timeout, jiffies))', () => {
+    // 2000 bytes per second: the first 1500-byte frame passes, the second waits for the timer.
+    const h = makeHost({ rate: '2000,1000000' });
+    const q = h.be.vif!.queues[0]!;
+    guestSends(h, h.np, udpFrame(1458, 1));
+    h.dom0.freeAll();
+    h.np.netdev.ndo_start_xmit(guestSkb(h.guestPool, udpFrame(1458, 2)));
+    h.run();
+    expect(h.dom0.received).toHaveLength(0);
+    expect(q.creditTimerPending).toBe(true);
+    h.hv.xenstore.write(`${h.paths.backend}/rate`, '100000,50000');
+    h.run(1_000_000);
+    // Sent within a millisecond of the change, not at the end of the 1 s credit window.
+    expect(h.dom0.received).toHaveLength(1);
+    expect(q.creditTimerPending).toBe(false);
+    // No timer pending: surplus credit is cut to the new credit_bytes.
+    h.dom0.freeAll();
+    h.hv.xenstore.write(`${h.paths.backend}/rate`, '1000,50000');
+    h.run();
+    expect(q.remaining_credit).toBe(1000);
+  });
+
   it('teardown: frontend Closing → backend disconnects → Closing → Closed on both ends; then a new frontend reconnects', () => {
     const h = makeHost();
     const vif = h.be.vif!;
