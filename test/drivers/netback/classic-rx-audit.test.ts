@@ -6,7 +6,7 @@
  * flip), netbk_check_gop, make_rx_response / netbk_add_frag_responses and notify_list.
  */
 import { describe, expect, it } from 'vitest';
-import { makeHost, Frontend, udpFrame, type Host } from './harness';
+import { makeHost, Frontend, udpFrame, type Host, skbOf } from './harness';
 import {
   NETIF_RSP_ERROR, NETRXF_csum_blank, NETRXF_data_validated, NETRXF_extra_info, NETRXF_more_data,
   writeRxRequest,
@@ -20,13 +20,6 @@ import {
 } from '../../../src/drivers/netback/classic/netback';
 
 const PAGE = 4096;
-
-function skbOf(h: Host, bytes: Uint8Array): SkBuff {
-  const skb = h.stack.pool.alloc();
-  const at = skb.put(bytes.length);
-  skb.head.set(bytes, at);
-  return skb;
-}
 
 /** An skb with a linear part and page frags (each frag in its own 4 KiB buffer at `fragOff`). */
 function fragSkb(h: Host, head: Uint8Array, frags: Uint8Array[], fragOff = 0): SkBuff {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { makeHost, Frontend, udpFrame, skbBytes, type Host } from './harness';
+import { makeHost, Frontend, udpFrame, skbBytes, type Host, skbOf } from './harness';
 import {
   NETIF_RSP_OKAY, NETIF_RSP_ERROR, NETIF_RSP_NULL, NETTXF_more_data, NETTXF_extra_info, NETTXF_csum_blank,
   NETRXF_more_data,
@@ -7,13 +7,6 @@ import {
 import { RING_GET_REQUEST } from '../../../src/io/ring';
 import { CHECKSUM_PARTIAL, SKB_GSO_TCPV4, type SkBuff } from '../../../src/net/skb';
 import type { VifDesign } from '../../../src/drivers/netback';
-
-function skbOf(h: Host, bytes: Uint8Array): SkBuff {
-  const skb = h.stack.pool.alloc();
-  const at = skb.put(bytes.length);
-  skb.head.set(bytes, at);
-  return skb;
-}
 
 /** Runs the same well-behaved guest traffic through a design; returns what the guest saw. */
 function scenario(design: VifDesign): { tx: { id: number; status: number }[]; bytes: number[][]; rx: { id: number; flags: number; status: number }[] } {

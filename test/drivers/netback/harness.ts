@@ -165,6 +165,14 @@ export function udpFrame(len: number, seed = 1): Uint8Array {
   return b;
 }
 
+/** A dom0 skb from the host's pool holding `bytes` in its linear area. */
+export function skbOf(h: Host, bytes: Uint8Array): SkBuff {
+  const skb = h.stack.pool.alloc();
+  const at = skb.put(bytes.length);
+  skb.head.set(bytes, at);
+  return skb;
+}
+
 /** All bytes of an skb (linear + frags). */
 export function skbBytes(skb: SkBuff): Uint8Array {
   const out = new Uint8Array(skb.len);

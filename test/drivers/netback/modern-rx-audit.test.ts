@@ -5,20 +5,13 @@
  * logic). Each case names the source behaviour it pins.
  */
 import { describe, expect, it } from 'vitest';
-import { makeHost, Frontend, udpFrame, type Host } from './harness';
+import { makeHost, Frontend, udpFrame, type Host, skbOf } from './harness';
 import { RING_GET_REQUEST, RING_GET_RESPONSE } from '../../../src/io/ring';
 import { GNTST_bad_gntref } from '../../../src/io/xen-constants';
 import { CHECKSUM_UNNECESSARY, SKB_GSO_TCPV4, SKB_GSO_TCPV6, type SkBuff } from '../../../src/net/skb';
 import {
   xenvif_have_rx_work, xenvif_rx_queue_ready, xenvif_rx_queue_stalled, rx_slots_needed,
 } from '../../../src/drivers/netback/modern/rx';
-
-function skbOf(h: Host, bytes: Uint8Array): SkBuff {
-  const skb = h.stack.pool.alloc();
-  const at = skb.put(bytes.length);
-  skb.head.set(bytes, at);
-  return skb;
-}
 
 /** The 8 raw bytes of rx ring slot `i` (response or extra). */
 function slotBytes(fe: Frontend, i: number): number[] {

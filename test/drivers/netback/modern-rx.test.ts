@@ -1,17 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { makeHost, Frontend, udpFrame } from './harness';
+import { makeHost, Frontend, udpFrame, skbOf } from './harness';
 import { NETRXF_more_data, NETRXF_extra_info, NETRXF_data_validated, NETRXF_csum_blank } from '../../../src/io/netif';
 import { GNTST_bad_gntref } from '../../../src/io/xen-constants';
 import { RING_GET_REQUEST } from '../../../src/io/ring';
 import { CHECKSUM_PARTIAL, SKB_GSO_TCPV4, type SkBuff } from '../../../src/net/skb';
 import type { Host } from './harness';
-
-function skbOf(h: Host, bytes: Uint8Array): SkBuff {
-  const skb = h.stack.pool.alloc();
-  const at = skb.put(bytes.length);
-  skb.head.set(bytes, at);
-  return skb;
-}
 
 describe('modern netback guest receive', () => {
   it('xenvif_rx_action() copies a queued packet into the posted buffer and answers with its length', () => {

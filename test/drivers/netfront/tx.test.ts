@@ -229,7 +229,7 @@ describe('misbehaving backend on tx', () => {
     expect(r.np.brokenReason).toMatch(/still in use/);
   });
 
-  it('an impossible rsp_prod marks the device broken', () => {
+  it('an impossible rsp_prod marks the device broken and leaves rsp_cons where it was (goto err before the loop)', () => {
     const r = makeRig();
     r.np.netdev.ndo_start_xmit(linearSkb(r.pool, 100));
     r.be.readTxPacket();
@@ -238,5 +238,6 @@ describe('misbehaving backend on tx', () => {
     r.hv.guest(0).notify_remote_via_evtchn(r.be.txPort);
     run(r);
     expect(r.np.brokenReason).toMatch(/Illegal number of responses/);
+    expect(r.np.queues[0]!.tx.rsp_cons).toBe(0);
   });
 });
