@@ -212,6 +212,13 @@ export class IpEndpoint implements ProtocolHandler {
     // Pull everything into the linear area (a simple skb_linearize).
     const tmp = new Uint8Array(skb.len);
     skb.copyBits(0, tmp, 0, skb.len);
+    // __pskb_pull_tail puts the pages of the frags it emptied: they go back to their owner now
+    // (netfront's rx page pool, netback's zerocopy completion), not when the skb is freed.
+    const d = skb.destructor;
+    if (d !== null) {
+      skb.destructor = null;
+      d.skbFreed(skb);
+    }
     for (let i = 0; i < skb.nrFrags; i++) skb.fragPage[i] = null;
     skb.nrFrags = 0;
     skb.headLen = 0;

@@ -66,6 +66,13 @@ export class SkBuff {
   readonly fragOff = new Int32Array(MAX_SKB_FRAGS);
   readonly fragLen = new Int32Array(MAX_SKB_FRAGS);
   ipSummed: IpSummed = CHECKSUM_NONE;
+  /**
+   * skb->proto_data_valid of the Xen-patched 2.6.18 kernels: a Xen frontend vouched for the data
+   * (classic netback sets it for NETTXF_data_validated / csum_blank requests, and the classic
+   * backend's guest-receive side flags only such packets NETRXF_data_validated). A NIC's verified
+   * checksum (CHECKSUM_UNNECESSARY) does not set it. Modern code never reads it.
+   */
+  protoDataValid = false;
   csumStart = 0;
   csumOffset = 0;
   gsoSize = 0;
@@ -189,6 +196,7 @@ export class SkBuff {
     for (let i = 0; i < this.nrFrags; i++) this.fragPage[i] = null;
     this.nrFrags = 0;
     this.ipSummed = CHECKSUM_NONE;
+    this.protoDataValid = false;
     this.csumStart = 0;
     this.csumOffset = 0;
     this.gsoSize = 0;
@@ -299,6 +307,7 @@ export class SkbPool {
     const at = skb.put(src.len);
     src.copyBits(0, skb.head, at, src.len);
     skb.ipSummed = src.ipSummed;
+    skb.protoDataValid = src.protoDataValid;
     skb.csumStart = src.csumStart;
     skb.csumOffset = src.csumOffset;
     skb.gsoSize = src.gsoSize;

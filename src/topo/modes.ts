@@ -68,6 +68,7 @@ interface SkbMeta {
   id: number;
   bornAt: number;
   ipSummed: IpSummed;
+  protoDataValid: boolean;
   csumStart: number;
   csumOffset: number;
   gsoSize: number;
@@ -332,7 +333,7 @@ export function vifScriptFor(mode: 'bridge' | Dom0Mode): string {
 
 function metaOf(skb: SkBuff): SkbMeta {
   return {
-    id: skb.id, bornAt: skb.bornAt, ipSummed: skb.ipSummed, csumStart: skb.csumStart, csumOffset: skb.csumOffset,
+    id: skb.id, bornAt: skb.bornAt, ipSummed: skb.ipSummed, protoDataValid: skb.protoDataValid, csumStart: skb.csumStart, csumOffset: skb.csumOffset,
     gsoSize: skb.gsoSize, gsoType: skb.gsoType, gsoSegs: skb.gsoSegs,
   };
 }
@@ -342,6 +343,7 @@ function applyMeta(n: SkBuff, m: SkbMeta): void {
   n.id = m.id;
   n.bornAt = m.bornAt;
   n.ipSummed = m.ipSummed;
+  n.protoDataValid = m.protoDataValid;
   n.csumStart = m.csumStart;
   n.csumOffset = m.csumOffset;
   n.gsoSize = m.gsoSize;

@@ -294,19 +294,23 @@ describe('classic netback guest receive, audited against 2.6.18 netback.c', () =
     ]);
   });
 
-  it('checksum flags: CHECKSUM_HW (PARTIAL) → csum_blank|data_validated, validated → data_validated, none → 0', () => {
+  it('checksum flags: CHECKSUM_HW (PARTIAL) → csum_blank|data_validated, proto_data_valid → data_validated, a NIC-verified or unverified frame → 0', () => {
     // `if (skb->ip_summed == CHECKSUM_HW) flags |= NETRXF_csum_blank | NETRXF_data_validated;
     //  else if (skb->proto_data_valid) flags |= NETRXF_data_validated;`
     const h = makeHost();
     const fe = connected(h);
     postIds(fe, Array.from({ length: 40 }, (_, i) => i));
-    for (const s of [CHECKSUM_PARTIAL, CHECKSUM_UNNECESSARY, CHECKSUM_NONE] as const) {
+    // A guest's packet (netback tx set proto_data_valid), a frame a NIC verified (CHECKSUM_UNNECESSARY
+    // without proto_data_valid: not flagged under 2.6.18), and an unverified one.
+    const cases: [number, boolean][] = [[CHECKSUM_PARTIAL, true], [CHECKSUM_UNNECESSARY, true], [CHECKSUM_UNNECESSARY, false], [CHECKSUM_NONE, false]];
+    for (const [s, valid] of cases) {
       const skb = skbOf(h, udpFrame(100));
-      skb.ipSummed = s;
+      skb.ipSummed = s as typeof skb.ipSummed;
+      skb.protoDataValid = valid;
       fe.vif.ndo_start_xmit(skb);
     }
     h.sim.run();
-    expect(responses(fe).map((r) => r.flags)).toEqual([NETRXF_csum_blank | NETRXF_data_validated, NETRXF_data_validated, 0]);
+    expect(responses(fe).map((r) => r.flags)).toEqual([NETRXF_csum_blank | NETRXF_data_validated, NETRXF_data_validated, 0, 0]);
   });
 
   it('netbk_check_gop(): one failed copy makes every response of that packet NETIF_RSP_ERROR; the next packet is fine', () => {

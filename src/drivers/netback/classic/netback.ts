@@ -38,9 +38,11 @@
  *   (the real driver transfers netbk_copy_skb's page and repoints dom0's pfn to the pool frame
  *   with update_va_mapping + MMU_MACHPHYS_UPDATE: the same frames change hands);
  *   netbk_copy_skb's layout assumes x86_64 (SKB_MAX_HEAD(0) = 3712 with 128-byte cache lines,
- *   NET_IP_ALIGN 2, kmalloc'd heads page-aligned); 2.6.18's proto_data_valid is read as
- *   CHECKSUM_UNNECESSARY (so a packet the NIC verified gets data_validated, which 2.6.18 would
- *   not set).
+ *   NET_IP_ALIGN 2, kmalloc'd heads page-aligned); a csum_blank request becomes CHECKSUM_PARTIAL
+ *   (2.6.18: CHECKSUM_UNNECESSARY + proto_csum_blank, turned into CHECKSUM_HW by the Xen patch's
+ *   skb_checksum_setup on the way out), which gives the same bytes and responses. proto_data_valid
+ *   is modelled (SkBuff.protoDataValid): a frame the NIC verified reaches a classic guest without
+ *   data_validated, and the guest checks the checksum itself, as under 2.6.18.
  *   Kept from 2.6.18 on purpose: netbk_tx_err's unsigned `cons >= end` (a chain across the 2^32
  *   index wrap is answered one slot at a time; fixed upstream with XSA-39). Not kept:
  *   netbk_tx_check_mop's `frags[i]` for `frags[j]` (CVE-2013-0217), which leaks pending slots
@@ -685,6 +687,8 @@ export class ClassicNetback implements SkbDestructor {
     }
     if (flags & NETTXF_csum_blank) skb.ipSummed = CHECKSUM_PARTIAL;
     else if (flags & NETTXF_data_validated) skb.ipSummed = CHECKSUM_UNNECESSARY;
+    // `if (txp->flags & (NETTXF_data_validated|NETTXF_csum_blank)) { ...; skb->proto_data_valid = 1; }`
+    skb.protoDataValid = (flags & (NETTXF_data_validated | NETTXF_csum_blank)) !== 0;
     if (skb.ipSummed === CHECKSUM_PARTIAL && skbChecksumSetup(skb) < 0) {
       vif.dropGuestTx('checksum_setup', skb.len);
       nb.stack.pool.free(skb);
@@ -1035,7 +1039,7 @@ export class ClassicNetback implements SkbDestructor {
       // make_rx_response(): `resp->status = (s16)size; if (st < 0) resp->status = (s16)st;`
       let flags = nr !== 0 ? NETRXF_more_data : 0;
       if (skb.ipSummed === CHECKSUM_PARTIAL) flags |= NETRXF_csum_blank | NETRXF_data_validated; // CHECKSUM_HW: local packet
-      else if (skb.ipSummed === CHECKSUM_UNNECESSARY) flags |= NETRXF_data_validated; // proto_data_valid
+      else if (skb.protoDataValid) flags |= NETRXF_data_validated; // remote but checksummed (by a Xen frontend)
       if (skb.gsoSize !== 0) flags |= NETRXF_extra_info;
       let idx = r.rsp_prod_pvt;
       const slot0 = idx;
