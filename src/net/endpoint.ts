@@ -37,6 +37,7 @@ import { CHECKSUM_NONE, CHECKSUM_PARTIAL, CHECKSUM_UNNECESSARY, type SkBuff } fr
 import { Ipv4Addr, MacAddr, macKeyAt, writeMacKey } from '../wire/address';
 import { answerIcmpEcho, buildArpInto, buildIcmpEchoInto, buildUdpFrameInto, type IcmpEchoSpec, type UdpFrameSpec } from '../wire/build';
 import { csum_fold, csum_partial, csum_tcpudp_nofold } from '../wire/checksum';
+import { copyBytes } from '../wire/copy';
 import { emitStep } from './walk';
 
 /** UDP payload that fills a 1500-byte IPv4 packet. */
@@ -209,18 +210,21 @@ export class IpEndpoint implements ProtocolHandler {
     if (skb.headLen >= n) return true;
     if (skb.len < n) return false;
     if (skb.nrFrags === 0) return false;
-    // Pull everything into the linear area (a simple skb_linearize).
+    // Pull everything into the linear area (a simple skb_linearize): the frags' bytes go into the
+    // tailroom, or into a bigger head when they do not fit.
+    if (skb.data + skb.len <= skb.head.length) {
+      let at = skb.data + skb.headLen;
+      for (let i = 0; i < skb.nrFrags; i++) {
+        copyBytes(skb.head, at, skb.fragPage[i]!, skb.fragOff[i]!, skb.fragLen[i]!);
+        at += skb.fragLen[i]!;
+      }
+      releaseFrags(skb);
+      skb.headLen = skb.len;
+      return true;
+    }
     const tmp = new Uint8Array(skb.len);
     skb.copyBits(0, tmp, 0, skb.len);
-    // __pskb_pull_tail puts the pages of the frags it emptied: they go back to their owner now
-    // (netfront's rx page pool, netback's zerocopy completion), not when the skb is freed.
-    const d = skb.destructor;
-    if (d !== null) {
-      skb.destructor = null;
-      d.skbFreed(skb);
-    }
-    for (let i = 0; i < skb.nrFrags; i++) skb.fragPage[i] = null;
-    skb.nrFrags = 0;
+    releaseFrags(skb);
     skb.headLen = 0;
     skb.len = 0;
     const at = skb.put(tmp.length);
@@ -586,4 +590,19 @@ export class IpEndpoint implements ProtocolHandler {
       this.stack.dev_queue_xmit(skb, this.dev);
     }
   }
+}
+
+/**
+ * Drops an skb's frags after their bytes were pulled into the linear area. As __pskb_pull_tail
+ * puts the pages it emptied, the pages go back to their owner now (netfront's rx page pool,
+ * netback's zerocopy completion) through the skb's destructor, not when the skb is freed.
+ */
+function releaseFrags(skb: SkBuff): void {
+  const d = skb.destructor;
+  if (d !== null) {
+    skb.destructor = null;
+    d.skbFreed(skb);
+  }
+  for (let i = 0; i < skb.nrFrags; i++) skb.fragPage[i] = null;
+  skb.nrFrags = 0;
 }
