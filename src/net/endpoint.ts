@@ -300,15 +300,17 @@ export class IpEndpoint implements ProtocolHandler {
         this.drop(skb, 'pkt_too_small');
         return;
       }
-      const saddr = ((b[ip + 12]! << 24) | (b[ip + 13]! << 16) | (b[ip + 14]! << 8) | b[ip + 15]!) >>> 0;
-      const daddr = ((b[ip + 16]! << 24) | (b[ip + 17]! << 16) | (b[ip + 18]! << 8) | b[ip + 19]!) >>> 0;
+      // Read through skb.head again: linearizing may have given the skb a bigger head.
       const h = skb.head;
+      const saddr = ((h[ip + 12]! << 24) | (h[ip + 13]! << 16) | (h[ip + 14]! << 8) | h[ip + 15]!) >>> 0;
+      const daddr = ((h[ip + 16]! << 24) | (h[ip + 17]! << 16) | (h[ip + 18]! << 8) | h[ip + 19]!) >>> 0;
       const uu = skb.data + 14 + ihl;
+      // The software check nobody vouched for: udp4_csum_init, then __skb_checksum_complete.
+      st.step(skb, '__skb_checksum_complete', Math.round(ulen * st.costs.memcpy_byte_ns));
       if (csum_fold(csum_partial(h, uu, uu + ulen, csum_tcpudp_nofold(saddr, daddr, ulen, 17, 0))) !== 0) {
         this.drop(skb, 'udp_csum');
         return;
       }
-      st.charge(Math.round(ulen * st.costs.memcpy_byte_ns));
     }
     const port = (b[u + 2]! << 8) | b[u + 3]!;
     const sock = this.sockets.get(port);

@@ -219,13 +219,14 @@ describe('the guest-receive walk, wire to the guest socket', () => {
     expect(sock.packets).toBe(before + 1);
   });
 
-  it('classic netback, copy mode: netif_be_start_xmit, net_rx_action, GNTTABOP_copy, make_rx_response', () => {
+  it('classic netback, copy mode: netif_be_start_xmit, net_rx_action, GNTTABOP_copy, make_rx_response; the guest checks the checksum', () => {
     const host = warmHost('classic');
     const w = walk(host, () => host.external.endpoint.sendUdp('10.0.0.11', 7000, 1000));
+    // 2.6.18 flags data_validated only for proto_data_valid packets: the guest verifies a NIC-verified frame.
     expect(w.fns).toEqual([
       ...EXTERNAL_TX_TO_BRIDGE,
       'netif_be_start_xmit', 'net_rx_action', 'netbk_gop_skb', 'gnttab_copy', 'netbk_check_gop', 'make_rx_response',
-      ...GUEST_RX_TAIL,
+      ...GUEST_RX_TAIL, '__skb_checksum_complete',
     ]);
     expect(w.lanes[w.fns.indexOf('gnttab_copy')]).toBe('xen');
   });
@@ -236,9 +237,9 @@ describe('the guest-receive walk, wire to the guest socket', () => {
     expect(w.fns).toEqual([
       ...EXTERNAL_TX_TO_BRIDGE,
       'netif_be_start_xmit', 'net_rx_action', 'netbk_gop_skb', 'gnttab_copy', 'netbk_check_gop', 'make_rx_response',
-      ...GUEST_RX_TAIL_2618,
+      ...GUEST_RX_TAIL_2618, '__skb_checksum_complete',
     ]);
-    expect(w.lanes.slice(-7)).toEqual(['domU', 'domU', 'domU', 'domU', 'domU', 'domU', 'domU']);
+    expect(w.lanes.slice(-8)).toEqual(['domU', 'domU', 'domU', 'domU', 'domU', 'domU', 'domU', 'domU']);
   });
 
   it('one id per packet end to end: the guest skb, the dom0 skb and the frame on the wire share it', () => {
