@@ -121,22 +121,7 @@ export class EventQueue {
    * nothing is allocated). Returns false when the queue is empty.
    */
   pop(out: PoppedEvent): boolean {
-    for (;;) {
-      if (this.size === 0) return false;
-      const slot = this.heap[0]!;
-      const h = this.handler[slot]!;
-      const isLive = h >= 0;
-      if (isLive) {
-        out.time = this.hTime[0]!;
-        out.handler = h;
-        out.a = this.argA[slot]!;
-        out.b = this.argB[slot]!;
-        this.pending--;
-      }
-      this.removeTop();
-      this.release(slot);
-      if (isLive) return true;
-    }
+    return this.popUntil(Number.POSITIVE_INFINITY, out);
   }
 
   /**
