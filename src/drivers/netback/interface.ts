@@ -21,6 +21,8 @@
  */
 import { NetDevice, NETDEV_TX_OK, NETIF_F_IP_CSUM, NETIF_F_IPV6_CSUM, NETIF_F_SG, NETIF_F_TSO, NETIF_F_TSO6, type NetdevTx } from '../../net/netdevice';
 import type { SkBuff } from '../../net/skb';
+import { macKeyAt } from '../../wire/address';
+import { isMulticastKey, MAC_BROADCAST } from '../../net/bridge/mac';
 import { SharedRing, BACK_RING_ATTACH, RING_SIZE } from '../../io/ring';
 import { GNTMAP_host_map, GNTST_okay, XEN_PAGE_SIZE } from '../../io/xen-constants';
 import { EINVAL } from '../../xen/constants';
@@ -35,11 +37,6 @@ import { netif_be_start_xmit } from './classic/netback';
 export type VifDesign = 'modern' | 'classic';
 
 /** The destination MAC at `at` has the group bit set and is not ff:ff:ff:ff:ff:ff. */
-function isMulticastNotBroadcast(b: Uint8Array, at: number): boolean {
-  if ((b[at]! & 1) === 0) return false;
-  return (b[at]! & b[at + 1]! & b[at + 2]! & b[at + 3]! & b[at + 4]! & b[at + 5]!) !== 0xff;
-}
-
 /** EIO / EOPNOTSUPP as netback returns them. */
 const EIO = 5;
 const EOPNOTSUPP = 95;
@@ -106,7 +103,7 @@ export class XenVif extends NetDevice {
   /** vif->multicast_control (request-multicast-control). */
   multicastControl = false;
   /** vif->fe_mcast_addr: the frontend's multicast addresses (MCAST_ADD/DEL extras), in order. */
-  readonly mcastAddrs: Uint8Array[] = [];
+  readonly mcastAddrs: number[] = [];
   /** vif->fe_mcast_count */
   get mcastCount(): number { return this.mcastAddrs.length; }
   /** The frontend domain's event-channel handlers bound for this vif (local ports). */
@@ -168,10 +165,13 @@ export class XenVif extends NetDevice {
     const q = this.queues[index]!;
     if (q.rx === null || !this.schedulable) { this.dropXmit(skb, this.disabled ? 'vif_disabled' : 'not_connected'); return NETDEV_TX_OK; }
     if (!this.carrier) { this.dropXmit(skb, 'carrier_off'); return NETDEV_TX_OK; }
-    // skb->pkt_type == PACKET_MULTICAST (as eth_type_trans classed it): group bit set, not broadcast.
-    if (this.multicastControl && isMulticastNotBroadcast(skb.head, skb.data) && !xenvif_mcast_match(this, skb.head, skb.data)) {
-      this.dropXmit(skb, 'mcast_filtered');
-      return NETDEV_TX_OK;
+    if (this.multicastControl) {
+      // skb->pkt_type == PACKET_MULTICAST (as eth_type_trans classed it): group bit set, not broadcast.
+      const dst = macKeyAt(skb.head, skb.data);
+      if (isMulticastKey(dst) && dst !== MAC_BROADCAST && !xenvif_mcast_match(this, dst)) {
+        this.dropXmit(skb, 'mcast_filtered');
+        return NETDEV_TX_OK;
+      }
     }
     if (!xenvif_rx_queue_tail(q, skb, nb.sim.now + this.drainTimeoutNs)) {
       this.dropXmit(skb, 'rx_queue_full');

@@ -283,9 +283,10 @@ function xenvif_get_extras(q: XenvifQueue, workToDo: number, st: BuildState): nu
     st.extraA[type - 1] = a;
     st.extraB[type - 1] = b;
     if (type === XEN_NETIF_EXTRA_TYPE_MCAST_ADD || type === XEN_NETIF_EXTRA_TYPE_MCAST_DEL) {
-      // u.mcast.addr: the 6 bytes after type and flags.
-      const at = type === XEN_NETIF_EXTRA_TYPE_MCAST_ADD ? MCAST_ADD_ADDR : MCAST_DEL_ADDR;
-      for (let i = 0; i < 6; i++) at[i] = v.getUint8(o + 2 + i);
+      // u.mcast.addr: the 6 bytes after type and flags, as a MAC key (macKeyAt's big-endian value).
+      const key = v.getUint16(o + 2) * 0x1_0000_0000 + v.getUint32(o + 4);
+      if (type === XEN_NETIF_EXTRA_TYPE_MCAST_ADD) mcastAddKey = key;
+      else mcastDelKey = key;
     }
   } while (flags & XEN_NETIF_EXTRA_FLAG_MORE);
   return workToDo;
@@ -302,47 +303,36 @@ const ST: BuildState = {
   extraType: new Uint8Array(XEN_NETIF_EXTRA_TYPE_MAX_LINUX - 1), extraA: new Uint16Array(XEN_NETIF_EXTRA_TYPE_MAX_LINUX - 1),
   extraB: new Uint8Array(XEN_NETIF_EXTRA_TYPE_MAX_LINUX - 1), extraCount: 0,
 };
-/** extras[MCAST_ADD - 1].u.mcast.addr and extras[MCAST_DEL - 1].u.mcast.addr. */
-const MCAST_ADD_ADDR = new Uint8Array(6);
-const MCAST_DEL_ADDR = new Uint8Array(6);
+/** extras[MCAST_ADD - 1].u.mcast.addr and extras[MCAST_DEL - 1].u.mcast.addr, as MAC keys. */
+let mcastAddKey = 0;
+let mcastDelKey = 0;
 
 /**
- * A frontend's multicast subscription (request-multicast-control): at most 64 addresses,
- * duplicates allowed as in Linux's list; returns false (the request is answered ERROR) when full.
+ * A frontend's multicast subscription (request-multicast-control): at most 64 addresses (MAC
+ * keys), duplicates allowed as in Linux's list; returns false (answered ERROR) when full.
  * @models torvalds/linux drivers/net/xen-netback/netback.c xenvif_mcast_add()
  */
-export function xenvif_mcast_add(vif: XenVif, addr: Uint8Array): boolean {
+export function xenvif_mcast_add(vif: XenVif, key: number): boolean {
   if (vif.mcastAddrs.length === XEN_NETBK_MCAST_MAX) return false;
-  vif.mcastAddrs.push(addr.slice(0, 6));
+  vif.mcastAddrs.push(key);
   return true;
 }
 
 /**
- * Whether the 6 bytes of `b` at `at` are one of the frontend's multicast addresses.
+ * Whether a destination MAC key is one of the frontend's multicast addresses.
  * @models torvalds/linux drivers/net/xen-netback/netback.c xenvif_mcast_match()
  */
-export function xenvif_mcast_match(vif: XenVif, b: Uint8Array, at: number): boolean {
-  const list = vif.mcastAddrs;
-  for (let i = 0; i < list.length; i++) {
-    const a = list[i]!;
-    if (a[0] === b[at] && a[1] === b[at + 1] && a[2] === b[at + 2] && a[3] === b[at + 3] && a[4] === b[at + 4] && a[5] === b[at + 5]) return true;
-  }
-  return false;
+export function xenvif_mcast_match(vif: XenVif, key: number): boolean {
+  return vif.mcastAddrs.includes(key);
 }
 
 /**
- * Removes the first entry equal to `addr`; an address never added changes nothing.
+ * Removes the first entry equal to `key`; an address never added changes nothing.
  * @models torvalds/linux drivers/net/xen-netback/netback.c xenvif_mcast_del()
  */
-export function xenvif_mcast_del(vif: XenVif, addr: Uint8Array): void {
-  const list = vif.mcastAddrs;
-  for (let i = 0; i < list.length; i++) {
-    const a = list[i]!;
-    if (a[0] === addr[0] && a[1] === addr[1] && a[2] === addr[2] && a[3] === addr[3] && a[4] === addr[4] && a[5] === addr[5]) {
-      list.splice(i, 1);
-      return;
-    }
-  }
+export function xenvif_mcast_del(vif: XenVif, key: number): void {
+  const i = vif.mcastAddrs.indexOf(key);
+  if (i >= 0) vif.mcastAddrs.splice(i, 1);
 }
 // count_requests results: the further slots, copied (gref, offset, flags, id, size) x n.
 const FR_GREF = new Uint32Array(64), FR_OFF = new Uint16Array(64), FR_FLAGS = new Uint16Array(64);
@@ -490,13 +480,13 @@ function xenvif_tx_build_gops(q: XenvifQueue, budget: number): void {
       if (tpOn) nb.step(pkt, 'xenvif_get_extras', 0, `${st.extraCount} extra slot(s)`);
     }
     if (st.extraType[XEN_NETIF_EXTRA_TYPE_MCAST_ADD - 1]) {
-      const ok = xenvif_mcast_add(vif, MCAST_ADD_ADDR);
+      const ok = xenvif_mcast_add(vif, mcastAddKey);
       make_tx_response(q, rqId, st.extraCount, ok ? NETIF_RSP_OKAY : NETIF_RSP_ERROR, pkt);
       push_tx_responses(q);
       continue;
     }
     if (st.extraType[XEN_NETIF_EXTRA_TYPE_MCAST_DEL - 1]) {
-      xenvif_mcast_del(vif, MCAST_DEL_ADDR);
+      xenvif_mcast_del(vif, mcastDelKey);
       make_tx_response(q, rqId, st.extraCount, NETIF_RSP_OKAY, pkt);
       push_tx_responses(q);
       continue;
