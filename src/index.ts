@@ -11,6 +11,10 @@
  * grant tables, event channels, xenstore/xenbus), `net` (skb, net_device, the stack, the
  * bridge, endpoints, the wire link), `netfront`, `netback`, `nic`, `l3` (routed and NAT modes).
  */
+import { tuneEngine } from './sim/engine';
+
+tuneEngine();
+
 export * from './lab';
 export { buildXenHost, XenHost, type XenHostOptions, type GuestSpec, type ExternalSpec, type Guest, type NetworkMode,
   packetWalk, walkSpans, sendBursts, guestFrames, buildGsoSkb, txSlotRows, txRingOccupancy, notificationStats, dom0CpuByStep,

@@ -6,6 +6,10 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { BenchContext, BenchModule, FigureValue } from './harness';
+import { tuneEngine } from '../sim/engine';
+
+// The model runs as the package runs it (src/index.ts sets the same flags): see src/sim/engine.ts.
+tuneEngine();
 
 /** Areas in report order; each is src/bench/<area>.ts. */
 const AREAS = ['sim', 'wire', 'ring', 'xen', 'bridge', 'tx', 'rx', 'lab'];

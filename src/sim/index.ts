@@ -8,3 +8,4 @@ export { DropCounters, CounterRegistry, type DropRow } from './drops';
 export { Simulator, type RunLimits, type RunResult, type StopReason, type SimulatorOptions } from './simulator';
 export * from './units';
 export { Cpu } from './cpu';
+export { ENGINE_FLAGS, tuneEngine } from './engine';
