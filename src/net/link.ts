@@ -21,6 +21,14 @@
  *
  * Taps see every frame that enters the wire (lost or not) at the time its first bit is sent.
  *
+ * A frame may carry a *sum token*: the 16-bit ones'-complement sum of one byte range of it that
+ * the sender's MAC computed anyway (the L4 segment whose checksum its offload just wrote), packed
+ * by `l4SumToken`. Bytes on the wire cannot change, so the receiving MAC's checksum check adds
+ * the pseudo-header to that sum instead of reading the segment a second time (`l4ChecksumStatus`
+ * in the NIC driver) — the same answer, computed once. It is the model's shortcut, not a field
+ * of the frame: nothing on the wire or in a capture shows it, and a frame without one (-1) is
+ * summed in full.
+ *
  * @simplified no auto-negotiation, pause frames or collisions (full duplex); a frame is delivered
  *   whole at the time its last bit arrives.
  */
@@ -40,7 +48,30 @@ export interface LinkEndpoint {
    * keeps `buf` (DMA into its descriptor) and returns a spare buffer of its own for the link to
    * reuse. It must never keep a reference to a buffer it returns.
    */
-  linkRx(buf: Uint8Array, off: number, len: number, pkt: number, bornAt: number): Uint8Array;
+  linkRx(buf: Uint8Array, off: number, len: number, pkt: number, bornAt: number, sumToken: number): Uint8Array;
+}
+
+/**
+ * Packs "the bytes [start, end) of the frame sum to `fold`" into one number (all three below
+ * 2^16; start/end from the frame's first byte; fold a folded 16-bit sum). -1 means no token.
+ */
+export function l4SumToken(start: number, end: number, fold: number): number {
+  return start < 0 || end > 0xffff || start > end || fold > 0xffff ? -1 : fold + start * 0x1_0000 + end * 0x1_0000_0000;
+}
+
+/** The range start of a token from `l4SumToken`. */
+export function sumTokenStart(token: number): number {
+  return Math.floor(token / 0x1_0000) % 0x1_0000;
+}
+
+/** The range end of a token from `l4SumToken`. */
+export function sumTokenEnd(token: number): number {
+  return Math.floor(token / 0x1_0000_0000);
+}
+
+/** The folded sum of a token from `l4SumToken`. */
+export function sumTokenFold(token: number): number {
+  return token % 0x1_0000;
 }
 
 /** A capture point on the wire. */
@@ -62,6 +93,7 @@ class Direction {
   offs = new Int32Array(0);
   pkts = new Float64Array(0);
   born = new Float64Array(0);
+  sums = new Float64Array(0);
   arrive = new Float64Array(0);
   head = 0;
   len = 0;
@@ -83,6 +115,7 @@ class Direction {
     const offs = new Int32Array(n);
     const pkts = new Float64Array(n);
     const born = new Float64Array(n);
+    const sums = new Float64Array(n);
     const arrive = new Float64Array(n);
     const old = this.bufs.length;
     for (let i = 0; i < this.len; i++) {
@@ -92,6 +125,7 @@ class Direction {
       offs[i] = this.offs[j]!;
       pkts[i] = this.pkts[j]!;
       born[i] = this.born[j]!;
+      sums[i] = this.sums[j]!;
       arrive[i] = this.arrive[j]!;
     }
     // Spare buffers of the old ring that held no frame keep being used.
@@ -103,6 +137,7 @@ class Direction {
     this.offs = offs;
     this.pkts = pkts;
     this.born = born;
+    this.sums = sums;
     this.arrive = arrive;
     this.head = 0;
   }
@@ -199,36 +234,38 @@ export class EthernetLink {
   /**
    * Sends the frame written into the buffer from `txBuffer`: serialization starts at
    * max(`readyAt`, the time the wire is free) and the frame arrives at the far end
-   * `propagation_ns` after its last bit. Returns the time (real ns) the last bit leaves.
+   * `propagation_ns` after its last bit. `sumToken` (see `l4SumToken`, default none) travels
+   * with it. Returns the time (real ns) the last bit leaves.
    */
-  transmit(end: 0 | 1, len: number, pkt: number, bornAt: number, readyAt: number): number {
+  transmit(end: 0 | 1, len: number, pkt: number, bornAt: number, readyAt: number, sumToken = -1): number {
     const d = this.dirs[end];
     const i = d.reserved;
     if (i < 0) throw new Error(`EthernetLink ${this.name}.transmit: no buffer reserved at end ${end}; call txBuffer first`);
     d.reserved = -1;
     d.offs[i] = 0;
-    return this.send(d, end, i, len, pkt, bornAt, readyAt);
+    return this.send(d, end, i, len, pkt, bornAt, readyAt, sumToken);
   }
 
   /**
    * Sends the frame `buf[off..off+len)` by handing the buffer itself to the wire (no copy: the
    * DMA moves the bytes). The link gives back a spare buffer in `spare`, which the caller must
-   * take before its next call. Returns the time (real ns) the last bit leaves.
+   * take before its next call. `sumToken` as for `transmit`, its range from `off`. Returns the
+   * time (real ns) the last bit leaves.
    */
-  transmitBuffer(end: 0 | 1, buf: Uint8Array, off: number, len: number, pkt: number, bornAt: number, readyAt: number): number {
+  transmitBuffer(end: 0 | 1, buf: Uint8Array, off: number, len: number, pkt: number, bornAt: number, readyAt: number, sumToken = -1): number {
     const d = this.dirs[end];
     if (d.len === d.bufs.length) d.grow(d.bufs.length * 2);
     const i = (d.head + d.len) % d.bufs.length;
     this.spare = d.bufs[i]!;
     d.bufs[i] = buf;
     d.offs[i] = off;
-    return this.send(d, end, i, len, pkt, bornAt, readyAt);
+    return this.send(d, end, i, len, pkt, bornAt, readyAt, sumToken);
   }
 
   /** The spare buffer `transmitBuffer` gave back. */
   spare: Uint8Array = new Uint8Array(LINK_BUF);
 
-  private send(d: Direction, end: 0 | 1, i: number, len: number, pkt: number, bornAt: number, readyAt: number): number {
+  private send(d: Direction, end: 0 | 1, i: number, len: number, pkt: number, bornAt: number, readyAt: number, sumToken: number): number {
     const start = readyAt > d.busyUntil ? readyAt : d.busyUntil;
     const wireLen = (len < 60 ? 60 : len) + this.wireOverhead;
     const wire = wireLen * this.nsPerByte;
@@ -257,6 +294,7 @@ export class EthernetLink {
     d.lens[i] = len;
     d.pkts[i] = pkt;
     d.born[i] = bornAt;
+    d.sums[i] = sumToken;
     d.arrive[i] = Math.ceil(endT + this.costs.propagation_ns);
     d.len++;
     if (!d.armed) {
@@ -278,7 +316,7 @@ export class EthernetLink {
       if (this.tpStep.on) emitStep(this.tpStep, pkt, 'phy_rx', 'wire', -1, 0, `${this.name} dir ${dir}`);
       d.stats.delivered++;
       // The receiver may transmit from inside linkRx, but only in the other direction.
-      d.bufs[i] = rx.linkRx(d.bufs[i]!, d.offs[i]!, d.lens[i]!, pkt, d.born[i]!);
+      d.bufs[i] = rx.linkRx(d.bufs[i]!, d.offs[i]!, d.lens[i]!, pkt, d.born[i]!, d.sums[i]!);
       d.head = i + 1 === n ? 0 : i + 1;
       d.len--;
     }

@@ -47,10 +47,10 @@ import {
   NetDevice, NETDEV_TX_BUSY, NETDEV_TX_OK, NETIF_F_IP_CSUM, NETIF_F_IPV6_CSUM, NETIF_F_SG, NETIF_F_TSO, type NetdevTx,
 } from '../../net/netdevice';
 import { NET_PARAMS, NIC_PARAMS, type NetCosts, type NicCosts } from '../../net/costs';
-import type { EthernetLink, LinkEndpoint } from '../../net/link';
+import { l4SumToken, sumTokenEnd, sumTokenFold, sumTokenStart, type EthernetLink, type LinkEndpoint } from '../../net/link';
 import { emitStep } from '../../net/walk';
 import { defineTraceEvents, type TracePoint } from '../../sim/trace';
-import { csum_fold, csum_partial, csum_tcpudp_nofold, CSUM_MANGLED_0 } from '../../wire/checksum';
+import { csum_fold, csum_partial, csum_tcpudp_nofold, CSUM_MANGLED_0, foldSum } from '../../wire/checksum';
 import { MacAddr } from '../../wire/address';
 import type { Params } from '../../params';
 import { tsoLayout, tsoSegment, type TsoLayout } from './tso';
@@ -112,6 +112,8 @@ export class IxgbeNic extends NetDevice implements LinkEndpoint {
   private readonly rxOff: Int32Array;
   private readonly rxPkt: Float64Array;
   private readonly rxBorn: Float64Array;
+  /** The sum token each received frame came with (src/net/link.ts `l4SumToken`; -1 none). */
+  private readonly rxSum: Float64Array;
   private readonly rxReadyAt: Float64Array;
   /** Hardware's next descriptor to fill / driver's next to clean (free-running). */
   private rxNtu = 0;
@@ -151,6 +153,7 @@ export class IxgbeNic extends NetDevice implements LinkEndpoint {
     this.rxOff = new Int32Array(this.rxRingSize);
     this.rxPkt = new Float64Array(this.rxRingSize);
     this.rxBorn = new Float64Array(this.rxRingSize);
+    this.rxSum = new Float64Array(this.rxRingSize);
     this.rxReadyAt = new Float64Array(this.rxRingSize);
     this.counters = stack.sim.counters.register(`${stack.name}.${opts.name}.ixgbe`, {
       tx_busy: 0, tx_restart_queue: 0, tx_timeout_count: 0, tx_tso_segments: 0, tx_csum_offload: 0,
@@ -252,8 +255,8 @@ export class IxgbeNic extends NetDevice implements LinkEndpoint {
       const buf = skb.head;
       const off = skb.data;
       if (len < 60) buf.fill(0, off + len, off + 60);
-      if (partial) finishChecksum(buf, off, len, skb.csumStart, skb.csumOffset);
-      const t = link.transmitBuffer(end, buf, off, wlen, skb.id, skb.bornAt, ready);
+      const token = partial ? finishChecksum(buf, off, len, skb.csumStart, skb.csumOffset) : -1;
+      const t = link.transmitBuffer(end, buf, off, wlen, skb.id, skb.bornAt, ready, token);
       const spare = link.spare;
       const hb = this.stack.pool.headBuffer;
       // Keep the skbs' heads in the pool's memory: a spare from elsewhere is replaced (once) by a new head.
@@ -263,8 +266,8 @@ export class IxgbeNic extends NetDevice implements LinkEndpoint {
     const buf = link.txBuffer(end, wlen);
     skb.copyBits(0, buf, 0, len);
     if (len < 60) buf.fill(0, len, 60);
-    if (partial) finishChecksum(buf, 0, len, skb.csumStart, skb.csumOffset);
-    return link.transmit(end, wlen, skb.id, skb.bornAt, ready);
+    const token = partial ? finishChecksum(buf, 0, len, skb.csumStart, skb.csumOffset) : -1;
+    return link.transmit(end, wlen, skb.id, skb.bornAt, ready, token);
   }
 
   /** TSO: one wire frame per MSS of payload (TCPv4). */
@@ -334,7 +337,7 @@ export class IxgbeNic extends NetDevice implements LinkEndpoint {
   // Receive
 
   /** A frame arrives from the link: DMA into the next free descriptor, or drop. */
-  linkRx(buf: Uint8Array, off: number, len: number, pkt: number, bornAt: number): Uint8Array {
+  linkRx(buf: Uint8Array, off: number, len: number, pkt: number, bornAt: number, sumToken: number): Uint8Array {
     if (!this.up) {
       this.stack.sim.drops.count(this.where, 'dev_down', len);
       return buf;
@@ -368,6 +371,7 @@ export class IxgbeNic extends NetDevice implements LinkEndpoint {
     this.rxOff[i] = off;
     this.rxPkt[i] = pkt;
     this.rxBorn[i] = bornAt;
+    this.rxSum[i] = sumToken;
     const ready = Math.ceil(this.stack.sim.now + this.nic.dma_latency_ns + len * this.nic.dma_byte_ns);
     this.rxReadyAt[i] = ready;
     this.rxNtu++;
@@ -402,7 +406,7 @@ export class IxgbeNic extends NetDevice implements LinkEndpoint {
       skb.put(len);
       skb.dev = this;
       if (mode !== 'off') {
-        const r = mode === 'verify' ? l4ChecksumStatus(buf, off, len) : isTcpUdpV4(buf, off, len) ? 1 : -1;
+        const r = mode === 'verify' ? l4ChecksumStatus(buf, off, len, this.rxSum[i]!) : isTcpUdpV4(buf, off, len) ? 1 : -1;
         if (r === 1) {
           skb.ipSummed = CHECKSUM_UNNECESSARY;
           this.counters.rx_csum_good++;
@@ -468,13 +472,21 @@ export class IxgbeNic extends NetDevice implements LinkEndpoint {
   }
 }
 
-/** Finishes a CHECKSUM_PARTIAL checksum in a frame buffer (the NIC's checksum offload). */
-function finishChecksum(buf: Uint8Array, off: number, len: number, start: number, offset: number): void {
-  if (start < 0 || start + offset + 2 > len) return; // garbage in, garbage out: the hardware would do the same
+/**
+ * Finishes a CHECKSUM_PARTIAL checksum in a frame buffer (the NIC's checksum offload). Returns
+ * the wire's sum token for the range it summed (src/net/link.ts `l4SumToken`), or -1.
+ */
+function finishChecksum(buf: Uint8Array, off: number, len: number, start: number, offset: number): number {
+  if (start < 0 || start + offset + 2 > len) return -1; // garbage in, garbage out: the hardware would do the same
   const at = off + start + offset;
-  const c = csum_fold(csum_partial(buf, off + start, off + len, 0)) || CSUM_MANGLED_0;
+  const old = (buf[at]! << 8) | buf[at + 1]!;
+  const sum = csum_partial(buf, off + start, off + len, 0);
+  const c = csum_fold(sum) || CSUM_MANGLED_0;
   buf[at] = c >>> 8;
   buf[at + 1] = c & 0xff;
+  // The range's sum with the check field as written: the old field's word out, the new one in
+  // (when the field is one of the range's words, i.e. at an even distance from its start).
+  return (offset & 1) === 0 ? l4SumToken(start, len, foldSum(sum - old + c)) : -1;
 }
 
 /** Offset of the IPv4 header (14 or 18) or -1; the frame is untrusted. */
@@ -500,9 +512,11 @@ function isTcpUdpV4(buf: Uint8Array, off: number, len: number): boolean {
 /**
  * What ixgbe's receive checksum offload reports for a frame: 1 when it is an unfragmented IPv4
  * TCP/UDP packet whose L4 checksum verifies (or a UDP packet without checksum), 0 when the
- * checksum is wrong, -1 when the hardware does not check this kind of frame.
+ * checksum is wrong, -1 when the hardware does not check this kind of frame. A `sumToken` from
+ * the wire (src/net/link.ts) whose range is exactly this frame's L4 segment stands for the
+ * segment's sum; any other token is ignored and the segment is summed.
  */
-export function l4ChecksumStatus(buf: Uint8Array, off: number, len: number): -1 | 0 | 1 {
+export function l4ChecksumStatus(buf: Uint8Array, off: number, len: number, sumToken = -1): -1 | 0 | 1 {
   const ip = ipv4Offset(buf, off, len);
   if (ip < 0) return -1;
   const ihl = (buf[ip]! & 0xf) * 4;
@@ -519,6 +533,8 @@ export function l4ChecksumStatus(buf: Uint8Array, off: number, len: number): -1 
   } else if (l4Len < 20) return 0;
   const saddr = ((buf[ip + 12]! << 24) | (buf[ip + 13]! << 16) | (buf[ip + 14]! << 8) | buf[ip + 15]!) >>> 0;
   const daddr = ((buf[ip + 16]! << 24) | (buf[ip + 17]! << 16) | (buf[ip + 18]! << 8) | buf[ip + 19]!) >>> 0;
-  const sum = csum_partial(buf, l4, l4 + l4Len, csum_tcpudp_nofold(saddr, daddr, l4Len, proto, 0));
+  const pseudo = csum_tcpudp_nofold(saddr, daddr, l4Len, proto, 0);
+  const known = sumToken >= 0 && sumTokenStart(sumToken) === l4 - off && sumTokenEnd(sumToken) === l4 - off + l4Len;
+  const sum = known ? pseudo + sumTokenFold(sumToken) : csum_partial(buf, l4, l4 + l4Len, pseudo);
   return csum_fold(sum) === 0 ? 1 : 0;
 }
