@@ -73,6 +73,13 @@ export class SkBuff {
    * checksum (CHECKSUM_UNNECESSARY) does not set it. Modern code never reads it.
    */
   protoDataValid = false;
+  /**
+   * skb->proto_csum_blank of the Xen-patched 2.6.18 kernels: the transport checksum field holds
+   * only the pseudo-header sum (a NETTXF_csum_blank request). The Xen skb_checksum_setup turns it
+   * into CHECKSUM_HW (CHECKSUM_PARTIAL) with the checksum's position and clears it. Modern code
+   * never reads it.
+   */
+  protoCsumBlank = false;
   csumStart = 0;
   csumOffset = 0;
   gsoSize = 0;
@@ -197,6 +204,7 @@ export class SkBuff {
     this.nrFrags = 0;
     this.ipSummed = CHECKSUM_NONE;
     this.protoDataValid = false;
+    this.protoCsumBlank = false;
     this.csumStart = 0;
     this.csumOffset = 0;
     this.gsoSize = 0;
@@ -308,6 +316,7 @@ export class SkbPool {
     src.copyBits(0, skb.head, at, src.len);
     skb.ipSummed = src.ipSummed;
     skb.protoDataValid = src.protoDataValid;
+    skb.protoCsumBlank = src.protoCsumBlank;
     skb.csumStart = src.csumStart;
     skb.csumOffset = src.csumOffset;
     skb.gsoSize = src.gsoSize;
