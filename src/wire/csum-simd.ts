@@ -11,28 +11,38 @@
  *   Uint8Array.prototype.set needs a subarray view (about 30 ns to make) for a range.
  *
  * JavaScript reads at most 4 bytes per load (DataView.getUint32); wasm's v128 reads 16. `sum`
- * adds big-endian 16-bit words exactly as csum_partial does (no folding: each 32-bit lane stays
- * below 2^32 for 64 KiB, and the four lanes are added as doubles):
+ * adds big-endian 16-bit words exactly as csum_partial does, with i32x4.dot_i16x8_s (x86
+ * pmaddwd), which adds pairs of *signed* words: each word w is byte-swapped to host order and its
+ * top bit flipped, which makes it the signed w - 32768; adding 32768 per word at the end gives the
+ * exact unsigned sum. Each 32-bit lane stays within ±2^28 over 64 KiB; the lanes are added as
+ * doubles (no folding):
  *
  *   (module
  *     (memory 2)  or  (import "e" "m" (memory 1))
  *     (func (export "sum") (param $p i32) (param $end i32) (result f64)
- *       (local $acc v128) (local $v v128)                ;; (end - p) is a multiple of 16
- *       (block $done (loop $next
- *         (br_if $done (i32.ge_u (local.get $p) (local.get $end)))
- *         (local.set $v (v128.load (local.get $p)))
- *         (local.set $acc (i32x4.add (local.get $acc)     ;; swap the bytes of each 16-bit word
- *           (i32x4.extadd_pairwise_i16x8_u                ;; (network order) and add word pairs
- *             (i8x16.shuffle 1 0 3 2 5 4 7 6 9 8 11 10 13 12 15 14 (local.get $v) (local.get $v)))))
- *         (local.set $p (i32.add (local.get $p) (i32.const 16)))
+ *       (local $acc0 v128) (local $acc1 v128) (local $sign v128) (local $ones v128)
+ *       (local $end32 i32) (local $words i32)              ;; (end - p) is a multiple of 16
+ *       (local.set $words (i32.shr_u (i32.sub (local.get $end) (local.get $p)) (i32.const 1)))
+ *       (local.set $end32 (i32.add (local.get $p) (i32.and (i32.sub (local.get $end) (local.get $p)) (i32.const -32))))
+ *       (local.set $sign (v128.const i16x8 0x8000 ...))  (local.set $ones (v128.const i16x8 1 ...))
+ *       (block $done (loop $next                         ;; 32 bytes per round, two accumulators
+ *         (br_if $done (i32.ge_u (local.get $p) (local.get $end32)))
+ *         (local.set $acc0 (i32x4.add (local.get $acc0) (i32x4.dot_i16x8_s
+ *           (v128.xor (i8x16.shuffle 1 0 3 2 5 4 7 6 9 8 11 10 13 12 15 14
+ *             (v128.load (local.get $p)) (v128.load (local.get $p))) (local.get $sign)) (local.get $ones))))
+ *         (local.set $acc1 ... the same with (v128.load offset=16 (local.get $p)) ...)
+ *         (local.set $p (i32.add (local.get $p) (i32.const 32)))
  *         (br $next)))
- *       (f64.add (f64.add (f64.add (f64.convert_i32_u (i32x4.extract_lane 0 (local.get $acc)))
- *         (f64.convert_i32_u (i32x4.extract_lane 1 (local.get $acc))))
- *         (f64.convert_i32_u (i32x4.extract_lane 2 (local.get $acc))))
- *         (f64.convert_i32_u (i32x4.extract_lane 3 (local.get $acc)))))
+ *       (if (i32.lt_u (local.get $p) (local.get $end)) (then ... one more 16 bytes into $acc0 ...))
+ *       (local.set $acc0 (i32x4.add (local.get $acc0) (local.get $acc1)))
+ *       (f64.add (lane 0 + lane 1 + lane 2 + lane 3 of $acc0, each f64.convert_i32_s)
+ *         (f64.mul (f64.convert_i32_u (local.get $words)) (f64.const 32768))))
  *     (func (export "copy") (param $dst i32) (param $src i32) (param $len i32)
  *       (memory.copy (local.get $dst) (local.get $src) (local.get $len))))
  *
+ * Over a 1472-byte payload in machine memory the sum takes about 61 ns, against 67 ns for the
+ * earlier loop (shuffle, i32x4.extadd_pairwise_i16x8_u, one accumulator; in-process A/B, best of
+ * 60 rounds).
  * With its own memory, copy plus loop costs about 140 ns for 1472 bytes against about 350 ns for
  * the DataView loop and 700 ns for the byte loop on the project machine. Where WebAssembly SIMD
  * or bulk memory is missing, both are null and the callers keep their JavaScript paths.
@@ -65,21 +75,36 @@ function moduleBytes(imported: boolean): Uint8Array {
   const get = (i: number) => [0x20, i];
   const set = (i: number) => [0x21, i];
   const simd = (op: number, ...imm: number[]) => [0xfd, ...leb(op), ...imm];
-  const V128_LOAD = 0x00, I8X16_SHUFFLE = 0x0d, I32X4_EXTRACT_LANE = 0x1b, I32X4_EXTADD_PAIRWISE_I16X8_U = 0x7f, I32X4_ADD = 0xae;
+  const V128_LOAD = 0x00, V128_CONST = 0x0c, I8X16_SHUFFLE = 0x0d, I32X4_EXTRACT_LANE = 0x1b, V128_XOR = 0x51;
+  const I32X4_ADD = 0xae, I32X4_DOT_I16X8_S = 0xba;
   const swap16 = [1, 0, 3, 2, 5, 4, 7, 6, 9, 8, 11, 10, 13, 12, 15, 14];
-  const lane = (k: number) => [...get(2), ...simd(I32X4_EXTRACT_LANE, k), 0xb8 /* f64.convert_i32_u */];
+  // locals: 0 p, 1 end (params); 2 acc0, 3 acc1, 4 sign, 5 ones (v128); 6 end32, 7 words (i32)
+  const [P, END, ACC0, ACC1, SIGN, ONES, END32, WORDS] = [0, 1, 2, 3, 4, 5, 6, 7];
+  const f64Const = (x: number) => [0x44, ...new Uint8Array(new Float64Array([x]).buffer)];
+  // acc += dot(swap16(v128.load offset=`off` p) ^ sign, ones)
+  const step = (acc: number, off: number) => [
+    ...get(acc),
+    ...get(P), ...simd(V128_LOAD, 0x00, off), ...get(P), ...simd(V128_LOAD, 0x00, off), ...simd(I8X16_SHUFFLE, ...swap16),
+    ...get(SIGN), ...simd(V128_XOR), ...get(ONES), ...simd(I32X4_DOT_I16X8_S), ...simd(I32X4_ADD), ...set(acc),
+  ];
+  const lane = (k: number) => [...get(ACC0), ...simd(I32X4_EXTRACT_LANE, k), 0xb7 /* f64.convert_i32_s */];
   const sumBody = [
-    0x02, 0x40, 0x03, 0x40, // block, loop
-    ...get(0), ...get(1), 0x4f /* i32.ge_u */, 0x0d, 0x01, // br_if $done
-    ...get(0), ...simd(V128_LOAD, 0x00, 0x00), ...set(3),
-    ...get(2), ...get(3), ...get(3), ...simd(I8X16_SHUFFLE, ...swap16),
-    ...simd(I32X4_EXTADD_PAIRWISE_I16X8_U), ...simd(I32X4_ADD), ...set(2),
-    ...get(0), 0x41, 0x10 /* i32.const 16 */, 0x6a /* i32.add */, ...set(0),
+    ...get(END), ...get(P), 0x6b /* i32.sub */, 0x41, 0x01, 0x76 /* i32.shr_u */, ...set(WORDS),
+    ...get(P), ...get(END), ...get(P), 0x6b, 0x41, 0x60 /* i32.const -32 */, 0x71 /* i32.and */, 0x6a /* i32.add */, ...set(END32),
+    ...simd(V128_CONST, ...Array.from({ length: 16 }, (_, i) => (i & 1 ? 0x80 : 0x00))), ...set(SIGN),
+    ...simd(V128_CONST, ...Array.from({ length: 16 }, (_, i) => (i & 1 ? 0x00 : 0x01))), ...set(ONES),
+    0x02, 0x40, 0x03, 0x40, // block, loop: 32 bytes per round into two accumulators
+    ...get(P), ...get(END32), 0x4f /* i32.ge_u */, 0x0d, 0x01, // br_if $done
+    ...step(ACC0, 0), ...step(ACC1, 16),
+    ...get(P), 0x41, 0x20 /* i32.const 32 */, 0x6a, ...set(P),
     0x0c, 0x00, 0x0b, 0x0b, // br $next, end loop, end block
+    ...get(P), ...get(END), 0x49 /* i32.lt_u */, 0x04, 0x40, ...step(ACC0, 0), 0x0b, // a last 16 bytes
+    ...get(ACC0), ...get(ACC1), ...simd(I32X4_ADD), ...set(ACC0),
     ...lane(0), ...lane(1), 0xa0 /* f64.add */, ...lane(2), 0xa0, ...lane(3), 0xa0,
+    ...get(WORDS), 0xb8 /* f64.convert_i32_u */, ...f64Const(32768), 0xa2 /* f64.mul */, 0xa0,
     0x0b,
   ];
-  const sumFunc = [1, 2, V128, ...sumBody]; // one local group: 2 × v128
+  const sumFunc = [2, 4, V128, 2, I32, ...sumBody]; // local groups: 4 × v128, 2 × i32
   const copyFunc = [0, ...get(0), ...get(1), ...get(2), 0xfc, 10, 0x00, 0x00 /* memory.copy 0 0 */, 0x0b];
   const name = (s: string) => [s.length, ...Array.from(s, (c) => c.charCodeAt(0))];
   const exports = [...name('sum'), 0x00, 0, ...name('copy'), 0x00, 1];

@@ -82,4 +82,20 @@ describe('machine memory in a WebAssembly.Memory', () => {
     const view = m.bytes.subarray(1, 150_001);
     expect(csum_partial(view, 3, view.length, 5)).toBe(naive(view, 3, view.length, 5));
   });
+
+  it('the SIMD sum is exact for every multiple of 16 bytes (the 32-byte loop and its 16-byte tail), any alignment, words above and below 0x8000', async () => {
+    const { wasmMachineMemory, wasmWordSum } = await import('../../src/wire/csum-simd');
+    const m = wasmMachineMemory(65536)!;
+    const bytes = new Uint8Array(m.buffer);
+    for (const fill of ['mixed', 'ff', '80', '7f'] as const) {
+      for (let i = 0; i < 8192; i++) bytes[i] = fill === 'mixed' ? (i * 151 + (i >>> 7)) & 0xff : fill === 'ff' ? 0xff : fill === '80' ? (i & 1 ? 0 : 0x80) : (i & 1 ? 0xff : 0x7f);
+      for (let n = 0; n <= 512; n += 16) {
+        for (const p of [0, 1, 7, 16, 33]) expect(m.sum(p, p + n)).toBe(naive(bytes, p, p + n, 0));
+      }
+    }
+    // The module's own memory: the same function.
+    const w = wasmWordSum!;
+    for (let i = 0; i < 4096; i++) w.mem[i] = (i * 97 + 3) & 0xff;
+    for (let n = 0; n <= 4096 - 48; n += 48) expect(w.sum(16, 16 + n)).toBe(naive(w.mem, 16, 16 + n, 0));
+  });
 });
