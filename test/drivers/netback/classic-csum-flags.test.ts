@@ -166,3 +166,16 @@ describe('classic netback checksum state (2.6.18)', () => {
     expect([0, 1, 2, 3].map((i) => a.txRsp(i))).toEqual([1, 2, 3, 4].map((id) => ({ id, status: NETIF_RSP_OKAY })));
   });
 });
+
+describe('classic netback connect_rings() and feature-rx-notify', () => {
+  it('netif_map() sets the vif\'s tx_queue_len to 1 when the frontend lacks feature-rx-notify, and leaves it otherwise', () => {
+    // `if (val) be->netif->can_queue = 1; else be->netif->dev->tx_queue_len = 1;`
+    const h = makeHost();
+    const quiet = new Frontend(h, 'quiet');
+    const before = quiet.connect('classic', { rxNotify: false }).txQueueLen;
+    const notify = new Frontend(h, 'notify');
+    notify.connect('classic', { rxNotify: true });
+    expect(before).toBe(1);
+    expect(notify.vif.txQueueLen).toBeGreaterThan(1);
+  });
+});

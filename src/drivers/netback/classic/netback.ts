@@ -226,7 +226,18 @@ export class ClassicNetback implements SkbDestructor {
 
   /**
    * netif_map(): the vif's rings are mapped; start its rx bookkeeping (`rx_req_cons_peek = 0`).
-   * `canQueue` is connect_rings()' can_queue: the frontend wrote feature-rx-notify (default true).
+   * `canQueue` is the frontend's feature-rx-notify (default true), which connect_rings() turns
+   * into can_queue or, lacking it, a tx_queue_len of 1:
+   *
+   *   if (be->netif->dev->tx_queue_len != 0) {
+   *           ... "feature-rx-notify" ...
+   *           if (val) be->netif->can_queue = 1;
+   *           else be->netif->dev->tx_queue_len = 1;  (Must be non-zero for pfifo_fast to work.)
+   *   }
+   *
+   * @simplified the vif's txQueueLen is set, but the model's dom0 qdisc took its limit when the
+   *   vif was registered (at hotplug, before connect) and does not re-read it, whereas 2.6.18's
+   *   pfifo_fast compares with dev->tx_queue_len on every enqueue: the limit of 1 does not act yet.
    */
   netif_map(vif: XenVif, canQueue = true): void {
     let st = this.rxState.get(vif);
@@ -238,7 +249,11 @@ export class ClassicNetback implements SkbDestructor {
     }
     if (st.timer >= 0) { this.nb.sim.cancel(st.timer); st.timer = -1; }
     st.rx_req_cons_peek = 0;
-    st.can_queue = canQueue;
+    st.can_queue = false;
+    if (vif.txQueueLen !== 0) {
+      if (canQueue) st.can_queue = true;
+      else vif.txQueueLen = 1;
+    }
   }
 
   /** Drops the vif's queued rx packets and takes it off the schedule list. */
