@@ -220,6 +220,12 @@ export interface LoadPointOptions {
   window?: number;
   /** Guest name (default 'guest'). */
   guest?: string;
+  /**
+   * Run on the host of an earlier run instead of building a new one (its design, seed, params and
+   * guest are kept; those options are ignored). The earlier run drained before it returned, so
+   * the new flow starts on an idle host — one host per curve saves building one per point.
+   */
+  reuse?: LoadRun;
 }
 
 /** One sweep point: the flow over the measurement window. */
@@ -302,6 +308,23 @@ export function bottleneckOf(rows: readonly UtilisationRow[], path: readonly str
   }
   return { resource: 'none', utilisation: rows.reduce((m, r) => Math.max(m, r.utilisation), 0) };
 }
+/** Virtual time a drain may take at most, ns. */
+const DRAIN_MAX_NS = 200_000_000;
+
+/**
+ * Runs the host after a flow stopped until every datagram sent was delivered or dropped (`done`)
+ * and every CPU and the wire are idle, so that the host can carry the next point.
+ */
+function drain(fn: string, host: XenHost, done: () => boolean): void {
+  const res = hostResources(host);
+  const idle = (): boolean => done() && res.every((r) => r.busyUntil() <= host.sim.now);
+  const limit = host.sim.now + DRAIN_MAX_NS;
+  while (!idle()) {
+    if (host.sim.now >= limit) fail(fn, `the host did not drain within ${DRAIN_MAX_NS / 1e6} ms after the flow stopped (datagrams unaccounted for)`);
+    host.runFor(100_000);
+  }
+}
+
 /** How often a sender whose window is full looks again, ns. */
 const WINDOW_POLL_NS = 1000;
 
@@ -322,7 +345,7 @@ export function runLoadPoint(o: LoadPointOptions): LoadRun {
   if (o === null || typeof o !== 'object') fail(fn, 'options must be an object {direction, offeredPps}');
   if (o.direction !== 'tx' && o.direction !== 'rx') fail(fn, `direction '${String(o.direction)}' is not allowed; use 'tx' or 'rx'`);
   const design = o.design ?? 'modern';
-  if (design !== 'modern' && design !== 'classic') fail(fn, `design '${String(design)}' is not allowed; use 'modern' or 'classic'`);
+  if (o.reuse === undefined && design !== 'modern' && design !== 'classic') fail(fn, `design '${String(design)}' is not allowed; use 'modern' or 'classic'`);
   const offered = checkNumber(fn, 'offeredPps', o.offeredPps, 1, 100e6);
   const payload = checkNumber(fn, 'payload', o.payload ?? 1472, 0, 1472, true);
   const window = o.window === undefined ? Infinity : checkNumber(fn, 'window', o.window, 1, 1_000_000, true);
@@ -333,22 +356,37 @@ export function runLoadPoint(o: LoadPointOptions): LoadRun {
     checkNumber(fn, 'rate.bytes', o.rate.bytes, 1, Number.MAX_SAFE_INTEGER, true);
     checkNumber(fn, 'rate.usec', o.rate.usec, 1, 1e9, true);
   }
-  const name = o.guest ?? 'guest';
-  const host = buildRxLabHost({ seed: o.seed ?? 1, params: o.params, guests: [{ name, design }] });
-  rxWarmUp(host);
-  const g = host.guest(name);
+  let host: XenHost;
+  let g: Guest;
+  if (o.reuse !== undefined) {
+    if (o.reuse === null || typeof o.reuse !== 'object' || !(o.reuse.host && o.reuse.guest)) fail(fn, 'reuse must be a LoadRun returned by runLoadPoint');
+    host = o.reuse.host;
+    g = o.reuse.guest;
+  } else {
+    host = buildRxLabHost({ seed: o.seed ?? 1, params: o.params, guests: [{ name: o.guest ?? 'guest', design }] });
+    rxWarmUp(host);
+    g = host.guest(o.guest ?? 'guest');
+  }
+  const vifDesign = g.vif.design;
   const ext = host.external;
   const sim = host.sim;
-  if (o.rate !== undefined) {
-    host.hv.xenstore.write(`${g.backendPath}/rate`, `${o.rate.bytes},${o.rate.usec}`);
-    host.runFor(1000); // the xenstore watch fires: xen_net_rate_changed
+  const ratePath = `${g.backendPath}/rate`;
+  const rateKey = o.rate === undefined ? undefined : `${o.rate.bytes},${o.rate.usec}`;
+  if (host.hv.xenstore.read(ratePath) !== rateKey) {
+    // The toolstack sets (or clears) the limit; the watch fires xen_net_rate_changed.
+    if (rateKey === undefined) host.hv.xenstore.rm(ratePath);
+    else host.hv.xenstore.write(ratePath, rateKey);
+    host.runFor(1000);
   }
 
   const tx = o.direction === 'tx';
   const sender: IpEndpoint = tx ? g.endpoint : ext.endpoint;
   const senderCpu: Cpu = tx ? g.stack.cpu : ext.stack.cpu;
   const dst = tx ? ext.endpoint.ip : g.ip;
-  const sock = (tx ? ext.endpoint : g.endpoint).bind(PORT);
+  const rcv = tx ? ext.endpoint : g.endpoint;
+  const sock = rcv.socket(PORT) ?? rcv.bind(PORT);
+  const sock0 = sock.packets;
+  const dropsBefore = sim.drops.total();
 
   // The offered schedule: datagram i is due at t0 + i / offered.
   const t0 = sim.now;
@@ -359,7 +397,7 @@ export function runLoadPoint(o: LoadPointOptions): LoadRun {
   const hSend = sim.register(`lab.perf.sender.${o.direction}`, () => {
     if (stopped) return;
     const now = sim.now;
-    const open = sent - sock.packets < window;
+    const open = sent - (sock.packets - sock0) < window;
     if (open && senderCpu.busyUntil <= now && due(sent) <= now) {
       sender.sendUdp(dst, PORT, payload);
       sent++;
@@ -401,18 +439,19 @@ export function runLoadPoint(o: LoadPointOptions): LoadRun {
   const seconds = (we - ws) / 1e9;
   const util: Record<string, number> = {};
   for (const u of utilisation) util[u.resource] = u.utilisation;
-  const neck = bottleneckOf(utilisation, pathOrder(o.direction, name, ext.name));
+  const neck = bottleneckOf(utilisation, pathOrder(o.direction, g.name, ext.name));
   const attempted = Math.floor((we - t0) / period) - Math.floor((ws - t0) / period);
   const gbps = (pps: number, bytes: number): number => Math.round(pps * bytes * 8 / 1e6) / 1e3;
   const deliveredPps = Math.round(delivered / seconds);
   const point: LoadPoint = {
-    direction: o.direction, design, payload, frame_bytes: sizes.frame,
+    direction: o.direction, design: vifDesign, payload, frame_bytes: sizes.frame,
     offered_pps: offered, offered_gbps: gbps(offered, sizes.wire),
     attempted, sent: sent - sent0, delivered,
     delivered_pps: deliveredPps, delivered_gbps: gbps(deliveredPps, sizes.wire), goodput_gbps: gbps(deliveredPps, payload),
     dropped: drops.reduce((s, d) => s + d.packets, 0),
     bottleneck: neck.resource, bottleneck_utilisation: neck.utilisation, util,
   };
+  drain(fn, host, () => (sock.packets - sock0) + (sim.drops.total() - dropsBefore) >= sent);
   return { point, host, guest: g, sock, utilisation, drops, records, cpuNs, windowStart: ws, windowEnd: we };
 }
 

@@ -149,11 +149,27 @@ describe('runLoadPoint()', () => {
     expect(run.point.bottleneck).toBe('none');
   });
 
+  it('runs the next point on a drained host with reuse, and clears a rate limit it no longer asks for', () => {
+    const over = runLoadPoint({ direction: 'tx', offeredPps: 800_000, warmupNs: 3_000_000, windowNs: 1_000_000 });
+    expect(over.point.dropped).toBeGreaterThan(0);
+    const calm = runLoadPoint({ direction: 'tx', offeredPps: 50_000, warmupNs: 500_000, windowNs: 1_000_000, reuse: over });
+    expect(calm.host).toBe(over.host);
+    expect(calm.sock).toBe(over.sock);
+    expect(calm.point).toMatchObject({ attempted: 50, sent: 50, delivered: 50, dropped: 0, bottleneck: 'none' });
+    const limited = runLoadPoint({ direction: 'tx', offeredPps: 50_000, windowNs: 1_000_000, rate: { bytes: 10_000, usec: 1000 }, reuse: calm });
+    expect(limited.guest.vif.queues[0]!.credit_bytes).toBe(10_000);
+    expect(limited.point.delivered).toBeLessThan(20); // 10 kB per ms: 6 frames of 1514 bytes per ms
+    const free = runLoadPoint({ direction: 'rx', offeredPps: 50_000, windowNs: 1_000_000, reuse: limited });
+    expect(free.guest.vif.queues[0]!.credit_bytes).toBe(Number.MAX_SAFE_INTEGER);
+    expect(free.point).toMatchObject({ direction: 'rx', design: 'modern', delivered: 50, dropped: 0 });
+  });
+
   it('rejects bad options, naming them', () => {
     expect(() => runLoadPoint({ direction: 'up' as never, offeredPps: 1 })).toThrow(/runLoadPoint: direction 'up' is not allowed/);
     expect(() => runLoadPoint({ direction: 'tx', offeredPps: 0 })).toThrow(/runLoadPoint: offeredPps 0 is not allowed/);
     expect(() => runLoadPoint({ direction: 'tx', offeredPps: 1, window: 0 })).toThrow(/runLoadPoint: window 0 is not allowed/);
     expect(() => runLoadPoint({ direction: 'tx', offeredPps: 1, rate: { bytes: 1, usec: 0 } })).toThrow(/runLoadPoint: rate.usec 0 is not allowed/);
+    expect(() => runLoadPoint({ direction: 'tx', offeredPps: 1, reuse: {} as never })).toThrow(/runLoadPoint: reuse must be a LoadRun/);
   });
 });
 
