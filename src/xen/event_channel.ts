@@ -24,9 +24,28 @@
  *
  * Differences: one vCPU per domain; no VIRQ/PIRQ/IPI bindings; all 4096 ports are valid (Xen
  * allocates port buckets lazily and answers -EINVAL beyond them); no XSM (dom0 is privileged);
- * no lateeoi (handlers are re-enabled at once); Linux masks every port at boot and unmasks a port
- * when a handler is bound, which this model does at domain creation and in
- * bind_evtchn_to_irqhandler().
+ * Linux masks every port at boot and unmasks a port when a handler is bound, which this model
+ * does at domain creation and in bind_evtchn_to_irqhandler().
+ *
+ * Late EOI (XSA-332): a port bound with bind_evtchn_to_irqhandler_lateeoi() uses Linux's
+ * xen_lateeoi_chip, whose ack masks the port before the handler runs. It stays masked — events
+ * the peer sends meanwhile only set its pending bit — until the driver calls xen_irq_lateeoi()
+ * once it has done the work. An EOI flagged XEN_EOI_FLAG_SPURIOUS (the interrupt found no work)
+ * counts in the port's spurious_cnt; past the threshold the unmask is deferred by
+ * 1 << (spurious_cnt - 1 - threshold) jiffies (at most HZ) to a per-CPU delayed work item.
+ *
+ *   event ──▶ upcall ──▶ lateeoi_ack_dynirq: mask (EOI_PENDING) + clear pending ──▶ handler
+ *   handler / driver, work done ──▶ xen_irq_lateeoi(0) ────────────────▶ unmask (pending? re-raise)
+ *   handler, no work ──▶ xen_irq_lateeoi(SPURIOUS): spurious_cnt++
+ *        spurious_cnt <= threshold ─────────────────────────────────▶ unmask
+ *        spurious_cnt >  threshold ──▶ eoi list, eoi_time = jiffies + delay
+ *                                      ──▶ xen_irq_lateeoi_worker (a jiffy tick) ──▶ EOI(0) ──▶ unmask
+ *
+ * Late EOI differences: one CPU, so one eoi list per domain and no irq_epoch / is_active
+ * (they matter only across CPUs or with the upcall loop's event_loop_timeout deferral, which is
+ * not modeled: eoi_time is set only by a spurious delay); the delayed work fires on jiffy ticks
+ * of the HZ given at bind time; the xenbus device's statistics (events, spurious_events,
+ * jiffies_eoi_delayed in sysfs) are kept per port and summed by the driver.
  */
 import {
   DOMID_SELF, EVTCHN_2L_NR_CHANNELS, EVTCHNSTAT_closed, EVTCHNSTAT_interdomain, EVTCHNSTAT_unbound,
@@ -35,6 +54,69 @@ import { ECS_FREE, ECS_INTERDOMAIN, ECS_RESERVED, ECS_UNBOUND, EINVAL, ENOSPC, E
 import type { Domain, EvtchnHandler } from './domain';
 import type { Hypervisor } from './hypervisor';
 import type { EvtchnSendResult } from './trace';
+import { defineTraceEvents, type TracePoint } from '../sim/trace';
+
+declare module '../sim/trace' {
+  interface TraceEvents {
+    'xen.evtchn.lateeoi': {
+      dom: number; port: number; spurious: boolean; from: 'driver' | 'worker'; spuriousCnt: number;
+      action: 'unmask' | 'delayed' | 'held'; delayJiffies: number; eoiAtNs: number;
+    };
+  }
+}
+
+defineTraceEvents({
+  'xen.evtchn.lateeoi': 'A Linux driver (or the lateeoi worker) signalled EOI on a lateeoi port: unmask now, delayed by delayJiffies after spurious events (unmasked at eoiAtNs), or held while another mask reason remains.',
+});
+
+/** include/xen/events.h: the interrupt found no work. */
+export const XEN_EOI_FLAG_SPURIOUS = 0x00000001;
+/** events_base.c irq_info.mask_reason bits. */
+const EVT_MASK_REASON_EOI_PENDING = 0x04;
+
+/** Statistics of one lateeoi port, as sysfs shows them for a xenbus device (summed over its ports). */
+export interface LateEoiStats {
+  /** Events the upcall dispatched to the port's handler (xenbus_device.events). */
+  events: number;
+  /** EOIs flagged XEN_EOI_FLAG_SPURIOUS (xenbus_device.spurious_events). */
+  spurious_events: number;
+  /** Jiffies the unmask was deferred by, summed (xenbus_device.jiffies_eoi_delayed). */
+  jiffies_eoi_delayed: number;
+  /** EOIs deferred to the lateeoi worker. */
+  delayed_eois: number;
+  /** irq_info.spurious_cnt now. */
+  spurious_cnt: number;
+  /** The port is masked waiting for its EOI (mask_reason EOI_PENDING). */
+  eoi_pending: boolean;
+  /** The port is on the eoi list (its unmask is delayed). */
+  delayed: boolean;
+}
+
+/**
+ * Linux's late-EOI state of one domain: the irq_info fields of its lateeoi ports (by port) and
+ * the per-CPU lateeoi work (one CPU: one eoi list, kept sorted by eoi_time, and one delayed work).
+ */
+class LateEoiTable {
+  /** 1 when the port is bound with xen_lateeoi_chip. */
+  readonly chip = new Uint8Array(EVTCHN_2L_NR_CHANNELS);
+  readonly maskReason = new Uint8Array(EVTCHN_2L_NR_CHANNELS);
+  readonly spuriousCnt = new Uint8Array(EVTCHN_2L_NR_CHANNELS);
+  /** xenbus_device.spurious_threshold (0: the default, 1). */
+  readonly threshold = new Uint16Array(EVTCHN_2L_NR_CHANNELS);
+  /** irq_info.eoi_time in jiffies (0: none). */
+  readonly eoiTime = new Float64Array(EVTCHN_2L_NR_CHANNELS);
+  readonly onList = new Uint8Array(EVTCHN_2L_NR_CHANNELS);
+  readonly events = new Float64Array(EVTCHN_2L_NR_CHANNELS);
+  readonly spuriousEvents = new Float64Array(EVTCHN_2L_NR_CHANNELS);
+  readonly jiffiesEoiDelayed = new Float64Array(EVTCHN_2L_NR_CHANNELS);
+  readonly delayedEois = new Float64Array(EVTCHN_2L_NR_CHANNELS);
+  /** lateeoi_work.eoi_list: ports in eoi_time order. */
+  readonly eoiList: number[] = [];
+  /** The scheduled xen_irq_lateeoi_worker event (-1: none). */
+  workId = -1;
+
+  constructor(readonly hz: number, readonly jiffyNs: number) {}
+}
 
 /** struct evtchn_alloc_unbound: IN dom, remote_dom; OUT port. */
 export interface EvtchnAllocUnbound { dom: number; remote_dom: number; port: number }
@@ -55,14 +137,21 @@ const SEND_RESULTS: readonly EvtchnSendResult[] = ['delivered', 'coalesced', 'ma
 export interface EvtchnCounters {
   sends: number; delivered: number; coalesced: number; masked: number; dropped_unbound: number; send_einval: number;
   upcalls: number; dispatched: number; binds: number; closes: number;
+  /** Late EOIs (Linux side): EOIs given, of which flagged spurious, and unmasks deferred to the worker. */
+  lateeoi_eois: number; lateeoi_spurious: number; lateeoi_delayed: number;
 }
 
 export class EventChannelOps {
   readonly counters: EvtchnCounters = {
     sends: 0, delivered: 0, coalesced: 0, masked: 0, dropped_unbound: 0, send_einval: 0,
     upcalls: 0, dispatched: 0, binds: 0, closes: 0,
+    lateeoi_eois: 0, lateeoi_spurious: 0, lateeoi_delayed: 0,
   };
   private readonly hUpcall: number;
+  private readonly hLateEoiWorker: number;
+  private readonly tpLateEoi: TracePoint<'xen.evtchn.lateeoi'>;
+  /** Linux late-EOI state by domid (only domains that bound a lateeoi port). */
+  private readonly lateeoi: (LateEoiTable | undefined)[] = [];
   /** Machine memory as u32 words and bytes (HostMemory's views, fixed for its lifetime). */
   private readonly u32: Uint32Array;
   private readonly bytes: Uint8Array;
@@ -71,6 +160,8 @@ export class EventChannelOps {
     this.u32 = hv.mem.u32;
     this.bytes = hv.mem.bytes;
     this.hUpcall = hv.sim.register('xen.evtchn.upcall', (domid) => this.xen_evtchn_do_upcall(hv.domainById(domid)));
+    this.hLateEoiWorker = hv.sim.register('xen.evtchn.lateeoi_worker', (domid) => this.xen_irq_lateeoi_worker(hv.domainById(domid)));
+    this.tpLateEoi = hv.sim.trace.point('xen.evtchn.lateeoi');
   }
 
   /** Sets up a new domain's ports: port 0 reserved, every port masked (Linux does this at boot). */
@@ -370,7 +461,216 @@ export class EventChannelOps {
     if (!EventChannelOps.validPort(port)) throw new RangeError(`unbind_from_irqhandler: port ${port} is out of range; use 1..${EVTCHN_2L_NR_CHANNELS - 1}`);
     this.mask_evtchn(d, port);
     d.irqHandlers[port] = undefined;
+    const le = this.lateeoi[d.domid];
+    if (le !== undefined && le.chip[port] !== 0) {
+      // xen_free_irq(): "if (!list_empty(&info->eoi_list)) lateeoi_list_del(info);"
+      if (le.onList[port] !== 0) this.lateeoi_list_del(le, port);
+      EventChannelOps.resetLateEoi(le, port);
+    }
     return this.evtchn_close(d, port);
+  }
+
+  // ---- late EOI (Linux drivers/xen/events/events_base.c, XSA-332) ----------------------------
+
+  /**
+   * Binds `handler` to a port of `d` with the lateeoi irq chip and unmasks it: from now on each
+   * event masks the port until the driver calls xen_irq_lateeoi(). `hz` is the domain's
+   * CONFIG_HZ (the spurious delay is counted in jiffies); `spuriousThreshold` is the xenbus
+   * device's spurious_threshold (sysfs; 0 means the default, 1).
+   * @models torvalds/linux drivers/xen/events/events_base.c bind_evtchn_to_irqhandler_lateeoi()
+   *   (the irq_chip xen_lateeoi_chip: `.irq_ack = lateeoi_ack_dynirq`)
+   */
+  bind_evtchn_to_irqhandler_lateeoi(d: Domain, port: number, handler: EvtchnHandler, opts: { hz: number; spuriousThreshold?: number }): void {
+    const hz = opts?.hz;
+    if (typeof hz !== 'number' || !Number.isInteger(hz) || hz < 1 || hz > 10000 || 1_000_000_000 % hz !== 0) {
+      throw new RangeError(`bind_evtchn_to_irqhandler_lateeoi: hz ${String(hz)} is not allowed; use a CONFIG_HZ that divides one second exactly (e.g. 100, 250 or 1000)`);
+    }
+    const threshold = opts.spuriousThreshold ?? 0;
+    if (!Number.isInteger(threshold) || threshold < 0 || threshold > 0xffff) {
+      throw new RangeError(`bind_evtchn_to_irqhandler_lateeoi: spuriousThreshold ${String(threshold)} is not allowed; use an integer in 0..65535 (0: the default, 1)`);
+    }
+    if (!EventChannelOps.validPort(port)) throw new RangeError(`bind_evtchn_to_irqhandler_lateeoi: port ${port} is out of range; use 1..${EVTCHN_2L_NR_CHANNELS - 1}`);
+    let le = this.lateeoi[d.domid];
+    if (le === undefined) {
+      le = new LateEoiTable(hz, 1_000_000_000 / hz);
+      this.lateeoi[d.domid] = le;
+    } else if (le.hz !== hz) {
+      throw new Error(`bind_evtchn_to_irqhandler_lateeoi: d${d.domid} already runs with hz ${le.hz}; one kernel has one CONFIG_HZ (got ${hz})`);
+    }
+    if (d.irqHandlers[port] !== undefined) throw new Error(`bind_evtchn_to_irqhandler_lateeoi: d${d.domid} port ${port} already has a handler; unbind it first`);
+    EventChannelOps.resetLateEoi(le, port);
+    le.chip[port] = 1;
+    le.threshold[port] = threshold;
+    this.bind_evtchn_to_irqhandler(d, port, handler);
+  }
+
+  /**
+   * The driver's end of interrupt for a lateeoi port, after it has done (or found no) work.
+   * `eoiFlags` & XEN_EOI_FLAG_SPURIOUS says the interrupt found no work. Returns the jiffies the
+   * unmask was deferred by (0: unmasked now), or -1 when the port is not a lateeoi port or its
+   * unmask is already queued (the EOI is ignored, as Linux returns early).
+   * @models torvalds/linux drivers/xen/events/events_base.c xen_irq_lateeoi()
+   */
+  xen_irq_lateeoi(d: Domain, port: number, eoiFlags: number): number {
+    const le = this.lateeoi[d.domid];
+    if (le === undefined || (port >>> 0) >= EVTCHN_2L_NR_CHANNELS) return -1;
+    if (le.chip[port] !== 0) this.counters.lateeoi_eois++;
+    return this.xen_irq_lateeoi_locked(d, le, port, (eoiFlags & XEN_EOI_FLAG_SPURIOUS) !== 0, 'driver');
+  }
+
+  /**
+   * The spurious-event accounting and the unmask (or its deferral):
+   *
+   *   if (!VALID_EVTCHN(evtchn) || !list_empty(&info->eoi_list)) return;
+   *   if (spurious) {
+   *     if ((1 << info->spurious_cnt) < (HZ << 2)) { if (info->spurious_cnt != 0xFF) info->spurious_cnt++; }
+   *     if (info->spurious_cnt > threshold) {
+   *       delay = 1 << (info->spurious_cnt - 1 - threshold); if (delay > HZ) delay = HZ;
+   *       info->eoi_time = get_jiffies_64() + delay; atomic_add(delay, &dev->jiffies_eoi_delayed);
+   *     }
+   *     atomic_inc(&dev->spurious_events);
+   *   } else { info->spurious_cnt = 0; }
+   *   if (info->eoi_time && (info->irq_epoch == per_cpu(irq_epoch, cpu) || delay)) { lateeoi_list_add(info); return; }
+   *   info->eoi_time = 0; ... do_unmask(info, EVT_MASK_REASON_EOI_PENDING);
+   *
+   * Note what follows from it: the worker EOIs with spurious = false, which zeroes
+   * spurious_cnt, so under a steady storm the count never climbs past threshold + 1 and the
+   * delay stays at one jiffy (the growth to HZ needs spurious EOIs without a worker EOI between
+   * them, which the early return for a queued port rules out).
+   * @models torvalds/linux drivers/xen/events/events_base.c xen_irq_lateeoi_locked()
+   * @simplified eoi_time is only ever set by a spurious delay (no event_loop_timeout deferral), so
+   *   the irq_epoch test reduces to `delay != 0`.
+   */
+  private xen_irq_lateeoi_locked(d: Domain, le: LateEoiTable, port: number, spurious: boolean, from: 'driver' | 'worker'): number {
+    if (le.chip[port] === 0 || le.onList[port] !== 0) return -1;
+    const nowJ = Math.floor(this.hv.sim.now / le.jiffyNs);
+    let delay = 0;
+    if (spurious) {
+      const threshold = le.threshold[port] || 1;
+      let cnt = le.spuriousCnt[port]!;
+      if ((1 << cnt) < (le.hz << 2) && cnt !== 0xff) cnt++;
+      le.spuriousCnt[port] = cnt;
+      if (cnt > threshold) {
+        delay = 1 << (cnt - 1 - threshold);
+        if (delay > le.hz) delay = le.hz;
+        le.eoiTime[port] = nowJ + delay;
+        le.jiffiesEoiDelayed[port] += delay;
+      }
+      le.spuriousEvents[port]++;
+      this.counters.lateeoi_spurious++;
+    } else {
+      le.spuriousCnt[port] = 0;
+    }
+    const tp = this.tpLateEoi;
+    if (delay !== 0) {
+      this.lateeoi_list_add(d, le, port, nowJ);
+      le.delayedEois[port]++;
+      this.counters.lateeoi_delayed++;
+      if (tp.on) tp.emit({ dom: d.domid, port, spurious, from, spuriousCnt: le.spuriousCnt[port]!, action: 'delayed', delayJiffies: delay, eoiAtNs: le.eoiTime[port]! * le.jiffyNs });
+      return delay;
+    }
+    le.eoiTime[port] = 0;
+    // do_unmask(info, EVT_MASK_REASON_EOI_PENDING): unmask only when no other reason remains.
+    const reason = le.maskReason[port]! & ~EVT_MASK_REASON_EOI_PENDING;
+    le.maskReason[port] = reason;
+    if (reason === 0) this.evtchn_2l_unmask(d, port);
+    if (tp.on) tp.emit({ dom: d.domid, port, spurious, from, spuriousCnt: le.spuriousCnt[port]!, action: reason === 0 ? 'unmask' : 'held', delayJiffies: 0, eoiAtNs: this.hv.sim.now });
+    return 0;
+  }
+
+  /**
+   * Queues a port whose unmask is delayed, in eoi_time order; only a list that was empty
+   * (re)arms the delayed work, to fire `eoi_time - now` jiffies from now (at least one):
+   *
+   *   if (now < info->eoi_time) delay = info->eoi_time - now; else delay = 1;
+   *   if (list_empty(&eoi->eoi_list)) { list_add(...); mod_delayed_work_on(..., &eoi->delayed, delay); }
+   *   else { list_for_each_entry_reverse(elem, ...) if (elem->eoi_time <= info->eoi_time) break;
+   *          list_add(&info->eoi_list, &elem->eoi_list); }
+   *
+   * @models torvalds/linux drivers/xen/events/events_base.c lateeoi_list_add()
+   */
+  private lateeoi_list_add(d: Domain, le: LateEoiTable, port: number, nowJ: number): void {
+    const t = le.eoiTime[port]!;
+    const delay = nowJ < t ? t - nowJ : 1;
+    le.onList[port] = 1;
+    const list = le.eoiList;
+    if (list.length === 0) {
+      list.push(port);
+      this.modLateEoiWork(d, le, nowJ + delay);
+    } else {
+      let i = list.length;
+      while (i > 0 && le.eoiTime[list[i - 1]!]! > t) i--;
+      list.splice(i, 0, port);
+    }
+  }
+
+  /** mod_delayed_work_on(): the worker runs at the tick of jiffy `atJ`. */
+  private modLateEoiWork(d: Domain, le: LateEoiTable, atJ: number): void {
+    const sim = this.hv.sim;
+    if (le.workId >= 0) sim.cancel(le.workId);
+    le.workId = sim.at(Math.max(sim.now, atJ * le.jiffyNs), this.hLateEoiWorker, d.domid);
+  }
+
+  /** @models torvalds/linux drivers/xen/events/events_base.c lateeoi_list_del() */
+  private lateeoi_list_del(le: LateEoiTable, port: number): void {
+    const i = le.eoiList.indexOf(port);
+    if (i >= 0) le.eoiList.splice(i, 1);
+    le.onList[port] = 0;
+  }
+
+  /**
+   * The delayed work: EOIs (not spurious) every queued port whose eoi_time has come, then
+   * re-arms itself for the next one:
+   *
+   *   if (info == NULL || now < info->eoi_time) break;
+   *   list_del_init(&info->eoi_list); info->eoi_time = 0; xen_irq_lateeoi_locked(info, false);
+   *   ...
+   *   if (info) mod_delayed_work_on(info->eoi_cpu, system_wq, &eoi->delayed, info->eoi_time - now);
+   *
+   * @models torvalds/linux drivers/xen/events/events_base.c xen_irq_lateeoi_worker()
+   * @simplified runs at no CPU cost to the domain.
+   */
+  private xen_irq_lateeoi_worker(d: Domain): void {
+    const le = this.lateeoi[d.domid];
+    if (le === undefined) return;
+    le.workId = -1;
+    const nowJ = Math.floor(this.hv.sim.now / le.jiffyNs);
+    const list = le.eoiList;
+    while (list.length !== 0) {
+      const port = list[0]!;
+      if (nowJ < le.eoiTime[port]!) {
+        this.modLateEoiWork(d, le, le.eoiTime[port]!);
+        return;
+      }
+      list.shift();
+      le.onList[port] = 0;
+      le.eoiTime[port] = 0;
+      this.xen_irq_lateeoi_locked(d, le, port, false, 'worker');
+    }
+  }
+
+  private static resetLateEoi(le: LateEoiTable, port: number): void {
+    le.chip[port] = 0;
+    le.maskReason[port] = 0;
+    le.spuriousCnt[port] = 0;
+    le.threshold[port] = 0;
+    le.eoiTime[port] = 0;
+    le.onList[port] = 0;
+    le.events[port] = 0;
+    le.spuriousEvents[port] = 0;
+    le.jiffiesEoiDelayed[port] = 0;
+    le.delayedEois[port] = 0;
+  }
+
+  /** The late-EOI statistics of a port of `d`, or null when it is not bound with the lateeoi chip. */
+  lateeoiStats(d: Domain, port: number): LateEoiStats | null {
+    const le = this.lateeoi[d.domid];
+    if (le === undefined || (port >>> 0) >= EVTCHN_2L_NR_CHANNELS || le.chip[port] === 0) return null;
+    return {
+      events: le.events[port]!, spurious_events: le.spuriousEvents[port]!, jiffies_eoi_delayed: le.jiffiesEoiDelayed[port]!,
+      delayed_eois: le.delayedEois[port]!, spurious_cnt: le.spuriousCnt[port]!,
+      eoi_pending: (le.maskReason[port]! & EVT_MASK_REASON_EOI_PENDING) !== 0, delayed: le.onList[port] !== 0,
+    };
   }
 
   /** Guest disables event delivery (sets evtchn_upcall_mask; Linux xen_irq_disable). */
@@ -487,6 +787,14 @@ export class EventChannelOps {
     if (h === undefined) {
       if (tp.on) tp.emit({ dom: d.domid, port, handled: false });
       return;
+    }
+    const le = this.lateeoi[d.domid];
+    if (le !== undefined && le.chip[port] !== 0) {
+      // xen_lateeoi_chip's lateeoi_ack_dynirq(): do_mask(info, EVT_MASK_REASON_EOI_PENDING), then
+      // clear_evtchn(); the port stays masked until the driver's xen_irq_lateeoi().
+      if (le.maskReason[port] === 0) this.mask_evtchn(d, port);
+      le.maskReason[port] = le.maskReason[port]! | EVT_MASK_REASON_EOI_PENDING;
+      le.events[port]++; // handle_irq_for_port(): atomic_inc(&dev->events)
     }
     const i = d.sharedInfoW + SI_PENDING_W + (port >>> 5);
     this.u32[i] = this.u32[i]! & ~(1 << (port & 31)); // clear_pending(): the IRQ ack

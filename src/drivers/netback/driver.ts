@@ -20,6 +20,8 @@ import { NETBACK_PARAMS } from './params';
 type NetbackSpecs = (typeof NETBACK_PARAMS)['specs'];
 import './trace';
 import type { NetbackHypervisor, NetbackStack } from './platform';
+import type { NetbackLateEoi } from './xen-adapter';
+import { BRIDGE_PARAMS } from '../../net/bridge/params';
 import type { XenvifQueue } from './common';
 import { XenVif, type VifDesign } from './interface';
 import {
@@ -42,6 +44,10 @@ export class NetbackDriver {
   readonly foreignRef: Uint32Array;
   /** CPU ns accumulated by the running step, charged by flushCost(). */
   stepCost = 0;
+  /** CONFIG_HZ of the backend kernel (the `bridge.hz` parameter): the lateeoi delay counts jiffies. */
+  readonly hz: number;
+  /** Modern vifs bind their event channels with the lateeoi chip (param `lateeoi` and a hypervisor that offers it). */
+  readonly useLateEoi: boolean;
   readonly classic: ClassicNetback;
 
   readonly tpStep: TracePoint<'pkt.step'>;
@@ -64,11 +70,13 @@ export class NetbackDriver {
   constructor(
     readonly sim: Simulator,
     params: Params,
-    readonly hv: NetbackHypervisor,
+    readonly hv: NetbackHypervisor & Partial<NetbackLateEoi>,
     readonly stack: NetbackStack,
   ) {
     this.params = params.group(NETBACK_PARAMS);
     this.costs = this.params;
+    this.hz = params.group(BRIDGE_PARAMS).hz;
+    this.useLateEoi = this.params.lateeoi && typeof hv.bindInterdomainLateeoi === 'function';
     const n = hv.mem.nrPages;
     this.foreignDom = new Int32Array(n).fill(-1);
     this.foreignRef = new Uint32Array(n);
@@ -159,6 +167,17 @@ export class NetbackDriver {
       return true;
     }
     return false;
+  }
+
+  // ---- event channels --------------------------------------------------------------------
+
+  /**
+   * xen_irq_lateeoi(irq, flags) on one of this backend's ports. Returns the jiffies the unmask
+   * was deferred by, 0 when unmasked now, -1 when the port is not a lateeoi port.
+   */
+  xen_irq_lateeoi(port: number, eoiFlags: number): number {
+    const hv = this.hv;
+    return hv.lateeoi !== undefined ? hv.lateeoi(port, eoiFlags) : -1;
   }
 
   // ---- modern scheduling -----------------------------------------------------------------

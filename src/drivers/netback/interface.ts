@@ -15,6 +15,11 @@
  * frontend wrote in xenstore. The bridge enslaves the vif like any net_device; dom0's stack
  * calls `ndo_start_xmit` to send to the guest.
  *
+ * Event channels: a modern vif binds the frontend's ports with the lateeoi chip (XSA-332), so
+ * each queue tracks which handler owes its channel an EOI (`eoiPending`, Linux's
+ * queue->eoi_pending) and `irqStats()` shows each channel's events, spurious events and EOI
+ * delays; a classic vif binds plain handlers, as 2.6.18 did.
+ *
  * @models torvalds/linux drivers/net/xen-netback/interface.c (xenvif_alloc, xenvif_start_xmit,
  *   xenvif_connect_data, xenvif_disconnect_data, xenvif_carrier_on/off) and, for classic vifs,
  *   bronson/linux-2.6.18.8-ovz-xen drivers/xen/netback/interface.c (netif_alloc, netif_map)
@@ -30,8 +35,12 @@ import type { GnttabMapGrantRef } from '../../xen/grant_table';
 import { ringWalkIds } from './walk-ids';
 import { XenvifQueue, XEN_NETBACK_TX_COPY_LEN } from './common';
 import type { NetbackDriver } from './driver';
-import { xenvif_mcast_match, xenvif_tx_interrupt } from './modern/netback';
-import { xenvif_rx_queue_tail, xenvif_rx_queue_purge, xenvif_have_rx_work } from './modern/rx';
+import {
+  NETBK_COMMON_EOI, XEN_EOI_FLAG_SPURIOUS, xenvif_handle_tx_interrupt, xenvif_lateeoi, xenvif_mcast_match, xenvif_tx_interrupt,
+} from './modern/netback';
+import {
+  xenvif_handle_rx_interrupt, xenvif_rx_interrupt, xenvif_rx_queue_tail, xenvif_rx_queue_purge,
+} from './modern/rx';
 import { netif_be_start_xmit } from './classic/netback';
 
 export type VifDesign = 'modern' | 'classic';
@@ -81,6 +90,28 @@ export interface VifCounters {
   tx_dropped: number; tx_zerocopy_sent: number; tx_zerocopy_success: number; rx_gso_checksum_fixup: number;
   rx_runs: number; rx_copy_ops: number; rx_copy_errors: number; rx_transfer_ops: number; rx_responses: number;
   rx_notifies: number; rx_dropped: number; rx_queue_stops: number; fatal_errors: number; irqs: number; tx_frag_overflow: number;
+  /** Late EOIs flagged spurious (the interrupt found no work) and the jiffies their unmasks were deferred by (sysfs names). */
+  spurious_events: number; jiffies_eoi_delayed: number;
+}
+
+/** One queue's event channels as /proc/interrupts and the xenbus device's sysfs statistics show them. */
+export interface VifIrqRow {
+  queue: number;
+  /** 'tx' / 'rx' (split channels) or 'tx+rx' (one shared channel). */
+  channel: 'tx' | 'rx' | 'tx+rx';
+  /** dom0's local port. */
+  port: number;
+  /** Events handled (the irq's count in /proc/interrupts). */
+  events: number;
+  spurious_events: number;
+  jiffies_eoi_delayed: number;
+  /** Unmasks deferred to the lateeoi worker. */
+  delayed_eois: number;
+  /** The irq's spurious_cnt now (reset by an EOI that found work). */
+  spurious_cnt: number;
+  /** Masked, waiting for netback's EOI (or, when `delayed`, for the worker). */
+  eoi_pending: boolean;
+  delayed: boolean;
 }
 
 export class XenVif extends NetDevice {
@@ -108,6 +139,8 @@ export class XenVif extends NetDevice {
   get mcastCount(): number { return this.mcastAddrs.length; }
   /** The frontend domain's event-channel handlers bound for this vif (local ports). */
   private readonly boundPorts: number[] = [];
+  /** queue->eoi_pending by queue id (NETBK_RX_EOI / NETBK_TX_EOI / NETBK_COMMON_EOI bits). */
+  readonly eoiPending = new Uint8Array(64);
   /** Where drops are counted (sim.drops `where`). */
   readonly dropWhere: string;
 
@@ -121,6 +154,7 @@ export class XenVif extends NetDevice {
       tx_dropped: 0, tx_zerocopy_sent: 0, tx_zerocopy_success: 0, rx_gso_checksum_fixup: 0,
       rx_runs: 0, rx_copy_ops: 0, rx_copy_errors: 0, rx_transfer_ops: 0, rx_responses: 0,
       rx_notifies: 0, rx_dropped: 0, rx_queue_stops: 0, fatal_errors: 0, irqs: 0, tx_frag_overflow: 0,
+      spurious_events: 0, jiffies_eoi_delayed: 0,
     } as VifCounters);
   }
 
@@ -323,17 +357,18 @@ export class XenVif extends NetDevice {
       for (let i = 0; i < 4; i++) q.landBig.push(this.page());
     }
     const uidQ = q;
+    this.eoiPending[q.id] = 0;
     if (k.txEvtchn === k.rxEvtchn) {
-      const port = nb.hv.bindInterdomain(this.domid, k.txEvtchn, () => this.interrupt(uidQ));
+      const port = this.bindEvtchn(k.txEvtchn, () => this.interrupt(uidQ));
       if (port < 0) return port;
       q.txIrq = q.rxIrq = port;
       this.boundPorts.push(port);
     } else {
-      const tp = nb.hv.bindInterdomain(this.domid, k.txEvtchn, () => this.txInterrupt(uidQ));
+      const tp = this.bindEvtchn(k.txEvtchn, () => this.txInterrupt(uidQ));
       if (tp < 0) return tp;
       q.txIrq = tp;
       this.boundPorts.push(tp);
-      const rp = nb.hv.bindInterdomain(this.domid, k.rxEvtchn, () => this.rxInterrupt(uidQ));
+      const rp = this.bindEvtchn(k.rxEvtchn, () => this.rxInterrupt(uidQ));
       if (rp < 0) return rp;
       q.rxIrq = rp;
       this.boundPorts.push(rp);
@@ -342,16 +377,81 @@ export class XenVif extends NetDevice {
     return 0;
   }
 
+  /**
+   * Binds one of the frontend's ports: modern netback with the lateeoi chip (XSA-332; unless
+   * `netback.lateeoi` is false), the 2.6.18 backend with a plain handler (it had no lateeoi).
+   * @models torvalds/linux drivers/net/xen-netback/interface.c xenvif_connect_data():
+   *   `err = bind_interdomain_evtchn_to_irqhandler_lateeoi(dev, tx_evtchn, xenvif_tx_interrupt, 0, queue->tx_irq_name, queue);`
+   */
+  private bindEvtchn(remotePort: number, handler: (port: number) => void): number {
+    const nb = this.nb;
+    const hv = nb.hv;
+    if (this.design === 'modern' && nb.useLateEoi) {
+      return hv.bindInterdomainLateeoi!(this.domid, remotePort, handler, { hz: nb.hz, spuriousThreshold: nb.params.spurious_threshold });
+    }
+    return hv.bindInterdomain(this.domid, remotePort, handler);
+  }
+
+  /**
+   * The event channels of every queue with their irq statistics (lateeoi ports only; empty for a
+   * classic vif or with `netback.lateeoi` false).
+   */
+  irqStats(): VifIrqRow[] {
+    const rows: VifIrqRow[] = [];
+    const hv = this.nb.hv;
+    if (hv.lateeoiStats === undefined) return rows;
+    for (const q of this.queues) {
+      const shared = q.txIrq === q.rxIrq;
+      const ports: [VifIrqRow['channel'], number][] = shared ? [['tx+rx', q.txIrq]] : [['tx', q.txIrq], ['rx', q.rxIrq]];
+      for (const [channel, port] of ports) {
+        const st = hv.lateeoiStats(port);
+        if (st === null) continue;
+        rows.push({
+          queue: q.id, channel, port, events: st.events, spurious_events: st.spurious_events,
+          jiffies_eoi_delayed: st.jiffies_eoi_delayed, delayed_eois: st.delayed_eois, spurious_cnt: st.spurious_cnt,
+          eoi_pending: st.eoi_pending, delayed: st.delayed,
+        });
+      }
+    }
+    return rows;
+  }
+
   private page(): number {
     const mfn = this.nb.hv.allocPage();
     if (mfn < 0) throw new Error(`${this.name}: out of host memory for netback's staging pages`);
     return mfn;
   }
 
-  /** xenvif_interrupt: one channel for both directions. */
+  /**
+   * One channel for both directions. Modern: the EOI is owed by whichever side had work (each
+   * clears NETBK_COMMON_EOI when it EOIs), or given at once, flagged spurious, when neither had:
+   *
+   *   old = atomic_fetch_or(NETBK_COMMON_EOI, &queue->eoi_pending);
+   *   WARN(old, "Interrupt while EOI pending\n");
+   *   has_tx = xenvif_handle_tx_interrupt(queue);
+   *   has_rx = xenvif_handle_rx_interrupt(queue);
+   *   if (!has_rx && !has_tx) {
+   *     atomic_andnot(NETBK_COMMON_EOI, &queue->eoi_pending);
+   *     xen_irq_lateeoi(irq, XEN_EOI_FLAG_SPURIOUS);
+   *   }
+   *
+   * @models torvalds/linux drivers/net/xen-netback/interface.c xenvif_interrupt()
+   */
   private interrupt(q: XenvifQueue): void {
-    this.txInterrupt(q);
-    this.rxInterrupt(q);
+    if (this.design === 'classic') {
+      this.txInterrupt(q);
+      this.rxInterrupt(q);
+      return;
+    }
+    const ep = this.eoiPending;
+    ep[q.id] = ep[q.id]! | NETBK_COMMON_EOI;
+    const hasTx = xenvif_handle_tx_interrupt(q);
+    const hasRx = xenvif_handle_rx_interrupt(q);
+    if (!hasRx && !hasTx) {
+      ep[q.id] = ep[q.id]! & ~NETBK_COMMON_EOI;
+      xenvif_lateeoi(this, q.txIrq, XEN_EOI_FLAG_SPURIOUS);
+    }
+    this.nb.flushCost();
   }
 
   private txInterrupt(q: XenvifQueue): void {
@@ -366,9 +466,7 @@ export class XenVif extends NetDevice {
    */
   private rxInterrupt(q: XenvifQueue): void {
     if (this.design === 'classic') { this.nb.classic.rxInterrupt(this); return; }
-    this.chargeIrq();
-    // xenvif_handle_rx_interrupt(): kick the kthread when xenvif_have_rx_work().
-    if (xenvif_have_rx_work(q)) this.nb.kickRxThread(q);
+    xenvif_rx_interrupt(q);
     this.nb.flushCost();
   }
 
@@ -384,6 +482,7 @@ export class XenVif extends NetDevice {
     this.setCarrier(false, 'disconnect');
     for (const p of this.boundPorts) nb.hv.unbind(p);
     this.boundPorts.length = 0;
+    this.eoiPending.fill(0);
     for (const q of this.queues) {
       q.kthreadStopped = true;
       if (q.rxTimerId >= 0) { nb.sim.cancel(q.rxTimerId); q.rxTimerId = -1; }

@@ -45,6 +45,16 @@ export const NETBACK_PARAMS = defineParams('netback', {
     help: 'Bytes a guest-receive queue may hold; beyond this the vif queue stops and packets are dropped (XSA-392).',
     models: 'torvalds/linux drivers/net/xen-netback/interface.c XENVIF_RX_QUEUE_BYTES (XEN_NETIF_RX_RING_SIZE/2 * PAGE_SIZE)',
   }),
+  lateeoi: bool({
+    default: true,
+    help: "Modern netback binds its event channels with Linux's lateeoi irq chip (XSA-332): an event masks its port until netback has done the work, and events that find no work delay the unmask (a guest storming events cannot keep dom0 busy). false models netback before that fix: handlers re-enabled at once. Classic (2.6.18) vifs never use it.",
+    models: 'torvalds/linux drivers/net/xen-netback/interface.c bind_interdomain_evtchn_to_irqhandler_lateeoi() (Linux 5.10 and the XSA-332 stable backports)',
+  }),
+  spurious_threshold: int({
+    default: 0, min: 0, max: 65535, unit: 'events',
+    help: "How many spurious events in a row (events that found no work) a vif's event channel may raise before its unmask is delayed; 0 is the kernel's default, 1. The delay is then 1 << (count - 1 - threshold) jiffies, at most HZ (dom0's HZ is the bridge.hz parameter).",
+    models: 'torvalds/linux drivers/xen/xenbus/xenbus_probe.c sysfs spurious_threshold of the vif xenbus device; drivers/xen/events/events_base.c xen_irq_lateeoi_locked()',
+  }),
   napi_weight: int({
     default: 64, min: 1, max: 1024, unit: 'packets',
     help: 'NAPI budget of one xenvif_poll (guest-transmit packets per poll).',

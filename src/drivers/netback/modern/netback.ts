@@ -28,8 +28,15 @@
  * @simplified the skb and its frag_list skb keep one list of fragments (split at MAX_SKB_FRAGS
  *   when consolidating); the multicast list of MCAST_ADD/DEL extras is applied by
  *   xenvif_start_xmit (interface.ts) when the vif has multicastControl; no hash extras on tx
- *   (no skb hash); lateeoi is not modeled
- *   (events are re-enabled at once); skb allocation never fails.
+ *   (no skb hash); skb allocation never fails.
+ *
+ * Late EOI (XSA-332): the tx channel is bound with the lateeoi chip, so an event masks it until
+ * netback EOIs — right away, flagged spurious, when the interrupt finds no requests
+ * (xenvif_tx_interrupt), else when the poll has drained the ring and RING_FINAL_CHECK finds
+ * nothing more (xenvif_napi_schedule_or_enable_events, also reached from the credit timer). A
+ * disabled vif's poll never EOIs: its channel stays masked. The delay a run of spurious events
+ * earns is applied by the event-channel layer (src/xen/event_channel.ts xen_irq_lateeoi()).
+ * With `netback.lateeoi` false the channel is bound plainly and the EOIs are no-ops.
  */
 import {
   GNTCOPY_source_gref, GNTMAP_host_map, GNTMAP_readonly, GNTST_okay, DOMID_SELF, XEN_PAGE_SHIFT, XEN_PAGE_SIZE,
@@ -76,18 +83,66 @@ function copyTxRequest(q: XenvifQueue, idx: number): void {
   rqSize = v.getUint16(o + 10, true);
 }
 
+// queue->eoi_pending bits (common.h): which handler owes its channel a late EOI. "Each handler
+// will EOI when either NETBK_COMMON_EOI or their specific bits (NETBK_RX_EOI or NETBK_TX_EOI)
+// are set and they will reset those bits." Kept per queue id in XenVif.eoiPending.
+export const NETBK_RX_EOI = 0x01;
+export const NETBK_TX_EOI = 0x02;
+export const NETBK_COMMON_EOI = 0x04;
+/** include/xen/events.h XEN_EOI_FLAG_SPURIOUS */
+export const XEN_EOI_FLAG_SPURIOUS = 0x01;
+
 /**
- * Event-channel handler of the tx (or shared) channel: schedule NAPI if the ring has work.
- * @models torvalds/linux drivers/net/xen-netback/interface.c xenvif_tx_interrupt()
- * @simplified no lateeoi: a spurious event is simply ignored.
+ * xen_irq_lateeoi(irq, flags) for a vif's port, counting a spurious EOI (and the jiffies its
+ * unmask was deferred by) in the vif's counters as the xenbus device's sysfs statistics do.
+ * A port bound without the lateeoi chip (classic, or `netback.lateeoi` false) ignores it.
+ * @models torvalds/linux drivers/xen/events/events_base.c xen_irq_lateeoi() (as netback calls it)
  */
-export function xenvif_tx_interrupt(q: XenvifQueue): void {
+export function xenvif_lateeoi(vif: XenVif, port: number, eoiFlags: number): void {
+  const delay = vif.nb.xen_irq_lateeoi(port, eoiFlags);
+  if (delay >= 0 && (eoiFlags & XEN_EOI_FLAG_SPURIOUS) !== 0) {
+    vif.counters.spurious_events++;
+    vif.counters.jiffies_eoi_delayed += delay;
+  }
+}
+
+/**
+ * The tx half of the interrupt: schedule NAPI if the ring has requests. Returns whether it did.
+ * @models torvalds/linux drivers/net/xen-netback/interface.c xenvif_handle_tx_interrupt()
+ */
+export function xenvif_handle_tx_interrupt(q: XenvifQueue): boolean {
   const vif = q.vif;
   vif.chargeIrq();
   if (q.tx !== null && RING_HAS_UNCONSUMED_REQUESTS(q.tx) !== 0) {
     // Packet walk: the interrupt is where the guest's notification lands for its oldest request.
     if (vif.nb.tpStep.on) vif.nb.step(q.txWalk[q.tx.req_cons & 255]!, 'xenvif_tx_interrupt', vif.nb.costs.irq_ns, `queue ${q.id}`);
     napi_schedule(q);
+    return true;
+  }
+  return false;
+}
+
+/**
+ * Event-channel handler of the tx channel (split channels). The port is masked (lateeoi ack)
+ * until the EOI: at once, flagged spurious, when the ring has no requests; otherwise after the
+ * NAPI poll has drained it (xenvif_napi_schedule_or_enable_events):
+ *
+ *   old = atomic_fetch_or(NETBK_TX_EOI, &queue->eoi_pending);
+ *   WARN(old & NETBK_TX_EOI, "Interrupt while EOI pending\n");
+ *   if (!xenvif_handle_tx_interrupt(queue)) {
+ *     atomic_andnot(NETBK_TX_EOI, &queue->eoi_pending);
+ *     xen_irq_lateeoi(irq, XEN_EOI_FLAG_SPURIOUS);
+ *   }
+ *
+ * @models torvalds/linux drivers/net/xen-netback/interface.c xenvif_tx_interrupt()
+ */
+export function xenvif_tx_interrupt(q: XenvifQueue): void {
+  const vif = q.vif;
+  const ep = vif.eoiPending;
+  ep[q.id] = ep[q.id]! | NETBK_TX_EOI;
+  if (!xenvif_handle_tx_interrupt(q)) {
+    ep[q.id] = ep[q.id]! & ~NETBK_TX_EOI;
+    xenvif_lateeoi(vif, q.txIrq, XEN_EOI_FLAG_SPURIOUS);
   }
 }
 
@@ -118,11 +173,27 @@ export function xenvif_poll(q: XenvifQueue, budget: number): number {
 }
 
 /**
+ * After a poll that drained the ring (or the credit timer): poll again if requests arrived since
+ * (re-arming req_event), else give the tx channel the late EOI its interrupt deferred:
+ *
+ *   if (more_to_do) napi_schedule(&queue->napi);
+ *   else if (atomic_fetch_andnot(NETBK_TX_EOI | NETBK_COMMON_EOI, &queue->eoi_pending) &
+ *            (NETBK_TX_EOI | NETBK_COMMON_EOI))
+ *     xen_irq_lateeoi(queue->tx_irq, 0);
+ *
  * @models torvalds/linux drivers/net/xen-netback/netback.c xenvif_napi_schedule_or_enable_events()
  */
 export function xenvif_napi_schedule_or_enable_events(q: XenvifQueue): void {
   if (q.tx === null) return;
   if (RING_FINAL_CHECK_FOR_REQUESTS(q.tx) !== 0) napi_schedule(q);
+  else {
+    const ep = q.vif.eoiPending;
+    const old = ep[q.id]!;
+    if ((old & (NETBK_TX_EOI | NETBK_COMMON_EOI)) !== 0) {
+      ep[q.id] = old & ~(NETBK_TX_EOI | NETBK_COMMON_EOI);
+      xenvif_lateeoi(q.vif, q.txIrq, 0);
+    }
+  }
 }
 
 /**

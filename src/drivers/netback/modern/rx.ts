@@ -23,6 +23,10 @@
  * and a stalled queue is "ready" again as soon as it is empty: after a stall the carrier comes back
  * once the drain timeout has dropped what was queued, whether or not the guest posted buffers, and
  * goes off again one stall timeout after the next packet finds no buffer.
+ * Late EOI (XSA-332): the rx channel is bound with the lateeoi chip; its interrupt EOIs at once,
+ * flagged spurious, when xenvif_have_rx_work() is false, else the kthread EOIs it when it next
+ * finds nothing to do and goes to sleep (xenvif_wait_for_rx_work()).
+ *
  * @simplified no XDP headroom and no hash extras (no control ring); a copy source that is not a
  *   machine frame (an skb's linear area) is staged into a dom0 frame first, at no CPU cost; a
  *   source frag that is a guest page mapped by netback is copied from the granting guest by
@@ -38,6 +42,7 @@ import {
 import { CHECKSUM_PARTIAL, CHECKSUM_UNNECESSARY, SKB_GSO_TCPV4, type SkBuff } from '../../../net/skb';
 import { COPY_BATCH_SIZE, RX_BATCH_SIZE, type XenvifQueue } from '../common';
 import { copyBytes } from '../../../wire/copy';
+import { NETBK_COMMON_EOI, NETBK_RX_EOI, XEN_EOI_FLAG_SPURIOUS, xenvif_lateeoi } from './netback';
 
 /**
  * Slots one packet needs: one per 4 KiB of data, plus one for a GSO extra.
@@ -430,7 +435,57 @@ export function xenvif_kthread_guest_rx(q: XenvifQueue): void {
   // xenvif_wait_for_rx_work() returns at once while there is work (which includes a stall or a
   // recovery that became due after the checks above): loop.
   if (xenvif_have_rx_work(q)) vif.nb.kickRxThread(q, 0);
-  else vif.nb.armRxTimer(q);
+  else {
+    // About to sleep: the rx channel gets the late EOI its interrupt deferred.
+    //   if (atomic_fetch_andnot(NETBK_RX_EOI | NETBK_COMMON_EOI, &queue->eoi_pending) &
+    //       (NETBK_RX_EOI | NETBK_COMMON_EOI))
+    //     xen_irq_lateeoi(queue->rx_irq, 0);
+    const ep = vif.eoiPending;
+    const old = ep[q.id]!;
+    if ((old & (NETBK_RX_EOI | NETBK_COMMON_EOI)) !== 0) {
+      ep[q.id] = old & ~(NETBK_RX_EOI | NETBK_COMMON_EOI);
+      xenvif_lateeoi(vif, q.rxIrq, 0);
+    }
+    vif.nb.armRxTimer(q);
+  }
+}
+
+/**
+ * The rx half of the interrupt (the frontend posted rx buffers): kick the kthread if it has
+ * work. Returns whether it did.
+ * @models torvalds/linux drivers/net/xen-netback/interface.c xenvif_handle_rx_interrupt()
+ */
+export function xenvif_handle_rx_interrupt(q: XenvifQueue): boolean {
+  const vif = q.vif;
+  vif.chargeIrq();
+  if (xenvif_have_rx_work(q)) {
+    vif.nb.kickRxThread(q);
+    return true;
+  }
+  return false;
+}
+
+/**
+ * Event-channel handler of the rx channel (split channels); the kthread EOIs it when it goes
+ * back to sleep (xenvif_wait_for_rx_work), or the handler at once when there was no work:
+ *
+ *   old = atomic_fetch_or(NETBK_RX_EOI, &queue->eoi_pending);
+ *   WARN(old & NETBK_RX_EOI, "Interrupt while EOI pending\n");
+ *   if (!xenvif_handle_rx_interrupt(queue)) {
+ *     atomic_andnot(NETBK_RX_EOI, &queue->eoi_pending);
+ *     xen_irq_lateeoi(irq, XEN_EOI_FLAG_SPURIOUS);
+ *   }
+ *
+ * @models torvalds/linux drivers/net/xen-netback/interface.c xenvif_rx_interrupt()
+ */
+export function xenvif_rx_interrupt(q: XenvifQueue): void {
+  const vif = q.vif;
+  const ep = vif.eoiPending;
+  ep[q.id] = ep[q.id]! | NETBK_RX_EOI;
+  if (!xenvif_handle_rx_interrupt(q)) {
+    ep[q.id] = ep[q.id]! & ~NETBK_RX_EOI;
+    xenvif_lateeoi(vif, q.rxIrq, XEN_EOI_FLAG_SPURIOUS);
+  }
 }
 
 /** @models torvalds/linux drivers/net/xen-netback/rx.c xenvif_queue_carrier_off() */
