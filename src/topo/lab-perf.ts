@@ -16,10 +16,10 @@
  * | ----------------- | --------------------------------------------------- | ----------------------------- |
  * | `hostResources`   | the host's CPUs and wire                            | what can be busy              |
  * | `workDoneNs`      | a resource's busy ns and busy-until time            | work finished by a time       |
- * | `utilisationMeter`| the resources, over an interval                     | utilisation rows              |
+ * | `utilisationMeter` | the resources, over an interval                    | utilisation rows              |
  * | `frameSizes`      | a UDP payload size                                  | IP, frame and wire bytes      |
  * | `lineRatePps`     | a payload size and a line rate                      | frames/s the wire can carry   |
- * | `runLoadPoint`    | a fresh host, a paced UDP flow, a window            | one point of a sweep          |
+ * | `runLoadPoint`    | a host (new or reused), a paced UDP flow, a window  | one point of a sweep          |
  * | `bottleneckOf`    | utilisation rows, the path's order                  | the limiting resource         |
  * | `sweepRows`       | load points                                         | long rows for line charts     |
  * | `costParts`       | `dom0CpuByStep` rows (lab 01)                       | CPU ns per packet by part     |
@@ -329,9 +329,11 @@ function drain(fn: string, host: XenHost, done: () => boolean): void {
 const WINDOW_POLL_NS = 1000;
 
 /**
- * Builds a fresh bridged host (`buildRxLabHost`: the guest's netfront runs its vif's design),
- * resolves ARP and fills the bridge's fdb (`rxWarmUp`), then runs a paced UDP flow in
- * `direction` at `offeredPps`, and measures a window of `windowNs` after `warmupNs`.
+ * Builds a bridged host (`buildRxLabHost`: the guest's netfront runs its vif's design), resolves
+ * ARP and fills the bridge's fdb (`rxWarmUp`) — or takes the drained host of `reuse` — then runs a
+ * paced UDP flow in `direction` at `offeredPps`, measures a window of `windowNs` after `warmupNs`,
+ * stops the flow and runs the host until every datagram sent was delivered or counted as a drop
+ * (it throws if that takes more than 200 ms of virtual time: a datagram went missing).
  *
  * The sending application runs on its own CPU (the guest's vCPU for 'tx', the client's CPU for
  * 'rx'): it sends the next due datagram only when that CPU has finished the work queued on it
