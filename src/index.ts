@@ -25,7 +25,9 @@ export { buildXenHost, XenHost, type XenHostOptions, type GuestSpec, type Extern
   type RxGuestSpec, type RxLabHostOptions, type RxStream, type RxStreamOptions, type RxWalkRow, type RxSwimRow, type RxBreakdownRow, type RxCostRow, type RxHypercallRow, type RxCostMeter,
   captureHost, HostCaptures, type HostCaptureOptions, type HostCapturePoint,
   grantGuestPage, guestUdpFrame, injectTxSlots, sendMalformedTx, MALFORMED_TX, rewriteTxSlot, txStatusName, txResponseRows, txRequestRow, hangGuestRx, vifRxState, netbackKernelLog, scheduleAt,
-  type GrantedPage, type RawTxSlot, type InjectedSlots, type MalformedTx, type TxRewrite, type TxResponseRow, type VifRxState, type KernelLogLine } from './topo';
+  type GrantedPage, type RawTxSlot, type InjectedSlots, type MalformedTx, type TxRewrite, type TxResponseRow, type VifRxState, type KernelLogLine,
+  runLoadPoint, hostResources, workDoneNs, utilisationMeter, frameSizes, lineRatePps, pathOrder, bottleneckOf, sweepRows, costParts, binSum, SATURATED,
+  type BusyResource, type UtilisationRow, type UtilisationMeter, type FrameSizes, type LoadPointOptions, type LoadPoint, type LoadRun, type SweepUtilRow, type CostPartRow, type BinOptions } from './topo';
 export { Params, defineParams, paramGroups, type Overrides, type ParamRow } from './params';
 export { Simulator, traceCatalogue, type AnyTraceRecord, type TraceRecorder } from './sim';
 export * as sim from './sim';
