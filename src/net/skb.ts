@@ -67,10 +67,10 @@ export class SkBuff {
   readonly fragLen = new Int32Array(MAX_SKB_FRAGS);
   ipSummed: IpSummed = CHECKSUM_NONE;
   /**
-   * skb->proto_data_valid of the Xen-patched 2.6.18 kernels: a Xen frontend vouched for the data
-   * (classic netback sets it for NETTXF_data_validated / csum_blank requests, and the classic
-   * backend's guest-receive side flags only such packets NETRXF_data_validated). A NIC's verified
-   * checksum (CHECKSUM_UNNECESSARY) does not set it. Modern code never reads it.
+   * skb->proto_data_valid of the Xen-patched 2.6.18 kernels: the data is known good. Classic
+   * netback sets it for NETTXF_data_validated / csum_blank requests, the Xen netif_receive_skb for
+   * every CHECKSUM_UNNECESSARY packet (./xen-csum), and the classic backend's guest-receive side
+   * flags such packets NETRXF_data_validated. Modern code never reads it.
    */
   protoDataValid = false;
   /**

@@ -50,6 +50,7 @@ import {
 } from './netdevice';
 import { NET_PARAMS, type NetCosts } from './costs';
 import { emitStep, type Lane } from './walk';
+import { skb_checksum_setup, xenProtoDataValid } from './xen-csum';
 import { csum_fold, csum_partial, CSUM_MANGLED_0 } from '../wire/checksum';
 
 /** A protocol handler for frames delivered up on a device (ptype: ip_rcv / arp_rcv of an endpoint). */
@@ -186,6 +187,7 @@ export class NetStack {
 
   private readonly hNetRx: number;
   private readonly hNetTx: number;
+  private readonly tpCsumSetup: TracePoint<'dev.checksum_setup'>;
   /** The `pkt.step` trace point; drivers built on this stack may emit through it. */
   readonly tpStep: TracePoint<'pkt.step'>;
 
@@ -208,6 +210,7 @@ export class NetStack {
       processed: 0, dropped: 0, time_squeeze: 0, net_rx_action: 0, net_tx_action: 0, napi_polls: 0, backlog_max: 0,
     });
     this.tpStep = sim.trace.point('pkt.step');
+    this.tpCsumSetup = sim.trace.point('dev.checksum_setup');
     this.hNetRx = sim.register(`${this.name}.net_rx_action`, () => this.net_rx_action());
     this.hNetTx = sim.register(`${this.name}.net_tx_action`, (ifindex) => this.net_tx_action(ifindex));
     this.backlogNapi = new NapiStruct('backlog', (budget) => this.process_backlog(budget), this.costs.dev_weight);
@@ -457,6 +460,7 @@ export class NetStack {
     let dev = skb.dev as NetDevice | null;
     if (dev === null) throw new Error(`__netif_receive_skb_core: skb ${skb.id} has no skb.dev; the driver must set the receiving device`);
     this.step(skb, '__netif_receive_skb_core', this.costs.netif_receive_skb_core_ns);
+    xenProtoDataValid(skb); // the 2.6.18 Xen core's proto_data_valid (./xen-csum)
     for (let round = 0; round < 8; round++) {
       if (dev.taps.length > 0) dev.tapFrame('rx', skb);
       const h = dev.rxHandler;
@@ -478,6 +482,25 @@ export class NetStack {
   // Transmit
 
   /**
+   * The 2.6.18 Xen core's `if (skb_checksum_setup(skb)) goto out_kfree_skb;` at the top of
+   * dev_queue_xmit, for a packet a Xen frontend left with a blank checksum (./xen-csum). Returns
+   * false when it dropped the packet (checksum_setup).
+   */
+  private xenChecksumSetup(skb: SkBuff, d: NetDevice): boolean {
+    const r = skb_checksum_setup(skb);
+    if (this.tpStep.on) {
+      emitStep(this.tpStep, skb.id, 'skb_checksum_setup', this.lane, this.domid, 0,
+        r === 0 ? `csum_start ${skb.csumStart} csum_offset ${skb.csumOffset}` : `-EPROTO: not IPv4 TCP/UDP in the linear area`);
+    }
+    if (this.tpCsumSetup.on) {
+      this.tpCsumSetup.emit({ dev: d.name, pkt: skb.id, result: r, csumStart: r === 0 ? skb.csumStart : -1, csumOffset: r === 0 ? skb.csumOffset : -1 });
+    }
+    if (r === 0) return true;
+    this.kfree_skb(skb, d.name, 'checksum_setup');
+    return false;
+  }
+
+  /**
    * dev_queue_xmit(): transmits `skb` on `skb.dev` (or `dev` if given, which sets skb.dev)
    * through the device's qdisc. Returns NETDEV_TX_OK when the skb was sent or queued, or 1
    * (NET_XMIT_DROP) when it was dropped (and counted).
@@ -490,6 +513,7 @@ export class NetStack {
       throw new Error(`dev_queue_xmit: skb ${skb.id} has device ${d === null ? 'null' : d.name}, which is not registered with stack ${this.name}`);
     }
     this.step(skb, 'dev_queue_xmit', this.costs.dev_queue_xmit_ns);
+    if (skb.protoCsumBlank && !this.xenChecksumSetup(skb, d)) return 1;
     if (!d.up) {
       d.stats.tx_dropped++;
       this.kfree_skb(skb, d.name, 'dev_down');

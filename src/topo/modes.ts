@@ -42,7 +42,9 @@
  *   skb from the pool (same packet id, birth time and offload state; the move is charged nothing,
  *   as Linux forwards the skb itself); in NAT mode a CHECKSUM_PARTIAL skb has its checksum
  *   finished (skb_checksum_help) before the rewrite, where Linux would keep it partial and adjust
- *   the pseudo-header sum; dom0's own traffic leaves by its device's endpoint without passing the
+ *   the pseudo-header sum (a 2.6.18 guest's proto_csum_blank packet is first given its checksum
+ *   position by the Xen skb_checksum_setup, where 2.6.18's NAT patch adjusted the blank field's
+ *   pseudo-header part); dom0's own traffic leaves by its device's endpoint without passing the
  *   router (no MASQUERADE, no routing for it); only the first address of a vif's `ip` key gets a
  *   host route; an IPv4 frame for one of dom0's addresses is delivered to the endpoint of the
  *   device it arrived on, which answers only for that device's own address.
@@ -54,6 +56,7 @@ import type { NetDevice } from '../net/netdevice';
 import { CHECKSUM_PARTIAL, type IpSummed, type SkBuff } from '../net/skb';
 import { IpEndpoint } from '../net/endpoint';
 import { emitStep } from '../net/walk';
+import { skb_checksum_setup } from '../net/xen-csum';
 import type { GroupValues } from '../params';
 import type { BackendInfo } from '../drivers/netback/xenbus';
 import type { XenVif } from '../drivers/netback/interface';
@@ -69,6 +72,7 @@ interface SkbMeta {
   bornAt: number;
   ipSummed: IpSummed;
   protoDataValid: boolean;
+  protoCsumBlank: boolean;
   csumStart: number;
   csumOffset: number;
   gsoSize: number;
@@ -167,6 +171,11 @@ export class Dom0L3 implements ProtocolHandler {
     }
     const etype = len >= 14 ? (bytes[12]! << 8) | bytes[13]! : -1;
     const nat = this.mode === 'nat';
+    // A classic guest's blank checksum (proto_csum_blank) is set up as dev_queue_xmit would.
+    if (etype === ETH_P_IP && nat && skb.protoCsumBlank && skb_checksum_setup(skb) !== 0) {
+      st.kfree_skb(skb, dev.name, 'checksum_setup');
+      return;
+    }
     if (etype === ETH_P_IP && nat && skb.ipSummed === CHECKSUM_PARTIAL) {
       // The rewrite adjusts full checksums; finish a partial one first (see @simplified).
       if (st.skb_checksum_help(skb)) {
@@ -333,7 +342,7 @@ export function vifScriptFor(mode: 'bridge' | Dom0Mode): string {
 
 function metaOf(skb: SkBuff): SkbMeta {
   return {
-    id: skb.id, bornAt: skb.bornAt, ipSummed: skb.ipSummed, protoDataValid: skb.protoDataValid, csumStart: skb.csumStart, csumOffset: skb.csumOffset,
+    id: skb.id, bornAt: skb.bornAt, ipSummed: skb.ipSummed, protoDataValid: skb.protoDataValid, protoCsumBlank: skb.protoCsumBlank, csumStart: skb.csumStart, csumOffset: skb.csumOffset,
     gsoSize: skb.gsoSize, gsoType: skb.gsoType, gsoSegs: skb.gsoSegs,
   };
 }
@@ -344,6 +353,7 @@ function applyMeta(n: SkBuff, m: SkbMeta): void {
   n.bornAt = m.bornAt;
   n.ipSummed = m.ipSummed;
   n.protoDataValid = m.protoDataValid;
+  n.protoCsumBlank = m.protoCsumBlank;
   n.csumStart = m.csumStart;
   n.csumOffset = m.csumOffset;
   n.gsoSize = m.gsoSize;

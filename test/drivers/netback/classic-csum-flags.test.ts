@@ -17,7 +17,7 @@ import {
   NETIF_RSP_OKAY, NETRXF_csum_blank, NETRXF_data_validated, NETRXF_more_data, NETTXF_csum_blank, NETTXF_data_validated,
 } from '../../../src/io/netif';
 import { CHECKSUM_NONE, CHECKSUM_PARTIAL, CHECKSUM_UNNECESSARY, type SkBuff } from '../../../src/net/skb';
-import { skb_checksum_setup } from '../../../src/drivers/netback/classic/netback';
+import { skb_checksum_setup } from '../../../src/net/xen-csum';
 import type { AnyTraceRecord } from '../../../src/sim/trace';
 
 const CSUM_FLAGS = NETRXF_csum_blank | NETRXF_data_validated;
@@ -53,22 +53,23 @@ function txOne(h: Host, fe: Frontend, frame: Uint8Array, flags: number, id = 1):
 }
 
 describe('classic netback checksum state (2.6.18)', () => {
-  it('net_tx_action() gives a csum_blank request CHECKSUM_UNNECESSARY, proto_data_valid and proto_csum_blank; skb_checksum_setup() then makes it CHECKSUM_HW at the UDP checksum', () => {
+  it('net_tx_action() gives a csum_blank request CHECKSUM_UNNECESSARY, proto_data_valid and proto_csum_blank; skb_checksum_setup() (dom0\'s dev_queue_xmit) then makes it CHECKSUM_HW at the UDP checksum', () => {
     const h = makeHost();
     const fe = new Frontend(h, 'guest1');
     fe.connect('classic');
     const { skb, rec } = txOne(h, fe, udpFrame(1000), NETTXF_csum_blank | NETTXF_data_validated);
-    expect(rec).toMatchObject({
-      vif: fe.vif.name, ipSummed: CHECKSUM_UNNECESSARY, protoDataValid: true, protoCsumBlank: true,
-      setup: 0, csumStart: 34, csumOffset: 6,
-    });
-    // What dom0's stack receives: the state 2.6.18 has after dev_queue_xmit's skb_checksum_setup.
+    expect(rec).toMatchObject({ vif: fe.vif.name, ipSummed: CHECKSUM_UNNECESSARY, protoDataValid: true, protoCsumBlank: true });
+    // What dom0's stack receives from netif_rx: net_tx_action's state, unchanged.
     expect(skb).toBeDefined();
-    expect({ s: skb!.ipSummed, v: skb!.protoDataValid, b: skb!.protoCsumBlank, at: skb!.csumStart, off: skb!.csumOffset })
-      .toEqual({ s: CHECKSUM_PARTIAL, v: true, b: false, at: 34, off: 6 });
+    expect({ s: skb!.ipSummed, v: skb!.protoDataValid, b: skb!.protoCsumBlank }).toEqual({ s: CHECKSUM_UNNECESSARY, v: true, b: true });
+    // What dev_queue_xmit makes of it on the way out.
+    expect(skb_checksum_setup(skb!)).toBe(0);
+    expect({ s: skb!.ipSummed, b: skb!.protoCsumBlank, at: skb!.csumStart, off: skb!.csumOffset }).toEqual({ s: CHECKSUM_PARTIAL, b: false, at: 34, off: 6 });
     // An old frontend that sets csum_blank alone gets the same (data_validated is inferred).
     const old = txOne(h, fe, ipv4Frame(1000, 6), NETTXF_csum_blank, 2);
-    expect(old.rec).toMatchObject({ ipSummed: CHECKSUM_UNNECESSARY, protoDataValid: true, protoCsumBlank: true, setup: 0, csumStart: 34, csumOffset: 16 });
+    expect(old.rec).toMatchObject({ ipSummed: CHECKSUM_UNNECESSARY, protoDataValid: true, protoCsumBlank: true });
+    expect(skb_checksum_setup(old.skb!)).toBe(0);
+    expect([old.skb!.csumStart, old.skb!.csumOffset]).toEqual([34, 16]);
   });
 
   it('net_tx_action(): data_validated alone is CHECKSUM_UNNECESSARY + proto_data_valid (no setup); no flag is CHECKSUM_NONE without proto_data_valid', () => {
@@ -76,30 +77,32 @@ describe('classic netback checksum state (2.6.18)', () => {
     const fe = new Frontend(h, 'guest1');
     fe.connect('classic');
     const dv = txOne(h, fe, udpFrame(300), NETTXF_data_validated, 1);
-    expect(dv.rec).toMatchObject({ ipSummed: CHECKSUM_UNNECESSARY, protoDataValid: true, protoCsumBlank: false, setup: 0, csumStart: -1 });
+    expect(dv.rec).toMatchObject({ ipSummed: CHECKSUM_UNNECESSARY, protoDataValid: true, protoCsumBlank: false });
     expect([dv.skb!.ipSummed, dv.skb!.protoDataValid]).toEqual([CHECKSUM_UNNECESSARY, true]);
     const none = txOne(h, fe, udpFrame(300), 0, 2);
-    expect(none.rec).toMatchObject({ ipSummed: CHECKSUM_NONE, protoDataValid: false, protoCsumBlank: false, setup: 0 });
+    expect(none.rec).toMatchObject({ ipSummed: CHECKSUM_NONE, protoDataValid: false, protoCsumBlank: false });
     expect([none.skb!.ipSummed, none.skb!.protoDataValid]).toEqual([CHECKSUM_NONE, false]);
   });
 
-  it('skb_checksum_setup() refuses what 2.6.18 refuses: an IPv6 csum_blank packet is dropped (the guest still gets OKAY), an IPv4 fragment is set up', () => {
+  it('skb_checksum_setup() refuses what 2.6.18 refuses: an IPv6 csum_blank packet (netback still passes it up and answers OKAY), but sets up an IPv4 fragment', () => {
     const h = makeHost();
     const fe = new Frontend(h, 'guest1');
     fe.connect('classic');
     // `if (skb->protocol != htons(ETH_P_IP)) goto out;` — the modern setup would take it.
     const v6 = txOne(h, fe, udp6Frame(600), NETTXF_csum_blank | NETTXF_data_validated, 1);
-    expect(v6.rec).toMatchObject({ protoCsumBlank: true, setup: -71 });
-    expect(h.stack.received).toHaveLength(0);
-    expect(h.sim.drops.total({ where: fe.vif.name })).toBe(1);
+    expect(v6.rec).toMatchObject({ protoCsumBlank: true });
+    expect(h.stack.received).toHaveLength(1);
+    expect(skb_checksum_setup(v6.skb!)).toBe(-71);
+    expect(h.sim.drops.total({ where: fe.vif.name })).toBe(0);
+    h.stack.freeAll(); // dev_queue_xmit's out_kfree_skb; the pages go back and the guest is answered
     h.sim.run();
     expect(fe.txRsp(0)).toEqual({ id: 1, status: NETIF_RSP_OKAY });
     // 2.6.18 does not look at the fragment bits (the modern setup refuses a fragment).
     const frag = udpFrame(600);
     frag[20] = 0x20; // MF
     const f = txOne(h, fe, frag, NETTXF_csum_blank, 2);
-    expect(f.rec).toMatchObject({ setup: 0, csumStart: 34, csumOffset: 6 });
-    expect(f.skb!.ipSummed).toBe(CHECKSUM_PARTIAL);
+    expect(skb_checksum_setup(f.skb!)).toBe(0);
+    expect([f.skb!.ipSummed, f.skb!.csumStart, f.skb!.csumOffset]).toEqual([CHECKSUM_PARTIAL, 34, 6]);
   });
 
   it('skb_checksum_setup() finds the checksum in the linear area only and only for TCP/UDP over IPv4', () => {
@@ -145,8 +148,9 @@ describe('classic netback checksum state (2.6.18)', () => {
     ];
     for (const [flags, id] of sent) {
       txOne(h, a, udpFrame(1400, id), flags, id);
-      // dom0's bridge transmits it on B's vif (dev_queue_xmit → netif_be_start_xmit).
+      // dom0's bridge transmits it on B's vif (dev_queue_xmit: skb_checksum_setup, then netif_be_start_xmit).
       const skb = h.stack.received.pop()!;
+      expect(skb_checksum_setup(skb)).toBe(0);
       b.vif.ndo_start_xmit(skb);
       h.sim.run();
     }

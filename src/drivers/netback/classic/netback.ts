@@ -41,17 +41,14 @@
  *   NET_IP_ALIGN 2, kmalloc'd heads page-aligned).
  *   Checksums as 2.6.18: net_tx_action gives a csum_blank or data_validated request
  *   CHECKSUM_UNNECESSARY + proto_data_valid, and csum_blank also proto_csum_blank (SkBuff fields,
- *   traced as netback.classic.tx_csum); the Xen core's skb_checksum_setup() (below) turns
- *   proto_csum_blank into CHECKSUM_HW (= CHECKSUM_PARTIAL) for IPv4 TCP/UDP and refuses the rest.
- *   2.6.18 runs it at the top of dev_queue_xmit, on each output device; the model's dom0 core
- *   (net/stack.ts) has no such hook, so it runs here, just before netif_rx: dom0 sees the state
- *   2.6.18 has after it, a refused packet is dropped here (checksum_setup) rather than at each
- *   output (in 2.6.18 the bridge would still learn its source MAC, and dom0's own IP stack, which
- *   takes it without dev_queue_xmit, would accept it). The guest-receive flags are 2.6.18's
- *   (CHECKSUM_HW → csum_blank|data_validated, else proto_data_valid → data_validated; traced as
- *   netback.classic.rx_csum). Not modelled: the Xen netif_receive_skb's
- *   `proto_data_valid = (ip_summed == CHECKSUM_UNNECESSARY)`, so a frame the NIC verified
- *   reaches a classic guest without data_validated (2.6.18 would set it).
+ *   traced as netback.classic.tx_csum). The Xen core patches do the rest, as in 2.6.18
+ *   (../../../net/xen-csum, called by dom0's stack): skb_checksum_setup() at the top of
+ *   dev_queue_xmit turns proto_csum_blank into CHECKSUM_HW (= CHECKSUM_PARTIAL) for IPv4 TCP/UDP
+ *   and drops the rest, on each output device; netif_receive_skb sets proto_data_valid for every
+ *   CHECKSUM_UNNECESSARY packet, so a frame dom0's NIC verified reaches a classic guest with
+ *   NETRXF_data_validated. The guest-receive flags are 2.6.18's (CHECKSUM_HW →
+ *   csum_blank|data_validated, else proto_data_valid → data_validated; traced as
+ *   netback.classic.rx_csum).
  *   Kept from 2.6.18 on purpose: netbk_tx_err's unsigned `cons >= end` (a chain across the 2^32
  *   index wrap is answered one slot at a time; fixed upstream with XSA-39). Not kept:
  *   netbk_tx_check_mop's `frags[i]` for `frags[j]` (CVE-2013-0217), which leaks pending slots
@@ -87,14 +84,13 @@ declare module '../../../sim/trace' {
   interface TraceEvents {
     'netback.classic.tx_csum': {
       vif: string; pkt: number; txFlags: number; ipSummed: number; protoDataValid: boolean; protoCsumBlank: boolean;
-      setup: number; csumStart: number; csumOffset: number;
     };
     'netback.classic.rx_csum': { vif: string; pkt: number; ipSummed: number; protoDataValid: boolean; rxFlags: number };
   }
 }
 
 defineTraceEvents({
-  'netback.classic.tx_csum': 'Classic (2.6.18) net_tx_action set a guest packet\'s checksum state from its tx flags (ip_summed, proto_data_valid, proto_csum_blank); setup is the Xen skb_checksum_setup result (0, or -EPROTO: dropped) and csumStart/csumOffset where it put the checksum.',
+  'netback.classic.tx_csum': 'Classic (2.6.18) net_tx_action set a guest packet\'s checksum state from its tx flags (ip_summed, proto_data_valid, proto_csum_blank); dom0\'s dev_queue_xmit then runs the Xen skb_checksum_setup (event dev.checksum_setup).',
   'netback.classic.rx_csum': 'Classic (2.6.18) net_rx_action chose the checksum flags of a guest-receive response (NETRXF_csum_blank|data_validated for CHECKSUM_HW, data_validated for proto_data_valid).',
 });
 
@@ -127,10 +123,6 @@ export const TX_QUEUE_TIMEOUT_NS = 500_000_000;
 /** net_timer after a memory squeeze: jiffies + HZ. */
 const HZ_NS = 1_000_000_000;
 const ENOMEM = 12;
-const EPROTO = 71;
-const ETH_P_IP = 0x0800;
-const IPPROTO_TCP = 6;
-const IPPROTO_UDP = 17;
 const INVALID = 0xffff;
 
 export class ClassicNetback implements SkbDestructor {
@@ -745,21 +737,10 @@ export class ClassicNetback implements SkbDestructor {
     skb.ipSummed = valid ? CHECKSUM_UNNECESSARY : CHECKSUM_NONE;
     skb.protoDataValid = valid;
     skb.protoCsumBlank = (flags & NETTXF_csum_blank) !== 0;
-    // dev_queue_xmit's `if (skb_checksum_setup(skb)) goto out_kfree_skb;`, run here (see the file header).
-    const tpCsum = this.tpTxCsum;
-    const ipSummed = skb.ipSummed;
-    const blank = skb.protoCsumBlank;
-    const setup = blank ? skb_checksum_setup(skb) : 0;
-    if (tpCsum.on) {
-      tpCsum.emit({
-        vif: vif.name, pkt: skb.id, txFlags: flags, ipSummed, protoDataValid: valid, protoCsumBlank: blank,
-        setup, csumStart: setup === 0 && blank ? skb.csumStart : -1, csumOffset: setup === 0 && blank ? skb.csumOffset : -1,
+    if (this.tpTxCsum.on) {
+      this.tpTxCsum.emit({
+        vif: vif.name, pkt: skb.id, txFlags: flags, ipSummed: skb.ipSummed, protoDataValid: valid, protoCsumBlank: skb.protoCsumBlank,
       });
-    }
-    if (setup !== 0) {
-      vif.dropGuestTx('checksum_setup', skb.len);
-      nb.stack.pool.free(skb);
-      return;
     }
     if (nb.tpStep.on) nb.step(skb.id, 'netbk_fill_frags', 0, `${skb.nrFrags} frag(s), ${skb.len} B`);
     skb.dev = vif;
@@ -1180,54 +1161,6 @@ class ClassicRxState {
 }
 
 /** Classic vif start_xmit (dispatch from XenVif.ndo_start_xmit). */
-/**
- * The Xen-patched 2.6.18 core's skb_checksum_setup(): a packet whose transport checksum a Xen
- * frontend left blank (proto_csum_blank) gets CHECKSUM_HW (CHECKSUM_PARTIAL here) and the
- * position of its TCP or UDP checksum, found in the linear area only; proto_csum_blank is
- * cleared. Returns 0 (also for a packet without proto_csum_blank), or -EPROTO for anything else
- * (not IPv4, headers beyond the linear area, not TCP/UDP), which dev_queue_xmit drops. Unlike the
- * modern skb_checksum_setup (../csum skbChecksumSetup) it takes no IPv6 and does not look at IP
- * fragment bits or a short IHL.
- *
- *   if (skb->proto_csum_blank) {
- *           if (skb->protocol != htons(ETH_P_IP)) goto out;
- *           skb->h.raw = (unsigned char *)skb->nh.iph + 4*skb->nh.iph->ihl;
- *           if (skb->h.raw >= skb->tail) goto out;
- *           switch (skb->nh.iph->protocol) {
- *           case IPPROTO_TCP: skb->csum = offsetof(struct tcphdr, check); break;
- *           case IPPROTO_UDP: skb->csum = offsetof(struct udphdr, check); break;
- *           default: ... goto out;
- *           }
- *           if ((skb->h.raw + skb->csum + 2) > skb->tail) goto out;
- *           skb->ip_summed = CHECKSUM_HW;
- *           skb->proto_csum_blank = 0;
- *   }
- *   return 0;
- *   out: return -EPROTO;
- *
- * @models bronson/linux-2.6.18.8-ovz-xen net/core/dev.c skb_checksum_setup() (CONFIG_XEN)
- * @simplified skb->protocol is read from the frame's EtherType (what eth_type_trans put there);
- *   an IP protocol byte beyond the linear area counts as -EPROTO (2.6.18 would read whatever lay
- *   past the tail).
- */
-export function skb_checksum_setup(skb: SkBuff): number {
-  if (!skb.protoCsumBlank) return 0;
-  const h = skb.head;
-  const d = skb.data;
-  const tail = skb.headLen;
-  if (tail < ETH_HLEN + 10 || ((h[d + 12]! << 8) | h[d + 13]!) !== ETH_P_IP) return -EPROTO;
-  const th = ETH_HLEN + 4 * (h[d + ETH_HLEN]! & 0x0f);
-  if (th >= tail) return -EPROTO;
-  const proto = h[d + ETH_HLEN + 9]!;
-  const csum = proto === IPPROTO_TCP ? 16 : proto === IPPROTO_UDP ? 6 : -1;
-  if (csum < 0 || th + csum + 2 > tail) return -EPROTO;
-  skb.csumStart = th;
-  skb.csumOffset = csum;
-  skb.ipSummed = CHECKSUM_PARTIAL;
-  skb.protoCsumBlank = false;
-  return 0;
-}
-
 export function netif_be_start_xmit(vif: XenVif, skb: SkBuff): NetdevTx {
   return vif.nb.classic.start_xmit(vif, skb);
 }
