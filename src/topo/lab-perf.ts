@@ -12,18 +12,18 @@
  *   run.point.bottleneck             // e.g. 'dom0 CPU'
  *   run.utilisation                  // one row per CPU / wire direction
  *
- * | helper            | reads                                               | gives                         |
- * | ----------------- | --------------------------------------------------- | ----------------------------- |
- * | `hostResources`   | the host's CPUs and wire                            | what can be busy              |
- * | `workDoneNs`      | a resource's busy ns and busy-until time            | work finished by a time       |
- * | `utilisationMeter` | the resources, over an interval                    | utilisation rows              |
- * | `frameSizes`      | a UDP payload size                                  | IP, frame and wire bytes      |
- * | `lineRatePps`     | a payload size and a line rate                      | frames/s the wire can carry   |
- * | `runLoadPoint`    | a host (new or reused), a paced UDP flow, a window  | one point of a sweep          |
- * | `bottleneckOf`    | utilisation rows, the path's order                  | the limiting resource         |
- * | `sweepRows`       | load points                                         | long rows for line charts     |
- * | `costParts`       | `dom0CpuByStep` rows (lab 01)                       | CPU ns per packet by part     |
- * | `binSum`          | trace records of one event                          | a time series in bins         |
+ * | helper             | reads                                               | gives                         |
+ * | ------------------ | --------------------------------------------------- | ----------------------------- |
+ * | `hostResources`    | the host's CPUs and wire                            | what can be busy              |
+ * | `workDoneNs`       | a resource's busy ns and busy-until time            | work finished by a time       |
+ * | `utilisationMeter` | the resources, over an interval                     | utilisation rows              |
+ * | `frameSizes`       | a UDP payload size                                  | IP, frame and wire bytes      |
+ * | `lineRatePps`      | a payload size and a line rate                      | frames/s the wire can carry   |
+ * | `runLoadPoint`     | a host (new or reused), a paced UDP flow, a window  | one point of a sweep          |
+ * | `bottleneckOf`     | utilisation rows, the path's order                  | the limiting resource         |
+ * | `sweepRows`        | load points                                         | long rows for line charts     |
+ * | `costParts`        | `dom0CpuByStep` rows (lab 01)                       | CPU ns per packet by part     |
+ * | `binSum`           | trace records of one event                          | a time series in bins         |
  *
  * Busy time. A `Cpu` counts work when it is submitted (`busyNs`) and serves it in order until
  * `busyUntil`; every CPU of the model submits at the current virtual time, so the work still to
