@@ -75,7 +75,7 @@ export abstract class NetDevice implements NetDeviceRef {
   onWake: (() => void) | null = null;
   /** dev->features: NETIF_F_* bits (offloads the device does itself). */
   features = 0;
-  /** dev->tx_queue_len: the qdisc limit given to the device when registered (0 = noqueue). */
+  /** dev->tx_queue_len: the pfifo qdisc's limit, read on each enqueue (0 when registered = noqueue). */
   txQueueLen = 1000;
   /** dev->ifindex within the stack the device is registered with (0 = not registered). */
   ifindex = 0;

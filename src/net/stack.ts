@@ -92,24 +92,43 @@ export class NapiStruct {
 
 /** One device's transmit queue discipline: a pfifo of `limit` skbs (0 = noqueue). */
 class Qdisc {
-  readonly ring: (SkBuff | null)[];
   head = 0;
   len = 0;
   /** __QDISC_STATE_SCHED: a net_tx_action run is pending. */
   scheduled = false;
   readonly stats = { enqueued: 0, dropped: 0, requeues: 0, overlimits: 0, bypass: 0 };
 
-  constructor(readonly dev: NetDevice, readonly limit: number) {
-    this.ring = new Array<SkBuff | null>(Math.max(limit, 1)).fill(null);
+  /** A device registered with tx_queue_len 0 gets noqueue (dev_activate); the rest pfifo. */
+  readonly noqueue: boolean;
+  ring: (SkBuff | null)[];
+
+  constructor(readonly dev: NetDevice) {
+    this.noqueue = dev.txQueueLen === 0;
+    this.ring = new Array<SkBuff | null>(Math.max(dev.txQueueLen, 1)).fill(null);
+  }
+
+  /** The pfifo limit: the device's tx_queue_len now (2.6.18's pfifo_fast reads it on every enqueue). */
+  get limit(): number {
+    return this.dev.txQueueLen;
   }
 
   enqueue(skb: SkBuff): void {
+    if (this.len === this.ring.length) this.grow();
     this.ring[(this.head + this.len) % this.ring.length] = skb;
     this.len++;
   }
 
+  /** A bigger ring for a tx_queue_len raised after registration. */
+  private grow(): void {
+    const n = new Array<SkBuff | null>(this.ring.length * 2).fill(null);
+    for (let i = 0; i < this.len; i++) n[i] = this.ring[(this.head + i) % this.ring.length]!;
+    this.ring = n;
+    this.head = 0;
+  }
+
   /** dev_requeue_skb: back to the head. */
   requeue(skb: SkBuff): void {
+    if (this.len === this.ring.length) this.grow();
     this.head = (this.head + this.ring.length - 1) % this.ring.length;
     this.ring[this.head] = skb;
     this.len++;
@@ -234,7 +253,7 @@ export class NetStack {
     }
     dev.ifindex = this.devices.length;
     this.devices.push(dev);
-    this.qdiscs.push(new Qdisc(dev, dev.txQueueLen));
+    this.qdiscs.push(new Qdisc(dev));
     this.protoHandlers.push(null);
     const ifindex = dev.ifindex;
     dev.onWake = () => this.__netif_schedule(ifindex);
@@ -533,7 +552,7 @@ export class NetStack {
       }
     }
     const q = this.qdiscs[d.ifindex]!;
-    if (q.limit === 0) {
+    if (q.noqueue) {
       // noqueue (virtual devices): straight to the driver.
       if (!d.txStopped && this.dev_hard_start_xmit(skb, d) === NETDEV_TX_OK) return NETDEV_TX_OK;
       d.stats.tx_dropped++;

@@ -170,6 +170,42 @@ describe('dev_queue_xmit() and the qdisc', () => {
     expect(stack.counters.net_tx_action).toBe(3);
   });
 
+  it('the pfifo limit is the device\'s tx_queue_len at each enqueue (2.6.18 netback lowers it to 1 at connect); raising it past the ring grows the ring, in order', () => {
+    const { sim, stack } = setup();
+    const dev = new SlotDevice(stack, 'vif1.0', 1, 4);
+    const send = (): number => stack.dev_queue_xmit(rxSkb(stack, dev), dev);
+    expect([send(), send(), send(), send(), send()]).toEqual([0, 0, 0, 0, 0]); // 1 to the driver, 4 queued
+    expect(send()).toBe(1);
+    dev.txQueueLen = 1; // below what is queued: nothing more gets in
+    expect(send()).toBe(1);
+    expect(stack.qdiscStats(dev)).toMatchObject({ qlen: 4, limit: 1 });
+    dev.txQueueLen = 9;
+    const ids: number[] = [];
+    for (let i = 0; i < 5; i++) {
+      const skb = rxSkb(stack, dev);
+      ids.push(skb.id);
+      expect(stack.dev_queue_xmit(skb, dev)).toBe(0);
+    }
+    expect(send()).toBe(1);
+    expect(stack.qdiscStats(dev).qlen).toBe(9);
+    expect(sim.drops.total({ where: 'vif1.0', reason: 'qdisc_full' })).toBe(3);
+    // Drains in order across the grown ring.
+    dev.slots = 100;
+    dev.complete();
+    sim.run();
+    expect(dev.sent.slice(-5).map((s) => s.id)).toEqual(ids);
+    expect(stack.qdiscStats(dev).qlen).toBe(0);
+  });
+
+  it('a device registered with tx_queue_len 0 stays noqueue', () => {
+    const { stack } = setup();
+    const dev = new SlotDevice(stack, 'br0', 1, 0);
+    dev.txQueueLen = 10;
+    expect(stack.dev_queue_xmit(rxSkb(stack, dev), dev)).toBe(0);
+    expect(stack.dev_queue_xmit(rxSkb(stack, dev), dev)).toBe(1); // stopped driver, nothing queues
+    expect(stack.qdiscStats(dev).qlen).toBe(0);
+  });
+
   it('requeues the skb the driver refused (NETDEV_TX_BUSY) at the head of the qdisc, keeping order', () => {
     const { sim, stack } = setup();
     const dev = new SlotDevice(stack, 'eth0', 100, 10);

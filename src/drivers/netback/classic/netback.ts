@@ -227,9 +227,10 @@ export class ClassicNetback implements SkbDestructor {
    *           else be->netif->dev->tx_queue_len = 1;  (Must be non-zero for pfifo_fast to work.)
    *   }
    *
-   * @simplified the vif's txQueueLen is set, but the model's dom0 qdisc took its limit when the
-   *   vif was registered (at hotplug, before connect) and does not re-read it, whereas 2.6.18's
-   *   pfifo_fast compares with dev->tx_queue_len on every enqueue: the limit of 1 does not act yet.
+   * The vif's tx_queue_len is netbk_queue_length (500) before that, as netif_alloc sets it; dom0's
+   * pfifo reads it on every enqueue, as 2.6.18's pfifo_fast does.
+   * @simplified netif_alloc's tx_queue_len is set here, at connect (no packet reaches the vif's
+   *   qdisc before: its carrier is off).
    */
   netif_map(vif: XenVif, canQueue = true): void {
     let st = this.rxState.get(vif);
@@ -242,6 +243,7 @@ export class ClassicNetback implements SkbDestructor {
     if (st.timer >= 0) { this.nb.sim.cancel(st.timer); st.timer = -1; }
     st.rx_req_cons_peek = 0;
     st.can_queue = false;
+    vif.txQueueLen = this.nb.params.classic_queue_length; // netif_alloc: dev->tx_queue_len = netbk_queue_length
     if (vif.txQueueLen !== 0) {
       if (canQueue) st.can_queue = true;
       else vif.txQueueLen = 1;
