@@ -54,6 +54,8 @@ export class HostMemory {
   readonly m2p: Uint32Array;
   /** References held by foreign grant mappings (a frame with any cannot be transferred). */
   readonly mapRefs: Uint16Array;
+  /** 1 for a frame that has been allocated before (its bytes may not be zero any more). */
+  private readonly used: Uint8Array;
   /**
    * memmove of `len` bytes from machine address `src` to `dst` (both within this memory; the
    * caller checks the bounds).
@@ -87,6 +89,7 @@ export class HostMemory {
     this.kind = new Uint8Array(nrPages);
     this.m2p = new Uint32Array(nrPages).fill(INVALID_MFN);
     this.mapRefs = new Uint16Array(nrPages);
+    this.used = new Uint8Array(nrPages);
     this.views = new Array(nrPages);
     // Free stack with the lowest frame on top, so allocation is lowest-first.
     this.freeStack = new Int32Array(nrPages);
@@ -115,7 +118,9 @@ export class HostMemory {
     this.owner[mfn] = owner;
     this.kind[mfn] = kind;
     this.m2p[mfn] = INVALID_MFN;
-    this.bytes.fill(0, mfn << XEN_PAGE_SHIFT, (mfn + 1) << XEN_PAGE_SHIFT);
+    // A new host's memory is zero already: only a frame that had an owner before is scrubbed.
+    if (this.used[mfn] !== 0) this.bytes.fill(0, mfn << XEN_PAGE_SHIFT, (mfn + 1) << XEN_PAGE_SHIFT);
+    this.used[mfn] = 1;
     return mfn;
   }
 
