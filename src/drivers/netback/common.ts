@@ -199,6 +199,14 @@ export class XenvifQueue implements SkbDestructor {
   readonly rxCompleted = new SkbQueue(RX_BATCH_SIZE);
   kthreadScheduled = false;
   kthreadStopped = false;
+  /**
+   * Since when the guest-rx / dealloc kthread has been runnable without a turn of its own (-1:
+   * asleep, or it last ran on an idle CPU), and the CPU it used since (NetbackDriver threadTurn).
+   */
+  rxWaitSince = -1;
+  rxWaitCpuNs = 0;
+  deallocWaitSince = -1;
+  deallocWaitCpuNs = 0;
   rxTimerId = -1;
   rxTimerAt = 0;
   /** One packet's extras being placed: [type-1] -> present, with GSO/hash fields. */
@@ -225,3 +233,8 @@ export class XenvifQueue implements SkbDestructor {
     this.vif.nb.modernZerocopyCallback(this, skb);
   }
 }
+
+/** NetbackDriver.threadTurn's answers: wait (re-queued), run on an idle CPU, run on its share. */
+export const THREAD_WAIT = 0;
+export const THREAD_IDLE = 1;
+export const THREAD_SHARE = 2;

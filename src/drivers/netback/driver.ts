@@ -22,7 +22,7 @@ import './trace';
 import type { NetbackHypervisor, NetbackStack } from './platform';
 import type { NetbackLateEoi } from './xen-adapter';
 import { BRIDGE_PARAMS } from '../../net/bridge/params';
-import type { XenvifQueue } from './common';
+import { THREAD_IDLE, THREAD_SHARE, THREAD_WAIT, type XenvifQueue } from './common';
 import { XenVif, type VifDesign } from './interface';
 import {
   xenvif_poll, xenvif_tx_dealloc_action, xenvif_zerocopy_callback, tx_add_credit,
@@ -31,6 +31,9 @@ import {
 import { xenvif_kthread_guest_rx } from './modern/rx';
 import { ClassicNetback } from './classic/netback';
 import type { SkBuff } from '../../net/skb';
+
+/** MAX_SOFTIRQ_TIME (kernel/softirq.c): softirq work on irq exit past 2 ms goes to ksoftirqd. */
+const MAX_SOFTIRQ_NS = 2_000_000;
 
 export class NetbackDriver {
   readonly params: GroupValues<NetbackSpecs>;
@@ -169,6 +172,33 @@ export class NetbackDriver {
     return false;
   }
 
+  /**
+   * When a kthread runs. It waits behind softirq work until dom0's CPU is idle (THREAD_IDLE), but
+   * not forever: once it has been runnable for MAX_SOFTIRQ_NS since `since`, the softirq work
+   * would have moved to ksoftirqd, and it gets kthread_cpu_share of the CPU from then on
+   * (THREAD_SHARE, while the CPU stays busy; `cpuNs` is what it used since `since`). Otherwise it
+   * is re-queued (THREAD_WAIT). Its work always queues behind what the CPU already has.
+   * The guest-rx kthread is runnable from its wake-up until it sleeps again (it loops while it
+   * has work); the dealloc kthread from a wake-up until it runs on an idle CPU.
+   * @simplified classic netback's tasklets and the NAPI polls still wait for an idle CPU: each run
+   *   finishes its work, so they never stay runnable long enough for a share.
+   */
+  private threadTurn(handler: number, uid: number, since: number, cpuNs: number): number {
+    const now = this.sim.now;
+    const busy = this.stack.cpu.busyUntil;
+    if (busy <= now) return THREAD_IDLE;
+    const share = this.params.kthread_cpu_share;
+    const starved = now - since >= MAX_SOFTIRQ_NS;
+    if (share > 0 && starved && cpuNs < share * (now - since)) return THREAD_SHARE;
+    let at = busy;
+    if (share > 0) {
+      const due = starved ? Math.ceil(since + cpuNs / share) : since + MAX_SOFTIRQ_NS;
+      if (due < at) at = due;
+    }
+    this.sim.at(Math.max(now + 1, at), handler, uid);
+    return THREAD_WAIT;
+  }
+
   // ---- event channels --------------------------------------------------------------------
 
   /**
@@ -203,10 +233,16 @@ export class NetbackDriver {
   }
 
   private runDealloc(uid: number): void {
-    if (this.deferIfBusy(this.hDealloc, uid)) return;
     const q = this.queues[uid]!;
+    if (q.deallocWaitSince < 0) { q.deallocWaitSince = this.sim.now; q.deallocWaitCpuNs = 0; }
+    const turn = this.threadTurn(this.hDealloc, uid, q.deallocWaitSince, q.deallocWaitCpuNs);
+    if (turn === THREAD_WAIT) return;
+    if (turn === THREAD_IDLE) q.deallocWaitSince = -1;
     if (q.tx === null) { q.deallocScheduled = false; return; }
+    const cpu = this.stack.cpu;
+    const before = cpu.busyNs;
     xenvif_tx_dealloc_action(q);
+    q.deallocWaitCpuNs += cpu.busyNs - before;
   }
 
   /** xenvif_kick_thread(): wake the guest-receive kthread of a queue. */
@@ -225,11 +261,18 @@ export class NetbackDriver {
     } else if (!q.kthreadScheduled) {
       return;
     }
-    if (this.deferIfBusy(this.hRxThread, uid)) {
+    if (q.rxWaitSince < 0) { q.rxWaitSince = this.sim.now; q.rxWaitCpuNs = 0; }
+    const turn = this.threadTurn(this.hRxThread, uid, q.rxWaitSince, q.rxWaitCpuNs);
+    if (turn === THREAD_WAIT) {
       q.kthreadScheduled = true;
       return;
     }
+    const cpu = this.stack.cpu;
+    const before = cpu.busyNs;
     xenvif_kthread_guest_rx(q);
+    q.rxWaitCpuNs += cpu.busyNs - before;
+    // Still runnable (it loops while xenvif_have_rx_work), or asleep until the next kick.
+    if (!q.kthreadScheduled) q.rxWaitSince = -1;
   }
 
   /** schedule_timeout(): the kthread sleeps until the head packet's drain deadline. */

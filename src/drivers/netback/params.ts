@@ -7,7 +7,7 @@
  * transfer, event-channel send) are NOT here: they belong to the hypervisor (group `xen`) and are
  * added to the cost of the step that makes the hypercall.
  */
-import { bool, choice, defineParams, int } from '../../params';
+import { bool, choice, defineParams, int, num } from '../../params';
 
 export const NETBACK_PARAMS = defineParams('netback', {
   design: choice({
@@ -106,6 +106,11 @@ export const NETBACK_PARAMS = defineParams('netback', {
     default: 1500, min: 0, unit: 'ns',
     help: 'Latency from queueing a packet for the guest to the rx kthread (modern) or rx tasklet (classic) running.',
     models: 'estimate: wake_up() of a sleeping kthread and a context switch (~1-3 us); a tasklet runs sooner',
+  }),
+  kthread_cpu_share: num({
+    default: 0.5, min: 0, max: 1, unit: 'fraction',
+    help: 'Share of dom0\'s CPU a netback kthread (guest-rx, dealloc) gets while it stays runnable and softirq work keeps the CPU busy; 0 = it runs only when the CPU is idle.',
+    models: 'linux: softirq work past MAX_SOFTIRQ_TIME (2 ms) moves to ksoftirqd, and CFS gives two runnable nice-0 tasks (ksoftirqd, the kthread) equal shares',
   }),
   xmit_ns: int({
     default: 150, min: 0, unit: 'ns',
