@@ -32,6 +32,7 @@ import { SharedRing, BACK_RING_ATTACH, RING_SIZE } from '../../io/ring';
 import { GNTMAP_host_map, GNTST_okay, XEN_PAGE_SIZE } from '../../io/xen-constants';
 import { EINVAL } from '../../xen/constants';
 import type { GnttabMapGrantRef } from '../../xen/grant_table';
+import type { LateEoiStats } from '../../xen/event_channel';
 import { ringWalkIds } from './walk-ids';
 import { XenvifQueue, XEN_NETBACK_TX_COPY_LEN } from './common';
 import type { NetbackDriver } from './driver';
@@ -94,24 +95,16 @@ export interface VifCounters {
   spurious_events: number; jiffies_eoi_delayed: number;
 }
 
-/** One queue's event channels as /proc/interrupts and the xenbus device's sysfs statistics show them. */
-export interface VifIrqRow {
+/**
+ * One queue's event channels as /proc/interrupts and the xenbus device's sysfs statistics show
+ * them (`events` is the irq's count in /proc/interrupts).
+ */
+export interface VifIrqRow extends LateEoiStats {
   queue: number;
   /** 'tx' / 'rx' (split channels) or 'tx+rx' (one shared channel). */
   channel: 'tx' | 'rx' | 'tx+rx';
   /** dom0's local port. */
   port: number;
-  /** Events handled (the irq's count in /proc/interrupts). */
-  events: number;
-  spurious_events: number;
-  jiffies_eoi_delayed: number;
-  /** Unmasks deferred to the lateeoi worker. */
-  delayed_eois: number;
-  /** The irq's spurious_cnt now (reset by an EOI that found work). */
-  spurious_cnt: number;
-  /** Masked, waiting for netback's EOI (or, when `delayed`, for the worker). */
-  eoi_pending: boolean;
-  delayed: boolean;
 }
 
 export class XenVif extends NetDevice {
