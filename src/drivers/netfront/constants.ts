@@ -97,3 +97,6 @@ export const CLASSIC_STEP_NAMES: NetfrontStepNames = {
   rxInterruptHalf: 'netif_rx_schedule: ',
   poll: 'netif_poll',
 };
+
+/** include/xen/events.h XEN_EOI_FLAG_SPURIOUS: the interrupt found no work (lateeoi, XSA-391). */
+export const XEN_EOI_FLAG_SPURIOUS = 0x00000001;

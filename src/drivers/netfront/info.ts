@@ -19,7 +19,7 @@ import { NETFRONT_PARAMS, type NetfrontParams } from './params';
 import type { NetfrontXen } from './xen-port';
 import type { NetfrontQueue } from './queue';
 import { xennet_start_xmit } from './tx';
-import { CLASSIC_STEP_NAMES, MODERN_STEP_NAMES, type NetfrontStepNames } from './constants';
+import { CLASSIC_STEP_NAMES, MODERN_STEP_NAMES, XEN_EOI_FLAG_SPURIOUS, type NetfrontStepNames } from './constants';
 
 /** What netfront needs from the guest's network stack. */
 export interface NetfrontStack {
@@ -39,6 +39,12 @@ export interface NetfrontCounters {
   rx_packets: number; rx_bytes: number; rx_errors: number; rx_slots: number; rx_notify: number; rx_push: number;
   rx_refill_posted: number; rx_refill_deferred: number; rx_refill_timer: number; rx_polls: number; rx_irqs: number;
   tx_irqs: number; rx_gso_checksum_fixup: number; rx_flipped: number; broken: number;
+  /**
+   * Late EOI (modern netfront, XSA-391): EOIs flagged XEN_EOI_FLAG_SPURIOUS (the interrupt found no
+   * new responses) and the jiffies their unmask was deferred by, as the xenbus device's sysfs
+   * spurious_events / jiffies_eoi_delayed show them.
+   */
+  spurious_events: number; jiffies_eoi_delayed: number;
 }
 
 /** The guest's eth0: `ndo_start_xmit` is xennet_start_xmit. */
@@ -94,6 +100,11 @@ export class NetfrontInfo {
   featureSg = true;
   featureTso = true;
   featureTso6 = true;
+  /**
+   * The event channels are bound with the lateeoi chip and the handlers EOI (XSA-391): modern
+   * netfront with `netfront.lateeoi` on and a Xen port that offers it. Classic never does.
+   */
+  readonly useLateEoi: boolean;
   /** Last protocol violation message (for tables and tests). */
   brokenReason = '';
   readonly counters: NetfrontCounters;
@@ -134,6 +145,11 @@ export class NetfrontInfo {
     this.handle = o.nodename.slice(o.nodename.lastIndexOf('/') + 1);
     this.classic = this.p.design === 'classic';
     this.steps = this.classic ? CLASSIC_STEP_NAMES : MODERN_STEP_NAMES;
+    this.useLateEoi = !this.classic && this.p.lateeoi && typeof o.xen.bind_evtchn_to_irqhandler_lateeoi === 'function'
+      && typeof o.xen.xen_irq_lateeoi === 'function';
+    if (this.useLateEoi && 1_000_000_000 % this.p.hz !== 0) {
+      throw new RangeError(`netfront.hz: ${this.p.hz} is not allowed; use a CONFIG_HZ that divides one second exactly (100, 250 or 1000)`);
+    }
     this.netdev = new XennetDevice(o.name ?? 'eth0', this);
     this.where = `netfront.d${o.xen.domid}.${this.netdev.name}`;
     this.counters = o.sim.counters.register(this.where, {
@@ -142,6 +158,7 @@ export class NetfrontInfo {
       rx_packets: 0, rx_bytes: 0, rx_errors: 0, rx_slots: 0, rx_notify: 0, rx_push: 0,
       rx_refill_posted: 0, rx_refill_deferred: 0, rx_refill_timer: 0, rx_polls: 0, rx_irqs: 0,
       tx_irqs: 0, rx_gso_checksum_fixup: 0, rx_flipped: 0, broken: 0,
+      spurious_events: 0, jiffies_eoi_delayed: 0,
     });
     const t = o.sim.trace;
     this.tpStep = t.point('pkt.step');
@@ -200,6 +217,21 @@ export class NetfrontInfo {
     this.broken = true;
     this.brokenReason = reason;
     if (this.tpBroken.on) this.tpBroken.emit({ dev: this.netdev.name, queue: q.id, reason });
+  }
+
+  /**
+   * xen_irq_lateeoi(irq, flags) on one of this device's ports, counting a spurious EOI (and the
+   * jiffies its unmask was deferred by) as the xenbus device's sysfs statistics do. Does nothing
+   * when the channels are bound plainly (classic, or `netfront.lateeoi` false).
+   * @models torvalds/linux drivers/xen/events/events_base.c xen_irq_lateeoi() (as netfront calls it)
+   */
+  lateeoi(port: number, eoiFlags: number): void {
+    if (!this.useLateEoi) return;
+    const delay = this.xen.xen_irq_lateeoi!(port, eoiFlags);
+    if (delay >= 0 && (eoiFlags & XEN_EOI_FLAG_SPURIOUS) !== 0) {
+      this.counters.spurious_events++;
+      this.counters.jiffies_eoi_delayed += delay;
+    }
   }
 
   /** Counts one dropped packet under this device. */

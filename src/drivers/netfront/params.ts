@@ -32,6 +32,21 @@ export const NETFRONT_PARAMS = defineParams('netfront', {
     help: 'Whether the backend is trusted; when false every transmitted skb is bounced into freshly zeroed pages (XSA-403).',
     models: 'xen-netfront module_param trusted (and the frontend xenstore node `trusted`)',
   }),
+  lateeoi: bool({
+    default: true,
+    help: "Modern netfront binds its event channels with Linux's lateeoi irq chip (XSA-391): an event masks its port until the handler EOIs, flagged spurious when it found no new tx or rx responses, and a run of spurious events delays the unmask by jiffies (a backend storming events cannot keep the guest's vCPU busy); an rx rsp_prod going backwards marks the device broken and its channels stay masked. false models netfront before that fix. Classic (2.6.18) netfront never uses it.",
+    models: 'torvalds/linux drivers/net/xen-netfront.c bind_evtchn_to_irqhandler_lateeoi(), xennet_tx_interrupt(), xennet_rx_interrupt() (Linux 5.16 and the XSA-391 stable backports)',
+  }),
+  hz: int({
+    default: 250, min: 100, max: 1000, unit: 'Hz',
+    help: "CONFIG_HZ of the guest kernel: the lateeoi unmask delay after spurious events counts jiffies of 1/HZ s (100, 250 or 1000).",
+    models: 'linux include/linux/jiffies.h; drivers/xen/events/events_base.c xen_irq_lateeoi_locked() delays in jiffies; Debian kernels use CONFIG_HZ=250',
+  }),
+  spurious_threshold: int({
+    default: 0, min: 0, max: 65535, unit: 'events',
+    help: "How many spurious events in a row (events that found no new responses) a netfront channel may raise before its unmask is delayed; 0 is the kernel's default, 1. The delay is then 1 << (count - 1 - threshold) jiffies, at most HZ (netfront.hz).",
+    models: 'torvalds/linux drivers/xen/xenbus/xenbus_probe.c sysfs spurious_threshold of the vif xenbus device (guest side); drivers/xen/events/events_base.c xen_irq_lateeoi_locked()',
+  }),
   rx_pool_pages: int({
     default: 512, min: 32, max: 8192, unit: 'pages',
     help: 'Guest pages in each queue\'s receive page pool: 256 can sit in the ring, the rest in skbs the stack still holds. When it runs dry the refill is deferred to the timer.',

@@ -75,6 +75,12 @@ export class NetfrontQueue implements SkbDestructor {
   readonly grant_rx_ref = new Uint32Array(NET_RX_RING_SIZE).fill(INVALID_GRANT_REF);
   gref_rx_head: GrantRefPool | null = null;
   rx_rsp_unconsumed = 0;
+  /**
+   * The interrupt handler's `unsigned int eoiflag` (XEN_EOI_FLAG_SPURIOUS until xennet_handle_tx /
+   * xennet_handle_rx find new work and clear it through their `*eoi` argument), kept here so the
+   * handlers pass no pointer and allocate nothing.
+   */
+  eoiflag = 0;
   rxPages!: GuestPagePool;
   /** The refill timer is armed (event id in `refillTimer`). */
   refillArmed = false;

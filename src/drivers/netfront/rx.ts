@@ -38,6 +38,13 @@
  *   accepts and refuses the same chains (17 data slots, 18 when the first holds <= 256 bytes);
  *   an in-flight poll after disconnect (carrier off) does nothing, standing for napi_disable().
  * Receive errors count in netdev.stats.rx_errors, as Linux's, and in counters.rx_errors.
+ *
+ * Late EOI (XSA-391, modern only): the rx (or shared) channel is bound with the lateeoi chip; the
+ * handler EOIs at once, flagged XEN_EOI_FLAG_SPURIOUS unless the ring holds more unconsumed
+ * responses than rx_rsp_unconsumed (what the driver last saw, reset by every rsp_cons update), and
+ * not at all once the device is broken — fewer unconsumed responses than before means the backend
+ * moved rsp_prod backwards, which marks it broken. Spurious EOIs count in
+ * counters.spurious_events / jiffies_eoi_delayed.
  */
 import { CHECKSUM_PARTIAL, CHECKSUM_UNNECESSARY, MAX_SKB_FRAGS, SKB_GSO_DODGY, SKB_GSO_TCPV4, SKB_GSO_TCPV6, type SkBuff } from '../../net/skb';
 import { emitStep } from '../../net/walk';
@@ -53,7 +60,7 @@ import {
 } from '../../io/netif';
 import {
   E2BIG, EBADR, EINVAL, ENOENT, ENOMEM, INVALID_GRANT_REF, NET_RX_RING_SIZE, NET_RX_SLOTS_MIN, RX_COPY_THRESHOLD,
-  RX_DFL_MIN_TARGET, RX_MAX_TARGET,
+  RX_DFL_MIN_TARGET, RX_MAX_TARGET, XEN_EOI_FLAG_SPURIOUS,
 } from './constants';
 import type { NetfrontQueue } from './queue';
 import type { NetfrontInfo } from './info';
@@ -632,7 +639,27 @@ export function handle_incoming_queue(q: NetfrontQueue): number {
 
 /**
  * The rx half of the interrupt: note new responses and schedule NAPI; a producer index going
- * backwards marks the device broken. Returns false when broken.
+ * backwards marks the device broken. Returns false when broken (no EOI: a lateeoi channel stays
+ * masked for good). Clears `q.eoiflag` (the handler's `*eoi`) only when there are more
+ * unconsumed responses than the driver last saw — an event that brings nothing new is spurious:
+ *
+ *   work_queued = XEN_RING_NR_UNCONSUMED_RESPONSES(&queue->rx);
+ *   if (work_queued > queue->rx_rsp_unconsumed) {
+ *       queue->rx_rsp_unconsumed = work_queued;
+ *       *eoi = 0;
+ *   } else if (unlikely(work_queued < queue->rx_rsp_unconsumed)) {
+ *       dev_alert(dev, "RX producer index going backwards\n");
+ *       dev_alert(dev, "Disabled for further use\n");
+ *       queue->info->broken = true;
+ *       return false;
+ *   }
+ *   if (likely(netif_carrier_ok(queue->info->netdev) && work_queued))
+ *       napi_schedule(&queue->napi);
+ *   return true;
+ *
+ * rx_rsp_unconsumed is reset by every rsp_cons update (xennet_set_rx_rsp_cons), so responses the
+ * poll has consumed do not count as new. The check is kept with `netfront.lateeoi` off, and for
+ * the classic netif_int, as before this model had late EOI.
  * @models torvalds/linux drivers/net/xen-netfront.c xennet_handle_rx()
  */
 export function xennet_handle_rx(q: NetfrontQueue): boolean {
@@ -641,6 +668,7 @@ export function xennet_handle_rx(q: NetfrontQueue): boolean {
   const work = XEN_RING_NR_UNCONSUMED_RESPONSES(q.rx);
   if (work > q.rx_rsp_unconsumed) {
     q.rx_rsp_unconsumed = work;
+    q.eoiflag = 0;
   } else if (work < q.rx_rsp_unconsumed) {
     np.markBroken(q, 'RX producer index going backwards');
     return false;
@@ -657,23 +685,41 @@ export function xennet_handle_rx(q: NetfrontQueue): boolean {
   return true;
 }
 
-/** @models torvalds/linux drivers/net/xen-netfront.c xennet_rx_interrupt() */
+/**
+ * Interrupt handler of a split rx event channel; with the lateeoi chip it EOIs, flagged spurious
+ * unless new responses arrived:
+ *
+ *   unsigned int eoiflag = XEN_EOI_FLAG_SPURIOUS;
+ *   if (likely(xennet_handle_rx(dev_id, &eoiflag)))
+ *       xen_irq_lateeoi(irq, eoiflag);
+ *
+ * @models torvalds/linux drivers/net/xen-netfront.c xennet_rx_interrupt()
+ */
 export function xennet_rx_interrupt(q: NetfrontQueue): void {
   const np = q.info;
   np.counters.rx_irqs++;
   np.cpu.run(np.sim.now, np.p.irq_ns);
-  xennet_handle_rx(q);
+  q.eoiflag = XEN_EOI_FLAG_SPURIOUS;
+  if (xennet_handle_rx(q)) np.lateeoi(q.rx_evtchn, q.eoiflag);
 }
 
 /**
- * Handler of a shared (single) event channel: tx completions, then rx.
+ * Handler of a shared (single) event channel: tx completions, then rx; one EOI, spurious unless
+ * either half found work, and none when either half finds the device broken:
+ *
+ *   unsigned int eoiflag = XEN_EOI_FLAG_SPURIOUS;
+ *   if (xennet_handle_tx(dev_id, &eoiflag) && xennet_handle_rx(dev_id, &eoiflag))
+ *       xen_irq_lateeoi(irq, eoiflag);
+ *
  * @models torvalds/linux drivers/net/xen-netfront.c xennet_interrupt()
  * @models bronson/linux-2.6.18.8-ovz-xen drivers/xen/netfront/netfront.c netif_int() (the classic
- *   netfront's only handler: network_tx_buf_gc, then netif_rx_schedule if rx responses wait)
+ *   netfront's only handler: network_tx_buf_gc, then netif_rx_schedule if rx responses wait; its
+ *   channel is bound plainly, so it never EOIs)
  */
 export function xennet_interrupt(q: NetfrontQueue): void {
   const np = q.info;
   np.counters.rx_irqs++;
   np.cpu.run(np.sim.now, np.p.irq_ns);
-  if (xennet_handle_tx_irq(q)) xennet_handle_rx(q);
+  q.eoiflag = XEN_EOI_FLAG_SPURIOUS;
+  if (xennet_handle_tx_irq(q) && xennet_handle_rx(q)) np.lateeoi(q.tx_evtchn, q.eoiflag);
 }

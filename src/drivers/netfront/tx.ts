@@ -30,6 +30,12 @@
  *   2.6.18 has no xennet_mark_tx_pending, so a classic walk has no such step)
  * @simplified skb_linearize and bounce_skb produce a linear copy from the guest SkbPool with the
  *   data at SKB_HEADROOM; queue selection is skb.queueMapping modulo the number of queues.
+ *
+ * Late EOI (XSA-391, modern only): the tx channel is bound with the lateeoi chip (xenbus.ts), so
+ * an event masks it until xennet_tx_interrupt EOIs — flagged XEN_EOI_FLAG_SPURIOUS unless
+ * xennet_tx_buf_gc saw a response — and a broken device never EOIs (the channel stays masked).
+ * The delay a run of spurious events earns is the event-channel layer's (src/xen/event_channel.ts
+ * xen_irq_lateeoi()). With `netfront.lateeoi` false, or classic, the handler is bound plainly.
  */
 import {
   CHECKSUM_PARTIAL, CHECKSUM_UNNECESSARY, SKB_GSO_TCPV4, SKB_GSO_TCPV6, type SkBuff,
@@ -47,6 +53,7 @@ import {
 } from '../../io/netif';
 import {
   ETH_HLEN, INVALID_GRANT_REF, MAX_XEN_SKB_FRAGS, NET_TX_RING_SIZE, TX_LINK_NONE, TX_PENDING, TX_STOP_THRESHOLD,
+  XEN_EOI_FLAG_SPURIOUS,
 } from './constants';
 import { add_id_to_list, get_id_from_list, type NetfrontQueue } from './queue';
 import type { NetfrontInfo } from './info';
@@ -99,6 +106,8 @@ let curPkt = 0;
 let curZero = false;
 /** xennet_tx_buf_gc is running from the interrupt handler (for the packet walk). */
 let gcFromIrq = false;
+/** xennet_tx_buf_gc's `work_done`: it saw at least one response (read by xennet_handle_tx). */
+let gcWorkDone = false;
 
 /**
  * Sets up one request for `len` bytes of `buf` from `absOff` (all within one 4 KiB page):
@@ -340,6 +349,7 @@ export function xennet_tx_buf_gc(q: NetfrontQueue): number {
     // rmb(): see responses up to prod.
     for (let cons = tx.rsp_cons; cons !== prod; cons = (cons + 1) >>> 0) {
       responses++;
+      gcWorkDone = true; // "work_done = true;" — any response, NULL ones included
       const off = RING_GET_RESPONSE(tx, cons);
       // RING_COPY_RESPONSE: id and status read once.
       const status = txResponseStatus(view, off);
@@ -402,26 +412,46 @@ export function xennet_tx_buf_gc(q: NetfrontQueue): number {
 
 /**
  * The tx half of the interrupt: reap completions unless the device is broken. Returns false when
- * broken (no EOI: the channel stays silent).
+ * broken (no EOI: a lateeoi channel stays masked for good). Clears `q.eoiflag` (the handler's
+ * `*eoi`) when xennet_tx_buf_gc saw any response:
+ *
+ *   if (unlikely(queue->info->broken)) return false;
+ *   spin_lock_irqsave(&queue->tx_lock, flags);
+ *   if (xennet_tx_buf_gc(queue)) *eoi = 0;
+ *   spin_unlock_irqrestore(&queue->tx_lock, flags);
+ *   return true;
+ *
+ * A gc that marks the device broken part-way still returns true (work was seen), so that
+ * interrupt EOIs; the next one finds `broken` and does not.
  * @models torvalds/linux drivers/net/xen-netfront.c xennet_handle_tx()
  */
 export function xennet_handle_tx(q: NetfrontQueue): boolean {
   const np = q.info;
   if (np.broken) return false;
+  gcWorkDone = false;
   const cost = xennet_tx_buf_gc(q);
+  if (gcWorkDone) q.eoiflag = 0;
   np.cpu.run(np.sim.now, cost);
   return true;
 }
 
 /**
- * Interrupt handler of a split tx event channel.
+ * Interrupt handler of a split tx event channel. With the lateeoi chip (modern netfront,
+ * `netfront.lateeoi`) the port is masked until this EOI, flagged spurious when no tx response
+ * was found:
+ *
+ *   unsigned int eoiflag = XEN_EOI_FLAG_SPURIOUS;
+ *   if (likely(xennet_handle_tx(dev_id, &eoiflag)))
+ *       xen_irq_lateeoi(irq, eoiflag);
+ *
  * @models torvalds/linux drivers/net/xen-netfront.c xennet_tx_interrupt()
  */
 export function xennet_tx_interrupt(q: NetfrontQueue): void {
   const np = q.info;
   np.counters.tx_irqs++;
   np.cpu.run(np.sim.now, np.p.irq_ns);
-  xennet_handle_tx_irq(q);
+  q.eoiflag = XEN_EOI_FLAG_SPURIOUS;
+  if (xennet_handle_tx_irq(q)) np.lateeoi(q.tx_evtchn, q.eoiflag);
 }
 
 /**

@@ -9,6 +9,9 @@
  * Guest pages for rings and buffers come from a simple per-domain page allocator (a bump pointer
  * over the domain's populated pfns, from `firstPfn` up — Linux's page allocator is not modeled);
  * pass `allocPages` to use another one.
+ *
+ * Event channels are bound plainly or, for modern netfront (XSA-391), with the guest kernel's
+ * lateeoi chip (src/xen/event_channel.ts bind_evtchn_to_irqhandler_lateeoi / xen_irq_lateeoi).
  */
 import type { Hypervisor, GuestHandle } from '../../xen/hypervisor';
 import type { Domain } from '../../xen/domain';
@@ -111,6 +114,9 @@ export function hypervisorPort(hv: Hypervisor, domid: number, opts: HypervisorPo
     xenbus_alloc_evtchn: (remote) => g.xenbus_alloc_evtchn(remote),
     xenbus_free_evtchn: (port) => { hv.evtchn_close(domid, port); },
     bind_evtchn_to_irqhandler: (port, handler) => g.bind_evtchn_to_irqhandler(port, handler),
+    bind_evtchn_to_irqhandler_lateeoi: (port, handler, o) => hv.evtchn.bind_evtchn_to_irqhandler_lateeoi(d, port, handler, o),
+    xen_irq_lateeoi: (port, eoiFlags) => hv.evtchn.xen_irq_lateeoi(d, port, eoiFlags),
+    lateeoiStats: (port) => hv.evtchn.lateeoiStats(d, port),
     unbind_from_irqhandler: (port) => { g.unbind_from_irqhandler(port); },
     notify_remote_via_evtchn: (port) => {
       hv.lastCostNs = 0;

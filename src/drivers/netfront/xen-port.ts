@@ -10,6 +10,7 @@
  * Costs: methods that make a hypercall return or charge its CPU cost through the hypervisor model
  * (the `xen` parameter group); netfront charges only its own per-step costs (`netfront` group).
  */
+import type { LateEoiStats } from '../../xen/event_channel';
 
 /** A private pool of grant references (Linux `grant_ref_t *head` from gnttab_alloc_grant_references). */
 export interface GrantRefPool {
@@ -94,8 +95,19 @@ export interface NetfrontXen {
   xenbus_alloc_evtchn(remoteDomid: number): number;
   /** xenbus_free_evtchn / EVTCHNOP_close. */
   xenbus_free_evtchn(port: number): void;
-  /** bind_evtchn_to_irqhandler(_lateeoi): `handler(port)` runs in the guest's upcall when the port fires. */
+  /** bind_evtchn_to_irqhandler: `handler(port)` runs in the guest's upcall when the port fires. */
   bind_evtchn_to_irqhandler(port: number, handler: (port: number) => void): void;
+  /**
+   * bind_evtchn_to_irqhandler_lateeoi (XSA-391): as above, but each event masks the port until
+   * xen_irq_lateeoi(). `hz` is the guest kernel's CONFIG_HZ, `spuriousThreshold` the xenbus
+   * device's sysfs spurious_threshold (0: default 1). A port without it makes modern netfront bind
+   * plain handlers (as netfront before XSA-391 did).
+   */
+  bind_evtchn_to_irqhandler_lateeoi?(port: number, handler: (port: number) => void, opts: { hz: number; spuriousThreshold?: number }): void;
+  /** xen_irq_lateeoi(irq, flags): jiffies the unmask was deferred by, 0 (unmasked now) or -1 (ignored). */
+  xen_irq_lateeoi?(port: number, eoiFlags: number): number;
+  /** The port's irq statistics (events, spurious_events, jiffies_eoi_delayed, ...), or null for a plain port. */
+  lateeoiStats?(port: number): LateEoiStats | null;
   /** unbind_from_irqhandler. */
   unbind_from_irqhandler(port: number): void;
   /** notify_remote_via_irq → EVTCHNOP_send on the port; returns the guest CPU cost of the hypercall (ns). */

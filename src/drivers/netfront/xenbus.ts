@@ -321,8 +321,8 @@ export function setup_netfront(np: NetfrontInfo, q: NetfrontQueue, split: boolea
     if (t >= 0 && r >= 0) {
       q.tx_evtchn = t;
       q.rx_evtchn = r;
-      xen.bind_evtchn_to_irqhandler(t, () => xennet_tx_interrupt(q));
-      xen.bind_evtchn_to_irqhandler(r, () => xennet_rx_interrupt(q));
+      bindIrq(np, t, () => xennet_tx_interrupt(q));
+      bindIrq(np, r, () => xennet_rx_interrupt(q));
       return 0;
     }
     if (t >= 0) xen.xenbus_free_evtchn(t);
@@ -331,8 +331,26 @@ export function setup_netfront(np: NetfrontInfo, q: NetfrontQueue, split: boolea
   const port = xen.xenbus_alloc_evtchn(np.otherendId);
   if (port < 0) return port;
   q.tx_evtchn = q.rx_evtchn = port;
-  xen.bind_evtchn_to_irqhandler(port, () => xennet_interrupt(q));
+  bindIrq(np, port, () => xennet_interrupt(q));
   return 0;
+}
+
+/**
+ * Binds one of netfront's ports: modern netfront with the lateeoi chip (XSA-391; unless
+ * `netfront.lateeoi` is false), the 2.6.18 netfront with a plain handler (it had no lateeoi):
+ *
+ *   err = bind_evtchn_to_irqhandler_lateeoi(queue->tx_evtchn, xennet_tx_interrupt, 0,
+ *                                           queue->tx_irq_name, queue);
+ *
+ * (likewise xennet_rx_interrupt on rx_evtchn, and xennet_interrupt on a single channel).
+ * @models torvalds/linux drivers/net/xen-netfront.c setup_netfront_single(), setup_netfront_split()
+ */
+function bindIrq(np: NetfrontInfo, port: number, handler: (port: number) => void): void {
+  if (np.useLateEoi) {
+    np.xen.bind_evtchn_to_irqhandler_lateeoi!(port, handler, { hz: np.p.hz, spuriousThreshold: np.p.spurious_threshold });
+  } else {
+    np.xen.bind_evtchn_to_irqhandler(port, handler);
+  }
 }
 
 /**
