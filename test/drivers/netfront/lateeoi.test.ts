@@ -185,6 +185,29 @@ describe('modern netfront: late EOI (XSA-391)', () => {
     expect(np.counters.spurious_events).toBeGreaterThanOrEqual(10);
   });
 
+  it('netfront.spurious_threshold lets more spurious events through before the delay; netfront.hz sets the jiffy it is counted in', () => {
+    const count = (params: Record<string, number>): number => {
+      const host = twoGuests(params);
+      const np = host.guest('victim').netfront;
+      const rx0 = np.counters.rx_irqs;
+      storm(host, 'rx', 10_000, 4_000);
+      host.runFor(host.ms(45));
+      return np.counters.rx_irqs - rx0;
+    };
+    const base = count({});
+    const t4 = count({ 'netfront.spurious_threshold': 4 });
+    const hz1000 = count({ 'netfront.hz': 1000 });
+    // threshold 4: five interrupts a jiffy (four spurious EOIs unmask at once, the fifth is delayed
+    // a jiffy, and the worker's EOI resets the count) instead of two.
+    expect(base).toBeLessThanOrEqual(2 * 12 + 2);
+    expect(t4).toBeGreaterThanOrEqual(5 * 10);
+    expect(t4).toBeLessThanOrEqual(5 * 12 + 5);
+    // HZ 1000: four times as many jiffies in the 40 ms storm.
+    expect(hz1000).toBeGreaterThanOrEqual(3 * base);
+    expect(hz1000).toBeLessThanOrEqual(2 * 45 + 2);
+    expect(() => twoGuests({ 'netfront.hz': 300 })).toThrow(/netfront.hz: 300 is not allowed/);
+  });
+
   it('during an rx and tx storm every real packet still reaches the victim, and the good guest sees no spurious event', () => {
     const host = twoGuests();
     const victim = host.guest('victim');
