@@ -5,23 +5,11 @@
  * and the other guests' traffic carries on.
  */
 import { describe, expect, it } from 'vitest';
-import { buildXenHost, type XenHost } from '../../../src/topo';
+import type { XenHost } from '../../../src/topo';
+import { JIFFY, twoGuests as twoGuestHost, twoWayTraffic } from '../two-guests';
 import type { AnyTraceRecord } from '../../../src/sim/trace';
 
-const JIFFY = 4_000_000; // bridge.hz 250
-
-function twoGuests(params: Record<string, number | boolean> = {}): XenHost {
-  const host = buildXenHost({ seed: 5, params, guests: [{ name: 'rogue', pages: 2048 }, { name: 'good', pages: 2048 }] });
-  host.external.endpoint.bind(9001);
-  host.external.endpoint.bind(9002);
-  host.guest('rogue').endpoint.bind(7001);
-  host.guest('good').endpoint.bind(7002);
-  // One packet each way first, so ARP is resolved before the tests measure anything.
-  host.guest('rogue').endpoint.sendUdp('10.0.0.100', 9001, 64);
-  host.guest('good').endpoint.sendUdp('10.0.0.100', 9002, 64);
-  host.runFor(host.ms(2));
-  return host;
-}
+const twoGuests = (params: Record<string, number | boolean> = {}): XenHost => twoGuestHost('rogue', params);
 
 /** The rogue guest notifies one of its own event channels `n` times, `everyNs` apart, from now. */
 function storm(host: XenHost, which: 'tx' | 'rx', n: number, everyNs: number): void {
@@ -44,13 +32,7 @@ function normalTraffic(lateeoi: boolean): Traffic {
   const irqs0 = good.vif.counters.irqs;
   const out0 = host.external.endpoint.socket(9002)!.packets;
   const spurious0 = good.vif.counters.spurious_events;
-  const fire = host.sim.register('test.traffic', (i) => {
-    good.endpoint.sendUdp('10.0.0.100', 9002, 200 + (i % 7) * 150);
-    host.external.endpoint.sendUdp(good.ip, 7002, 300 + (i % 5) * 200, 9002);
-  });
-  const t0 = host.sim.now;
-  for (let i = 0; i < 200; i++) host.sim.at(t0 + i * 20_000, fire, i);
-  host.runFor(host.ms(10));
+  twoWayTraffic(host, 'good');
   return {
     delivered: host.external.endpoint.socket(9002)!.packets - out0,
     toGuest: good.endpoint.socket(7002)!.packets,

@@ -7,23 +7,11 @@
  */
 import { describe, expect, it } from 'vitest';
 import { buildXenHost, type XenHost } from '../../../src/topo';
+import { JIFFY, twoGuests as twoGuestHost, twoWayTraffic } from '../two-guests';
 import type { AnyTraceRecord } from '../../../src/sim/trace';
 import { makeRig, run } from './backend';
 
-const JIFFY = 4_000_000; // netfront.hz 250
-
-function twoGuests(params: Record<string, number | boolean> = {}): XenHost {
-  const host = buildXenHost({ seed: 5, params, guests: [{ name: 'victim', pages: 2048 }, { name: 'good', pages: 2048 }] });
-  host.external.endpoint.bind(9001);
-  host.external.endpoint.bind(9002);
-  host.guest('victim').endpoint.bind(7001);
-  host.guest('good').endpoint.bind(7002);
-  // One packet each way first, so ARP is resolved before the tests measure anything.
-  host.guest('victim').endpoint.sendUdp('10.0.0.100', 9001, 64);
-  host.guest('good').endpoint.sendUdp('10.0.0.100', 9002, 64);
-  host.runFor(host.ms(2));
-  return host;
-}
+const twoGuests = (params: Record<string, number | boolean> = {}): XenHost => twoGuestHost('victim', params);
 
 /**
  * dom0, as a rogue backend, notifies the victim's tx or rx channel `n` times, `everyNs` apart,
@@ -48,13 +36,7 @@ function normalTraffic(lateeoi: boolean): Traffic {
   const sends0 = host.hv.evtchn.counters.sends;
   const tx0 = c.tx_irqs, rx0 = c.rx_irqs, sp0 = c.spurious_events, cpu0 = good.netfront.cpu.busyNs;
   const out0 = host.external.endpoint.socket(9002)!.packets;
-  const fire = host.sim.register('test.traffic', (i) => {
-    good.endpoint.sendUdp('10.0.0.100', 9002, 200 + (i % 7) * 150);
-    host.external.endpoint.sendUdp(good.ip, 7002, 300 + (i % 5) * 200, 9002);
-  });
-  const t0 = host.sim.now;
-  for (let i = 0; i < 200; i++) host.sim.at(t0 + i * 20_000, fire, i);
-  host.runFor(host.ms(10));
+  twoWayTraffic(host, 'good');
   return {
     out: host.external.endpoint.socket(9002)!.packets - out0,
     in: good.endpoint.socket(7002)!.packets,
