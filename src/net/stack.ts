@@ -502,10 +502,10 @@ export class NetStack {
 
   /**
    * The 2.6.18 Xen core's `if (skb_checksum_setup(skb)) goto out_kfree_skb;` at the top of
-   * dev_queue_xmit, for a packet a Xen frontend left with a blank checksum (./xen-csum). Returns
-   * false when it dropped the packet (checksum_setup).
+   * dev_queue_xmit, for a packet a Xen frontend left with a blank checksum (./xen-csum), traced
+   * and counted against `d`. Returns false when it dropped the packet (checksum_setup).
    */
-  private xenChecksumSetup(skb: SkBuff, d: NetDevice): boolean {
+  xenChecksumSetup(skb: SkBuff, d: NetDevice): boolean {
     const r = skb_checksum_setup(skb);
     if (this.tpStep.on) {
       emitStep(this.tpStep, skb.id, 'skb_checksum_setup', this.lane, this.domid, 0,

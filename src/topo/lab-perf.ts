@@ -35,7 +35,8 @@
  *
  * Directions are the guest's: 'tx' is guest → client, 'rx' is client → guest.
  */
-import type { Overrides } from '../params';
+import { Params, type Overrides } from '../params';
+import { NIC_PARAMS, wireTimeNs } from '../net/costs';
 import type { Cpu } from '../sim/cpu';
 import type { AnyTraceRecord } from '../sim/trace';
 import type { DropRow } from '../sim/drops';
@@ -170,8 +171,11 @@ export interface FrameSizes {
   wire: number;
 }
 
+/** The NIC parameters' defaults (FCS, preamble and gap, 10 GbE). */
+const NIC_DEFAULTS = Params.defaults().group(NIC_PARAMS);
+
 /** Sizes of a UDP datagram with `payload` bytes (0..1472). */
-export function frameSizes(payload: number, fcsBytes = 4, preambleIfgBytes = 20): FrameSizes {
+export function frameSizes(payload: number, fcsBytes = NIC_DEFAULTS.fcs_bytes, preambleIfgBytes = NIC_DEFAULTS.preamble_ifg_bytes): FrameSizes {
   checkNumber('frameSizes', 'payload', payload, 0, 1472, true);
   const ip = payload + 28;
   const frame = Math.max(60, ip + 14);
@@ -179,9 +183,9 @@ export function frameSizes(payload: number, fcsBytes = 4, preambleIfgBytes = 20)
 }
 
 /** Frames per second a link of `lineRateBps` carries back to back with `payload`-byte datagrams. */
-export function lineRatePps(payload: number, lineRateBps = 10e9): number {
+export function lineRatePps(payload: number, lineRateBps = NIC_DEFAULTS.line_rate_bps): number {
   checkNumber('lineRatePps', 'lineRateBps', lineRateBps, 1, 1e13);
-  return lineRateBps / (frameSizes(payload).wire * 8);
+  return 1e9 / wireTimeNs(frameSizes(payload).frame, { ...NIC_DEFAULTS, line_rate_bps: lineRateBps });
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -56,7 +56,6 @@ import type { NetDevice } from '../net/netdevice';
 import { CHECKSUM_PARTIAL, type IpSummed, type SkBuff } from '../net/skb';
 import { IpEndpoint } from '../net/endpoint';
 import { emitStep } from '../net/walk';
-import { skb_checksum_setup } from '../net/xen-csum';
 import type { GroupValues } from '../params';
 import type { BackendInfo } from '../drivers/netback/xenbus';
 import type { XenVif } from '../drivers/netback/interface';
@@ -172,10 +171,7 @@ export class Dom0L3 implements ProtocolHandler {
     const etype = len >= 14 ? (bytes[12]! << 8) | bytes[13]! : -1;
     const nat = this.mode === 'nat';
     // A classic guest's blank checksum (proto_csum_blank) is set up as dev_queue_xmit would.
-    if (etype === ETH_P_IP && nat && skb.protoCsumBlank && skb_checksum_setup(skb) !== 0) {
-      st.kfree_skb(skb, dev.name, 'checksum_setup');
-      return;
-    }
+    if (etype === ETH_P_IP && nat && skb.protoCsumBlank && !st.xenChecksumSetup(skb, dev)) return;
     if (etype === ETH_P_IP && nat && skb.ipSummed === CHECKSUM_PARTIAL) {
       // The rewrite adjusts full checksums; finish a partial one first (see @simplified).
       if (st.skb_checksum_help(skb)) {

@@ -98,5 +98,5 @@ export const CLASSIC_STEP_NAMES: NetfrontStepNames = {
   poll: 'netif_poll',
 };
 
-/** include/xen/events.h XEN_EOI_FLAG_SPURIOUS: the interrupt found no work (lateeoi, XSA-391). */
-export const XEN_EOI_FLAG_SPURIOUS = 0x00000001;
+/** XEN_EOI_FLAG_SPURIOUS (lateeoi, XSA-391): defined with the event channels. */
+export { XEN_EOI_FLAG_SPURIOUS } from '../../xen/event_channel';

@@ -38,6 +38,7 @@
  * earns is applied by the event-channel layer (src/xen/event_channel.ts xen_irq_lateeoi()).
  * With `netback.lateeoi` false the channel is bound plainly and the EOIs are no-ops.
  */
+import { XEN_EOI_FLAG_SPURIOUS } from '../../../xen/event_channel';
 import {
   GNTCOPY_source_gref, GNTMAP_host_map, GNTMAP_readonly, GNTST_okay, DOMID_SELF, XEN_PAGE_SHIFT, XEN_PAGE_SIZE,
 } from '../../../io/xen-constants';
@@ -89,8 +90,7 @@ function copyTxRequest(q: XenvifQueue, idx: number): void {
 export const NETBK_RX_EOI = 0x01;
 export const NETBK_TX_EOI = 0x02;
 export const NETBK_COMMON_EOI = 0x04;
-/** include/xen/events.h XEN_EOI_FLAG_SPURIOUS */
-export const XEN_EOI_FLAG_SPURIOUS = 0x01;
+export { XEN_EOI_FLAG_SPURIOUS };
 
 /**
  * xen_irq_lateeoi(irq, flags) for a vif's port, counting a spurious EOI (and the jiffies its
