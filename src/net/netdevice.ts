@@ -95,6 +95,12 @@ export abstract class NetDevice implements NetDeviceRef {
   /** Transmits one skb; returns NETDEV_TX_OK (the driver owns the skb now) or NETDEV_TX_BUSY. */
   abstract ndo_start_xmit(skb: SkBuff): NetdevTx;
 
+  /**
+   * ndo_select_queue: a multi-queue driver's choice of transmit queue for `skb` (dev_queue_xmit
+   * stores it in skb.queueMapping). Devices without one have a single queue: 0.
+   */
+  ndo_select_queue?(skb: SkBuff): number;
+
   /** netif_stop_queue() */
   netif_stop_queue(): void {
     this.txStopped = true;

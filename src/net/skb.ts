@@ -91,6 +91,12 @@ export class SkBuff {
   bornAt = 0;
   /** Queue index chosen for multi-queue devices (skb->queue_mapping). */
   queueMapping = 0;
+  /** skb->hash: the flow hash (./flow-hash skb_get_hash), valid when swHash or l4Hash is set. */
+  hash = 0;
+  /** skb->sw_hash: `hash` was computed in software by the flow dissector. */
+  swHash = false;
+  /** skb->l4_hash: `hash` covers the transport ports. */
+  l4Hash = false;
   destructor: SkbDestructor | null = null;
   /** A number the destructor owner uses to find its state (e.g. netback's pending_idx). */
   destructorArg = 0;
@@ -213,6 +219,9 @@ export class SkBuff {
     this.dev = null;
     this.bornAt = 0;
     this.queueMapping = 0;
+    this.hash = 0;
+    this.swHash = false;
+    this.l4Hash = false;
     this.destructor = null;
     this.destructorArg = 0;
   }
@@ -324,6 +333,10 @@ export class SkbPool {
     skb.gsoSegs = src.gsoSegs;
     skb.dev = src.dev;
     skb.bornAt = src.bornAt;
+    skb.queueMapping = src.queueMapping;
+    skb.hash = src.hash;
+    skb.swHash = src.swHash;
+    skb.l4Hash = src.l4Hash;
     return skb;
   }
 

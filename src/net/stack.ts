@@ -206,6 +206,7 @@ export class NetStack {
 
   private readonly hNetRx: number;
   private readonly hNetTx: number;
+  private hashrndValue = -1;
   private readonly tpCsumSetup: TracePoint<'dev.checksum_setup'>;
   /** The `pkt.step` trace point; drivers built on this stack may emit through it. */
   readonly tpStep: TracePoint<'pkt.step'>;
@@ -287,6 +288,15 @@ export class NetStack {
     if (dev.ifindex <= 0 || this.devices[dev.ifindex] !== dev) {
       throw new Error(`${fn}: device ${dev.name} is not registered with stack ${this.name}; call register_netdev first`);
     }
+  }
+
+  /**
+   * This kernel's flow-hash secret (hashrnd), drawn on first use from the random stream
+   * `<name>.hashrnd` as net_get_random_once() draws it once per boot (./flow-hash).
+   */
+  get hashrnd(): number {
+    if (this.hashrndValue < 0) this.hashrndValue = this.sim.random.stream(`${this.name}.hashrnd`).nextU32();
+    return this.hashrndValue;
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -533,6 +543,8 @@ export class NetStack {
     }
     this.step(skb, 'dev_queue_xmit', this.costs.dev_queue_xmit_ns);
     if (skb.protoCsumBlank && !this.xenChecksumSetup(skb, d)) return 1;
+    // netdev_core_pick_tx: the driver's ndo_select_queue for a multi-queue device, else queue 0.
+    skb.queueMapping = d.ndo_select_queue === undefined ? 0 : d.ndo_select_queue(skb);
     if (!d.up) {
       d.stats.tx_dropped++;
       this.kfree_skb(skb, d.name, 'dev_down');

@@ -77,6 +77,10 @@ interface SkbMeta {
   gsoSize: number;
   gsoType: number;
   gsoSegs: number;
+  queueMapping: number;
+  hash: number;
+  swHash: boolean;
+  l4Hash: boolean;
 }
 
 export interface Dom0L3Options {
@@ -340,6 +344,7 @@ function metaOf(skb: SkBuff): SkbMeta {
   return {
     id: skb.id, bornAt: skb.bornAt, ipSummed: skb.ipSummed, protoDataValid: skb.protoDataValid, protoCsumBlank: skb.protoCsumBlank, csumStart: skb.csumStart, csumOffset: skb.csumOffset,
     gsoSize: skb.gsoSize, gsoType: skb.gsoType, gsoSegs: skb.gsoSegs,
+    queueMapping: skb.queueMapping, hash: skb.hash, swHash: skb.swHash, l4Hash: skb.l4Hash,
   };
 }
 
@@ -355,6 +360,10 @@ function applyMeta(n: SkBuff, m: SkbMeta): void {
   n.gsoSize = m.gsoSize;
   n.gsoType = m.gsoType;
   n.gsoSegs = m.gsoSegs;
+  n.queueMapping = m.queueMapping;
+  n.hash = m.hash;
+  n.swHash = m.swHash;
+  n.l4Hash = m.l4Hash;
 }
 
 function u32(b: Uint8Array, off: number): number {

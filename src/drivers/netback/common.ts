@@ -107,6 +107,11 @@ export function makeUnmapOps(n: number): GnttabUnmapGrantRef[] {
 export class XenvifQueue implements SkbDestructor {
   /** Host-wide queue number (the argument of this queue's scheduled events). */
   uid = 0;
+  /**
+   * queue->stats: this queue's share of the vif's counters (dom0's view: rx = from the guest);
+   * xenvif_get_stats sums them into the vif's.
+   */
+  readonly stats = { rx_packets: 0, rx_bytes: 0, tx_packets: 0, tx_bytes: 0 };
   // ---- rings and event channels --------------------------------------------------------
   tx: BackRing | null = null;
   rx: BackRing | null = null;

@@ -43,6 +43,7 @@ import {
   xenvif_handle_rx_interrupt, xenvif_rx_interrupt, xenvif_rx_queue_tail, xenvif_rx_queue_purge,
 } from './modern/rx';
 import { netif_be_start_xmit } from './classic/netback';
+import { skb_tx_hash } from '../../net/flow-hash';
 
 export type VifDesign = 'modern' | 'classic';
 
@@ -181,6 +182,27 @@ export class XenVif extends NetDevice {
     return this.xenvif_start_xmit(skb);
   }
 
+  /**
+   * The vif queue for `skb`. Linux frontends never set a hash algorithm over the control ring, so
+   * this is netdev_pick_tx: skb_tx_hash — the rx queue the NIC driver recorded (wrapped to the
+   * number of queues), else dom0's flow hash scaled into [0, queues). A single queue is 0.
+   * @models torvalds/linux drivers/net/xen-netback/interface.c xenvif_select_queue() (hash.alg NONE)
+   * @simplified no control ring: no Toeplitz hash or mapping table.
+   */
+  override ndo_select_queue(skb: SkBuff): number {
+    const n = this.queues.length;
+    if (n <= 1) return 0;
+    const recorded = skb.queueMapping !== 0;
+    const q = skb_tx_hash(skb, this.nb.stack.hashrnd ?? 0, n) % n;
+    const nb = this.nb;
+    if (nb.tpStep.on) {
+      nb.step(skb.id, 'xenvif_select_queue', 0, recorded
+        ? `rx queue ${skb.queueMapping - 1} recorded by the NIC: queue ${q}`
+        : `hash ${skb.hash.toString(16).padStart(8, '0')} scaled to ${n} queues: queue ${q}`);
+    }
+    return q;
+  }
+
   /** @models torvalds/linux drivers/net/xen-netback/interface.c xenvif_start_xmit() */
   xenvif_start_xmit(skb: SkBuff): NetdevTx {
     const nb = this.nb;
@@ -200,6 +222,10 @@ export class XenVif extends NetDevice {
         return NETDEV_TX_OK;
       }
     }
+    // hash.alg NONE: the hash is not for the frontend (no hash extra).
+    skb.hash = 0;
+    skb.swHash = false;
+    skb.l4Hash = false;
     if (!xenvif_rx_queue_tail(q, skb, nb.sim.now + this.drainTimeoutNs)) {
       this.dropXmit(skb, 'rx_queue_full');
       return NETDEV_TX_OK;

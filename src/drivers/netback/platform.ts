@@ -46,4 +46,6 @@ export interface NetbackStack {
   netif_receive_skb(skb: SkBuff): void;
   /** Classic netback's guest-transmit delivery (to the backlog). */
   netif_rx(skb: SkBuff): void;
+  /** Dom0's flow-hash secret (NetStack.hashrnd), for picking a vif queue; 0 when absent. */
+  readonly hashrnd?: number;
 }

@@ -18,7 +18,7 @@ import './trace';
 import { NETFRONT_PARAMS, type NetfrontParams } from './params';
 import type { NetfrontXen } from './xen-port';
 import type { NetfrontQueue } from './queue';
-import { xennet_start_xmit } from './tx';
+import { xennet_select_queue, xennet_start_xmit } from './tx';
 import { CLASSIC_STEP_NAMES, MODERN_STEP_NAMES, XEN_EOI_FLAG_SPURIOUS, type NetfrontStepNames } from './constants';
 
 /** What netfront needs from the guest's network stack. */
@@ -29,6 +29,8 @@ export interface NetfrontStack {
   readonly cpu: Cpu;
   /** Hands one received skb (data at the Ethernet header) to the stack (napi_gro_receive). */
   napi_gro_receive(dev: NetDevice, skb: SkBuff): void;
+  /** The guest kernel's flow-hash secret (NetStack.hashrnd); 0 when absent. */
+  readonly hashrnd?: number;
 }
 
 /** Counters of one netfront device (guest view: tx = sent by the guest). */
@@ -56,6 +58,10 @@ export class XennetDevice extends NetDevice {
 
   ndo_start_xmit(skb: SkBuff): NetdevTx {
     return xennet_start_xmit(this.np, skb);
+  }
+
+  override ndo_select_queue(skb: SkBuff): number {
+    return xennet_select_queue(this.np, skb);
   }
 }
 

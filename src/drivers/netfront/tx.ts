@@ -58,6 +58,7 @@ import {
 import { add_id_to_list, get_id_from_list, type NetfrontQueue } from './queue';
 import type { NetfrontInfo } from './info';
 import { copyBytes } from '../../wire/copy';
+import { skb_get_hash } from '../../net/flow-hash';
 
 const PAGE_SIZE = 4096;
 const PAGE_MASK = 4095;
@@ -82,6 +83,20 @@ export function xennet_count_skb_slots(skb: SkBuff): number {
     slots += gnttab_count_grant(offsetInPage(skb.fragPage[i]!, skb.fragOff[i]!), skb.fragLen[i]!);
   }
   return slots;
+}
+
+/**
+ * The transmit queue of `skb`: 0 with one queue, else the guest's flow hash modulo the number of
+ * queues — every packet of a flow on one queue, the flows spread over them.
+ * @models torvalds/linux drivers/net/xen-netfront.c xennet_select_queue()
+ */
+export function xennet_select_queue(np: NetfrontInfo, skb: SkBuff): number {
+  const n = np.queues.length;
+  if (n <= 1) return 0;
+  const hash = skb_get_hash(skb, np.stack.hashrnd ?? 0);
+  const q = hash % n;
+  if (np.tpStep.on) emitStep(np.tpStep, skb.id, 'xennet_select_queue', 'domU', np.xen.domid, 0, `hash ${hash.toString(16).padStart(8, '0')} % ${n} queues = queue ${q}`);
+  return q;
 }
 
 /** netfront_tx_slot_available(): fewer than 256 - 18 - 1 = 237 requests outstanding. */

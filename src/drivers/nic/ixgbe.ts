@@ -40,6 +40,7 @@
  *   hardware reads a transmitted frame when the tail is written (the bytes cannot change before
  *   completion); no RSS, one queue pair.
  */
+import { skb_record_rx_queue } from '../../net/flow-hash';
 import type { NetStack } from '../../net/stack';
 import { NapiStruct } from '../../net/stack';
 import { CHECKSUM_NONE, CHECKSUM_PARTIAL, CHECKSUM_UNNECESSARY, MAX_SKB_FRAGS, SKB_GSO_TCPV4, type SkBuff } from '../../net/skb';
@@ -405,6 +406,7 @@ export class IxgbeNic extends NetDevice implements LinkEndpoint {
       skb.data = off;
       skb.put(len);
       skb.dev = this;
+      skb_record_rx_queue(skb, 0); // ixgbe_process_skb_fields: rx_ring->queue_index (one ring here)
       if (mode !== 'off') {
         const r = mode === 'verify' ? l4ChecksumStatus(buf, off, len, this.rxSum[i]!) : isTcpUdpV4(buf, off, len) ? 1 : -1;
         if (r === 1) {

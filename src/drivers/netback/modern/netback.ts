@@ -903,6 +903,8 @@ function xenvif_tx_submit(q: XenvifQueue): number {
     }
     vif.stats.rx_bytes += skb.len;
     vif.stats.rx_packets++;
+    q.stats.rx_bytes += skb.len;
+    q.stats.rx_packets++;
     workDone++;
     if (skb.destructor !== null) vif.counters.tx_zerocopy_sent++;
     nb.flushCost();

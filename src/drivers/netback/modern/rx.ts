@@ -309,6 +309,8 @@ export function xenvif_rx_skb(q: XenvifQueue): void {
   if (nb.tpStep.on) nb.step(skb.id, 'xenvif_rx_action', 0, `queue ${q.id}`);
   vif.stats.tx_bytes += skb.len;
   vif.stats.tx_packets++;
+  q.stats.tx_bytes += skb.len;
+  q.stats.tx_packets++;
   pkSkb = skb;
   pkRemaining = skb.len;
   pkFrag = -1;
