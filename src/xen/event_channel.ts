@@ -93,6 +93,34 @@ export interface LateEoiStats {
 }
 
 /**
+ * One queue's event channel as /proc/interrupts and the xenbus device's sysfs statistics show it
+ * (`events` is the irq's count in /proc/interrupts), on either end of a split driver.
+ */
+export interface IrqRow extends LateEoiStats {
+  queue: number;
+  /** 'tx' / 'rx' (split channels) or 'tx+rx' (one shared channel). */
+  channel: 'tx' | 'rx' | 'tx+rx';
+  /** This domain's local port. */
+  port: number;
+}
+
+/**
+ * The irq rows of a driver's queues: one per channel (one per queue when tx and rx share a port),
+ * for the lateeoi ports `stats` knows (null for a plainly bound port: no row).
+ */
+export function lateeoiIrqRows(queues: readonly { id: number; txPort: number; rxPort: number }[], stats: (port: number) => LateEoiStats | null): IrqRow[] {
+  const rows: IrqRow[] = [];
+  for (const q of queues) {
+    const ports: [IrqRow['channel'], number][] = q.txPort === q.rxPort ? [['tx+rx', q.txPort]] : [['tx', q.txPort], ['rx', q.rxPort]];
+    for (const [channel, port] of ports) {
+      const st = stats(port);
+      if (st !== null) rows.push({ queue: q.id, channel, port, ...st });
+    }
+  }
+  return rows;
+}
+
+/**
  * Linux's late-EOI state of one domain: the irq_info fields of its lateeoi ports (by port) and
  * the per-CPU lateeoi work (one CPU: one eoi list, kept sorted by eoi_time, and one delayed work).
  */

@@ -20,7 +20,8 @@ export {
 } from './grant_table';
 export { GuestGrantTable, type GrantRefPool, type GrantEntryV1 } from './grant_guest';
 export {
-  EventChannelOps, type EvtchnAllocUnbound, type EvtchnBindInterdomain, type EvtchnStatus, type EvtchnCounters,
+  EventChannelOps, lateeoiIrqRows, type EvtchnAllocUnbound, type EvtchnBindInterdomain, type EvtchnStatus, type EvtchnCounters,
+  type IrqRow, type LateEoiStats,
 } from './event_channel';
 export { Hypervisor, GuestHandle, type HypervisorOptions } from './hypervisor';
 export { XenStore, type WatchCallback, type XenstoreRow, type XenstoreCounters } from './xenstore';

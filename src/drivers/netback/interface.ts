@@ -32,7 +32,7 @@ import { SharedRing, BACK_RING_ATTACH, RING_SIZE } from '../../io/ring';
 import { GNTMAP_host_map, GNTST_okay, XEN_PAGE_SIZE } from '../../io/xen-constants';
 import { EINVAL } from '../../xen/constants';
 import type { GnttabMapGrantRef } from '../../xen/grant_table';
-import type { LateEoiStats } from '../../xen/event_channel';
+import { lateeoiIrqRows, type IrqRow } from '../../xen/event_channel';
 import { ringWalkIds } from './walk-ids';
 import { XenvifQueue, XEN_NETBACK_TX_COPY_LEN } from './common';
 import type { NetbackDriver } from './driver';
@@ -96,17 +96,8 @@ export interface VifCounters {
   spurious_events: number; jiffies_eoi_delayed: number;
 }
 
-/**
- * One queue's event channels as /proc/interrupts and the xenbus device's sysfs statistics show
- * them (`events` is the irq's count in /proc/interrupts).
- */
-export interface VifIrqRow extends LateEoiStats {
-  queue: number;
-  /** 'tx' / 'rx' (split channels) or 'tx+rx' (one shared channel). */
-  channel: 'tx' | 'rx' | 'tx+rx';
-  /** dom0's local port. */
-  port: number;
-}
+/** One queue's event channel as dom0 sees it (src/xen/event_channel.ts IrqRow). */
+export type VifIrqRow = IrqRow;
 
 export class XenVif extends NetDevice {
   readonly counters: VifCounters;
@@ -416,23 +407,9 @@ export class XenVif extends NetDevice {
    * classic vif or with `netback.lateeoi` false).
    */
   irqStats(): VifIrqRow[] {
-    const rows: VifIrqRow[] = [];
     const hv = this.nb.hv;
-    if (hv.lateeoiStats === undefined) return rows;
-    for (const q of this.queues) {
-      const shared = q.txIrq === q.rxIrq;
-      const ports: [VifIrqRow['channel'], number][] = shared ? [['tx+rx', q.txIrq]] : [['tx', q.txIrq], ['rx', q.rxIrq]];
-      for (const [channel, port] of ports) {
-        const st = hv.lateeoiStats(port);
-        if (st === null) continue;
-        rows.push({
-          queue: q.id, channel, port, events: st.events, spurious_events: st.spurious_events,
-          jiffies_eoi_delayed: st.jiffies_eoi_delayed, delayed_eois: st.delayed_eois, spurious_cnt: st.spurious_cnt,
-          eoi_pending: st.eoi_pending, delayed: st.delayed,
-        });
-      }
-    }
-    return rows;
+    if (hv.lateeoiStats === undefined) return [];
+    return lateeoiIrqRows(this.queues.map((q) => ({ id: q.id, txPort: q.txIrq, rxPort: q.rxIrq })), (port) => hv.lateeoiStats!(port));
   }
 
   private page(): number {

@@ -17,6 +17,7 @@ import '../../net/walk';
 import './trace';
 import { NETFRONT_PARAMS, type NetfrontParams } from './params';
 import type { NetfrontXen } from './xen-port';
+import { lateeoiIrqRows, type IrqRow } from '../../xen/event_channel';
 import type { NetfrontQueue } from './queue';
 import { xennet_select_queue, xennet_start_xmit } from './tx';
 import { CLASSIC_STEP_NAMES, MODERN_STEP_NAMES, XEN_EOI_FLAG_SPURIOUS, type NetfrontStepNames } from './constants';
@@ -238,6 +239,17 @@ export class NetfrontInfo {
       this.counters.spurious_events++;
       this.counters.jiffies_eoi_delayed += delay;
     }
+  }
+
+  /**
+   * The event channels of every queue with their irq statistics, as the guest's /proc/interrupts
+   * and the xenbus device's sysfs show them (lateeoi ports only: empty for classic netfront or
+   * with `netfront.lateeoi` false). The same rows as the vif's `irqStats()` on the other end.
+   */
+  irqStats(): IrqRow[] {
+    const xen = this.xen;
+    if (!this.useLateEoi || xen.lateeoiStats === undefined) return [];
+    return lateeoiIrqRows(this.queues.map((q) => ({ id: q.id, txPort: q.tx_evtchn, rxPort: q.rx_evtchn })), (port) => xen.lateeoiStats!(port));
   }
 
   /** Counts one dropped packet under this device. */

@@ -127,6 +127,24 @@ describe('modern netfront: late EOI (XSA-391)', () => {
     expect(np.broken).toBe(false);
   });
 
+  it('irqStats(): one row per channel with the storm in it, the same shape as the vif\'s rows on the other end', () => {
+    const host = twoGuests();
+    const np = host.guest('victim').netfront;
+    const q = np.queues[0]!;
+    storm(host, 'rx', 1_000, 4_000);
+    host.runFor(host.ms(5));
+    const rows = np.irqStats();
+    expect(rows.map((r) => [r.queue, r.channel, r.port])).toEqual([[0, 'tx', q.tx_evtchn], [0, 'rx', q.rx_evtchn]]);
+    const rx = rows[1]!;
+    expect(rx.events).toBe(np.counters.rx_irqs);
+    expect(rx.spurious_events).toBe(np.counters.spurious_events);
+    expect(rx.spurious_events).toBeGreaterThan(0);
+    expect(rx.jiffies_eoi_delayed).toBe(np.counters.jiffies_eoi_delayed);
+    expect(rows[0]!.spurious_events).toBe(0);
+    expect(Object.keys(rx).sort()).toEqual(Object.keys(host.guest('victim').vif.irqStats()[0]!).sort());
+    expect(twoGuests({ 'netfront.lateeoi': false }).guest('victim').netfront.irqStats()).toEqual([]);
+  });
+
   it('the same storm without lateeoi (netfront.lateeoi false, i.e. before XSA-391): one guest interrupt per event', () => {
     const host = twoGuests({ 'netfront.lateeoi': false });
     const np = host.guest('victim').netfront;
