@@ -303,8 +303,10 @@ export function xennet_start_xmit(np: NetfrontInfo, skb: SkBuff): NetdevTx {
   np.counters.tx_packets++;
   np.counters.tx_bytes += bytes;
 
+  // Linux until 2025 (and 2.6.18) reaped responses here as well; since "xen/netfront: Fix TX
+  // response spurious interrupts" only the interrupt handler does (netfront.tx_gc_in_xmit).
   // Note: it is not safe to access skb after xennet_tx_buf_gc().
-  cost += xennet_tx_buf_gc(q);
+  if (np.classic || p.tx_gc_in_xmit) cost += xennet_tx_buf_gc(q);
   if (!netfront_tx_slot_available(q)) stopQueue(q);
   np.chargeAndNotify(cost, q.id, 0, notify);
   return NETDEV_TX_OK;
