@@ -140,6 +140,12 @@ export interface GuestSpec {
    * guest's 2.6.18-style netfront asks for it).
    */
   rxMode?: 'copy' | 'flip';
+  /**
+   * A transmit rate limit for the guest's vif (xl's `rate=` option): the toolstack writes the
+   * backend key `rate` = "bytes,usec" — `bytes` of credit every `usec` µs — before the backend
+   * connects. Both designs read it at connect; modern netback also follows later changes of the key.
+   */
+  rate?: { bytes: number; usec: number };
   /** Parameter overrides for this guest only: its kernel stack and netfront (e.g. 'netfront.napi_budget'). */
   params?: Overrides;
 }
@@ -291,6 +297,10 @@ export class XenHost {
     if (spec.rxMode !== undefined && spec.rxMode !== 'copy' && spec.rxMode !== 'flip') {
       throw new Error(`buildXenHost: guest '${name}' rxMode '${String(spec.rxMode)}' is not allowed; use 'copy' or 'flip'`);
     }
+    const r = spec.rate;
+    if (r !== undefined && (r === null || typeof r !== 'object' || !Number.isInteger(r.bytes) || r.bytes < 1 || !Number.isInteger(r.usec) || r.usec < 1)) {
+      throw new RangeError(`buildXenHost: guest '${name}' rate ${JSON.stringify(r)} is not allowed; use { bytes, usec } with positive integers (bytes of credit every usec µs)`);
+    }
     if (spec.rxMode === 'flip' && spec.design !== 'classic') {
       throw new Error(`buildXenHost: guest '${name}' rxMode 'flip' needs design 'classic' (only the 2.6.18 drivers flip pages)`);
     }
@@ -305,6 +315,7 @@ export class XenHost {
     const paths = toolstackCreateVif(this.hv, {
       frontDomid: domid, mac, bridge: 'xenbr0', script: vifScriptFor(this.mode),
       ip: this.mode === 'nat' && spec.ip === undefined ? undefined : ip,
+      rate: r === undefined ? undefined : `${r.bytes},${r.usec}`,
     });
 
     // dom0: netback_probe creates vif<domid>.0; its hotplug script either enslaves it to xenbr0

@@ -210,8 +210,10 @@ export interface LoadPointOptions {
   /** Parameter overrides of the host (e.g. `{ 'nic.line_rate_bps': 1e9 }`). */
   params?: Overrides;
   /**
-   * Credit-based rate limit of the guest's transmit (modern netback): the toolstack writes the
-   * vif's backend `rate` key as "bytes,usec" (xl's `rate=` vif option) before the flow starts.
+   * Credit-based rate limit of the guest's transmit: the toolstack writes the vif's backend `rate`
+   * key as "bytes,usec" (xl's `rate=` vif option) — at vif creation on a new host, before the flow
+   * on a reused one (modern netback follows the change; a classic one reads it only at connect, so
+   * a reused classic host must keep its rate).
    */
   rate?: { bytes: number; usec: number };
   /** Trace events to record during the window (trace.on patterns, e.g. ['pkt.step', 'xen.gnttab.']). */
@@ -369,7 +371,7 @@ export function runLoadPoint(o: LoadPointOptions): LoadRun {
     host = o.reuse.host;
     g = o.reuse.guest;
   } else {
-    host = buildRxLabHost({ seed: o.seed ?? 1, params: o.params, guests: [{ name: o.guest ?? 'guest', design }] });
+    host = buildRxLabHost({ seed: o.seed ?? 1, params: o.params, guests: [{ name: o.guest ?? 'guest', design, rate: o.rate }] });
     rxWarmUp(host);
     g = host.guest(o.guest ?? 'guest');
   }
@@ -379,6 +381,9 @@ export function runLoadPoint(o: LoadPointOptions): LoadRun {
   const ratePath = `${g.backendPath}/rate`;
   const rateKey = o.rate === undefined ? undefined : `${o.rate.bytes},${o.rate.usec}`;
   if (host.hv.xenstore.read(ratePath) !== rateKey) {
+    if (vifDesign === 'classic') {
+      fail(fn, `rate ${rateKey ?? 'none'} differs from the reused host's (${host.hv.xenstore.read(ratePath) ?? 'none'}); a classic (2.6.18) netback reads the rate only when it connects — run this point without reuse`);
+    }
     // The toolstack sets (or clears) the limit; the watch fires xen_net_rate_changed.
     if (rateKey === undefined) host.hv.xenstore.rm(ratePath);
     else host.hv.xenstore.write(ratePath, rateKey);

@@ -101,6 +101,15 @@ export function makeUnmapOps(n: number): GnttabUnmapGrantRef[] {
 }
 
 /**
+ * Length of a credit window of `usec` µs in ns: whole milliseconds, as the drivers compute
+ * `msecs_to_jiffies(credit_usec / 1000)` (a window under 1 ms is 0: credit every time).
+ * @simplified milliseconds, not jiffies (Linux rounds the window up to whole jiffies of 1/HZ).
+ */
+export function creditWindowNs(usec: number): number {
+  return Math.floor(usec / 1000) * 1_000_000;
+}
+
+/**
  * One queue of a modern vif. Built by XenVif; driven by modern/netback.ts (guest transmit) and
  * modern/rx.ts (guest receive).
  */

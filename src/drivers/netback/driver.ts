@@ -305,6 +305,10 @@ export class NetbackDriver {
     const q = this.queues[uid]!;
     q.creditTimerPending = false;
     q.creditTimerId = -1;
+    if (q.vif.design === 'classic') {
+      this.classic.tx_credit_callback(q.vif, q);
+      return;
+    }
     tx_add_credit(q);
     xenvif_napi_schedule_or_enable_events(q);
   }

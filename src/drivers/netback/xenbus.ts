@@ -52,7 +52,7 @@
  *   backend_switch_state would then write Connected over it). A frontend that does not
  *   request-rx-copy gets xenbus_dev_fatal(-EOPNOTSUPP) (upstream only returns the error). The vif
  *   object outlives a classic disconnect (2.6.18 freed the netif and allocated a new one on the
- *   next Connected). The 2.6.18 backend reads `rate` but the classic model does not rate-limit.
+ *   next Connected). The 2.6.18 backend reads `rate` once, at connect, and its net_tx_action rate-limits by it.
  */
 import { defineTraceEvents, type TracePoint } from '../../sim/trace';
 import {
@@ -718,9 +718,14 @@ function classic_connect(be: BackendInfo): number {
     devFatal(be, merr, `parsing ${be.nodename}/mac`);
     return merr;
   }
+  // 2.6.18 reads the rate once, here (no watch): credit_bytes = remaining_credit.
   const rate = xen_net_read_rate(be);
   be.creditBytes = rate.bytes;
   be.creditUsec = rate.usec;
+  const q = vif.queues[0]!;
+  q.credit_bytes = rate.bytes;
+  q.remaining_credit = rate.bytes;
+  q.credit_usec = rate.usec;
   be.connectConfig = cfg;
   switchState(be, XenbusStateConnected);
   be.state = XenbusStateConnected;

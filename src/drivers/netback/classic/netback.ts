@@ -32,7 +32,10 @@
  *   vif per run (notify_list).
  *
  * @models bronson/linux-2.6.18.8-ovz-xen drivers/xen/netback/netback.c
- * @simplified no credit scheduling (the default is unlimited credit); no HZ/2 copy of long-held
+ * Credit scheduling as 2.6.18: the `rate` key is read once, at connect (no watch); net_tx_action
+ *   leaves a request over the remaining credit on the ring and arms credit_timeout; tx_add_credit
+ *   caps the credit at max(the next request's size, credit_bytes).
+ * @simplified no HZ/2 copy of long-held
  *   pages (GNTTABOP_unmap_and_replace); no multicall (each op batch is its own hypercall);
  *   flip mode fills a frame of the check_mfn pool with each piece and transfers that frame
  *   (the real driver transfers netbk_copy_skb's page and repoints dom0's pfn to the pool frame
@@ -74,7 +77,7 @@ import {
   writeTxNullResponse, writeTxResponse,
 } from '../../../io/netif';
 import { GnttabCopyBatch, type GnttabTransfer } from '../../../xen/grant_table';
-import { ETH_HLEN, makeMapOps, makeUnmapOps, SkbQueue, type XenvifQueue } from '../common';
+import { creditWindowNs, ETH_HLEN, makeMapOps, makeUnmapOps, SkbQueue, type XenvifQueue } from '../common';
 import type { NetbackDriver } from '../driver';
 import type { XenVif } from '../interface';
 import { copyBytes } from '../../../wire/copy';
@@ -334,6 +337,55 @@ export class ClassicNetback implements SkbDestructor {
   }
 
   /**
+   * net_tx_action's credit check for a request of `size` bytes over the remaining credit: a new
+   * window's credit when the last one has ended, else (or if still too little) credit_timeout is
+   * armed for the window's end, which becomes the next window's start. Returns true to wait.
+   * @models bronson/linux-2.6.18.8-ovz-xen drivers/xen/netback/netback.c net_tx_action() ("Credit-based scheduling")
+   * @simplified the window is credit_usec / 1000 whole milliseconds (Linux: msecs_to_jiffies of it), as the modern model's.
+   */
+  private txCreditExceeded(q: XenvifQueue, size: number): boolean {
+    const nb = this.nb;
+    const now = nb.sim.now;
+    const nextCredit = q.credit_window_start + creditWindowNs(q.credit_usec);
+    // Timer could already be pending in rare cases.
+    if (q.creditTimerPending) return true;
+    if (now >= nextCredit) {
+      q.credit_window_start = now;
+      this.tx_add_credit(q);
+    }
+    if (size > q.remaining_credit) {
+      q.rate_limited = true;
+      nb.armCreditTimer(q, nextCredit);
+      q.credit_window_start = nextCredit; // __mod_timer sets credit_timeout.expires
+      return true;
+    }
+    return false;
+  }
+
+  /**
+   * The window's credit: remaining + credit_bytes, capped at max(the next request's size (at most
+   * 128 KiB), credit_bytes) — a jumbo packet can always pass, no credit piles up beyond that.
+   * @models bronson/linux-2.6.18.8-ovz-xen drivers/xen/netback/netback.c tx_add_credit()
+   */
+  tx_add_credit(q: XenvifQueue): void {
+    const r = q.tx;
+    const next = r === null ? 0 : r.sring.view.getUint16(RING_GET_REQUEST(r, r.req_cons) + 10, true);
+    const maxBurst = Math.max(Math.min(next, 131072), q.credit_bytes);
+    const maxCredit = Math.min(Number.MAX_SAFE_INTEGER, q.remaining_credit + q.credit_bytes);
+    q.remaining_credit = Math.min(maxCredit, maxBurst);
+    q.rate_limited = false;
+  }
+
+  /**
+   * credit_timeout fired: new credit, and the vif back on the schedule list if it has requests.
+   * @models bronson/linux-2.6.18.8-ovz-xen drivers/xen/netback/netback.c tx_credit_callback()
+   */
+  tx_credit_callback(vif: XenVif, q: XenvifQueue): void {
+    this.tx_add_credit(q);
+    this.netif_schedule_work(vif);
+  }
+
+  /**
    * Writes {id, status}, one NULL response if the request had extras, and pushes.
    * @models bronson/linux-2.6.18.8-ovz-xen drivers/xen/netback/netback.c make_tx_response()
    */
@@ -505,6 +557,13 @@ export class ClassicNetback implements SkbDestructor {
       let size = v.getUint16(o + 10, true);
       const total = size;
       const pkt = q.txWalk[i & 255]!;
+      // Credit-based scheduling: over this window's credit, the request stays on the ring and the
+      // vif leaves the schedule list until tx_credit_callback.
+      if (size > q.remaining_credit && this.txCreditExceeded(q, size)) {
+        if (tpOn) nb.step(pkt, 'net_tx_action', 0, `credit: ${size} B > ${q.remaining_credit} B left, wait for credit_timeout`);
+        continue;
+      }
+      q.remaining_credit -= size;
       r.req_cons = i = (i + 1) >>> 0;
       workToDo--;
       reqs++;
