@@ -140,13 +140,26 @@ describe('runLoadPoint()', () => {
   });
 
   it('follows a vif rate limit (credit scheduler) instead of the CPU', () => {
-    const rate = { bytes: 62_500, usec: 1000 }; // 500 Mbit/s
-    const run = runLoadPoint({ direction: 'tx', offeredPps: lineRatePps(1472), window: 128, rate, windowNs: 4_000_000 });
-    expect(run.guest.vif.queues[0]!.credit_bytes).toBe(62_500);
+    const rate = { bytes: 250_000, usec: 4000 }; // 500 Mbit/s: one jiffy's window at HZ 250
+    const run = runLoadPoint({ direction: 'tx', offeredPps: lineRatePps(1472), window: 128, rate, windowNs: 16_000_000 });
+    expect(run.guest.vif.queues[0]!.credit_bytes).toBe(250_000);
     const bps = run.point.delivered_pps * run.point.frame_bytes * 8;
     expect(bps / 500e6).toBeGreaterThan(0.95);
     expect(bps / 500e6).toBeLessThan(1.05);
     expect(run.point.bottleneck).toBe('none');
+  });
+
+  it('a credit window shorter than a jiffy lasts a jiffy: 62,500 bytes per 1 ms gives 125 Mbit/s at HZ 250, 500 at HZ 1000', () => {
+    const mbps = (hz: number): number => {
+      const run = runLoadPoint({ direction: 'tx', offeredPps: lineRatePps(1472), window: 128, rate: { bytes: 62_500, usec: 1000 }, windowNs: 16_000_000, params: { 'bridge.hz': hz } });
+      return run.point.delivered_pps * run.point.frame_bytes * 8 / 1e6;
+    };
+    const at250 = mbps(250);
+    expect(at250 / 125).toBeGreaterThan(0.95);
+    expect(at250 / 125).toBeLessThan(1.05);
+    const at1000 = mbps(1000);
+    expect(at1000 / 500).toBeGreaterThan(0.95);
+    expect(at1000 / 500).toBeLessThan(1.05);
   });
 
   it('runs the next point on a drained host with reuse, and clears a rate limit it no longer asks for', () => {

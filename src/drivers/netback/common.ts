@@ -100,14 +100,28 @@ export function makeUnmapOps(n: number): GnttabUnmapGrantRef[] {
   return a;
 }
 
-/**
- * Length of a credit window of `usec` µs in ns: whole milliseconds, as the drivers compute
- * `msecs_to_jiffies(credit_usec / 1000)` (a window under 1 ms is 0: credit every time).
- * @simplified milliseconds, not jiffies (Linux rounds the window up to whole jiffies of 1/HZ).
- */
-export function creditWindowNs(usec: number): number {
-  return Math.floor(usec / 1000) * 1_000_000;
+/** The length of one jiffy (1/HZ s) in ns, for a kernel running at `hz`. */
+export function jiffyNs(hz: number): number {
+  return Math.round(1e9 / hz);
 }
+
+/** The start of the jiffy `now` falls in (jiffies, in ns). */
+export function jiffyFloor(now: number, hz: number): number {
+  const j = jiffyNs(hz);
+  return Math.floor(now / j) * j;
+}
+
+/**
+ * Length in ns of a credit window of `usec` µs as both netbacks compute it:
+ * `msecs_to_jiffies(credit_usec / 1000)` jiffies — whole milliseconds rounded up to whole jiffies,
+ * so at HZ 250 a 1 ms window lasts 4 ms, and a window under 1 ms is 0 (credit at every check).
+ * @models linux include/linux/jiffies.h msecs_to_jiffies() (HZ ≤ 1000: ceil(ms × HZ / 1000))
+ */
+export function creditWindowNs(usec: number, hz: number): number {
+  const ms = Math.floor(usec / 1000);
+  return Math.ceil((ms * hz) / 1000) * jiffyNs(hz);
+}
+
 
 /**
  * One queue of a modern vif. Built by XenVif; driven by modern/netback.ts (guest transmit) and
@@ -234,7 +248,7 @@ export class XenvifQueue implements SkbDestructor {
    */
   constructor(readonly vif: XenVif, readonly id: number) {
     for (let i = 0; i < MAX_PENDING_REQS; i++) this.pending_ring[i] = i;
-    this.credit_window_start = vif.nb.sim.now;
+    this.credit_window_start = jiffyFloor(vif.nb.sim.now, vif.nb.hz);
   }
 
   /** Pending indices in use (nr_pending_reqs). */

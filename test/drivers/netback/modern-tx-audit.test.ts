@@ -14,6 +14,7 @@ import { RING_GET_RESPONSE, RING_GET_REQUEST, RING_PUSH_REQUESTS_AND_CHECK_NOTIF
 import { CHECKSUM_PARTIAL, type SkBuff } from '../../../src/net/skb';
 import { netbackKernelLog } from '../../../src/topo/lab-misbehave';
 import { tx_add_credit } from '../../../src/drivers/netback/modern/netback';
+import { creditWindowNs } from '../../../src/drivers/netback/common';
 import { writeMacKey } from '../../../src/wire/address';
 import type { AnyTraceRecord } from '../../../src/sim/trace';
 
@@ -598,6 +599,10 @@ describe('pending ring', () => {
 });
 
 describe('credit scheduling (tx_credit_exceeded / tx_add_credit / the credit timer)', () => {
+  /**
+   * A 50 ms window is msecs_to_jiffies(50) = 13 jiffies at dom0's HZ 250 (bridge.hz): 52 ms.
+   */
+  const WIN = creditWindowNs(50000, 250);
   /** Connects at t = 1 s with `bytes` per `usec` of credit, as xenbus connect() sets it. */
   function rated(bytes: number, usec: number): { h: Host; fe: Frontend; at: number[] } {
     const h = makeHost();
@@ -622,8 +627,9 @@ describe('credit scheduling (tx_credit_exceeded / tx_add_credit / the credit tim
     expect(at).toHaveLength(8);
     const t0 = 1000 * MS;
     expect(at.slice(0, 6).every((t) => t < t0 + MS)).toBe(true);
-    expect(at[6]).toBe(t0 + 50 * MS);
-    expect(at[7]).toBe(t0 + 50 * MS);
+    expect(WIN).toBe(52 * MS);
+    expect(at[6]).toBe(t0 + WIN);
+    expect(at[7]).toBe(t0 + WIN);
     // tx_add_credit: remaining 1000 + 10000 = 11000, minus the two packets.
     expect(fe.vif.queues[0]!.remaining_credit).toBe(11000 - 3000);
   });
@@ -632,21 +638,21 @@ describe('credit scheduling (tx_credit_exceeded / tx_add_credit / the credit tim
     const { h, fe, at } = rated(1000, 50000);
     fe.sendOne(udpFrame(2500), 1);
     fe.pushTx();
-    h.sim.run({ until: 1000 * MS + 60 * MS });
+    h.sim.run({ until: 1000 * MS + WIN + 8 * MS });
     const q = fe.vif.queues[0]!;
     expect(at).toHaveLength(0);
     expect(q.tx!.req_cons).toBe(0);
     expect(q.rate_limited).toBe(true);
     h.sim.run();
-    // 1000 → 2000 at +50 ms → 3000 at +100 ms.
-    expect(at).toEqual([1000 * MS + 100 * MS]);
+    // 1000 → 2000 after one window → 3000 after two.
+    expect(at).toEqual([1000 * MS + 2 * WIN]);
     expect(q.remaining_credit).toBe(500);
   });
 
   it('the whole packet\'s size (first request) is charged, not the first slot\'s own length', () => {
     const { h, fe, at } = rated(4000, 50000);
     sendAndRun(h, fe, udpFrame(5000), [2000, 3000]);
-    expect(at).toEqual([1000 * MS + 50 * MS]);
+    expect(at).toEqual([1000 * MS + WIN]);
   });
 
   it('tx_add_credit(): remaining = min(remaining + credit_bytes, max(131072, credit_bytes)), saturating', () => {
@@ -677,7 +683,7 @@ describe('credit scheduling (tx_credit_exceeded / tx_add_credit / the credit tim
     h.sim.run({ until: 1000 * MS + 20 * MS });
     expect(at).toHaveLength(0);
     h.sim.run();
-    expect(at).toEqual([1050 * MS, 1050 * MS]);
+    expect(at).toEqual([1000 * MS + WIN, 1000 * MS + WIN]);
   });
 });
 

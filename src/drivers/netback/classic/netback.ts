@@ -77,7 +77,7 @@ import {
   writeTxNullResponse, writeTxResponse,
 } from '../../../io/netif';
 import { GnttabCopyBatch, type GnttabTransfer } from '../../../xen/grant_table';
-import { creditWindowNs, ETH_HLEN, makeMapOps, makeUnmapOps, SkbQueue, type XenvifQueue } from '../common';
+import { creditWindowNs, ETH_HLEN, jiffyFloor, makeMapOps, makeUnmapOps, SkbQueue, type XenvifQueue } from '../common';
 import type { NetbackDriver } from '../driver';
 import type { XenVif } from '../interface';
 import { copyBytes } from '../../../wire/copy';
@@ -341,16 +341,16 @@ export class ClassicNetback implements SkbDestructor {
    * window's credit when the last one has ended, else (or if still too little) credit_timeout is
    * armed for the window's end, which becomes the next window's start. Returns true to wait.
    * @models bronson/linux-2.6.18.8-ovz-xen drivers/xen/netback/netback.c net_tx_action() ("Credit-based scheduling")
-   * @simplified the window is credit_usec / 1000 whole milliseconds (Linux: msecs_to_jiffies of it), as the modern model's.
+   * The window is msecs_to_jiffies(credit_usec / 1000) jiffies (../common creditWindowNs), as in the modern driver.
    */
   private txCreditExceeded(q: XenvifQueue, size: number): boolean {
     const nb = this.nb;
     const now = nb.sim.now;
-    const nextCredit = q.credit_window_start + creditWindowNs(q.credit_usec);
+    const nextCredit = q.credit_window_start + creditWindowNs(q.credit_usec, nb.hz);
     // Timer could already be pending in rare cases.
     if (q.creditTimerPending) return true;
     if (now >= nextCredit) {
-      q.credit_window_start = now;
+      q.credit_window_start = jiffyFloor(now, nb.hz);
       this.tx_add_credit(q);
     }
     if (size > q.remaining_credit) {

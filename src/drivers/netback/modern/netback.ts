@@ -56,7 +56,7 @@ import {
   CHECKSUM_PARTIAL, CHECKSUM_UNNECESSARY, MAX_SKB_FRAGS, SKB_GSO_TCPV4, SKB_GSO_TCPV6, type SkBuff,
 } from '../../../net/skb';
 import {
-  creditWindowNs, ETH_HLEN, INVALID_PENDING_IDX, MAX_PENDING_REQS, NETBACK_INVALID_HANDLE, XEN_NETBACK_TX_COPY_LEN,
+  creditWindowNs, ETH_HLEN, jiffyFloor, INVALID_PENDING_IDX, MAX_PENDING_REQS, NETBACK_INVALID_HANDLE, XEN_NETBACK_TX_COPY_LEN,
   XEN_NETBK_LEGACY_SLOTS_MAX, XEN_NETBK_MCAST_MAX, type XenvifQueue,
 } from '../common';
 import { skbChecksumSetup } from '../csum';
@@ -299,18 +299,18 @@ export function tx_add_credit(q: XenvifQueue): void {
 
 /**
  * @models torvalds/linux drivers/net/xen-netback/netback.c tx_credit_exceeded()
- * @simplified the window in whole milliseconds (../common creditWindowNs), not jiffies.
+ * Time in ns, the window start on a jiffy boundary (dom0's HZ: bridge.hz); ../common creditWindowNs.
  */
 function tx_credit_exceeded(q: XenvifQueue, size: number): boolean {
   const nb = q.vif.nb;
   const now = nb.sim.now;
-  const nextCredit = q.credit_window_start + creditWindowNs(q.credit_usec);
+  const nextCredit = q.credit_window_start + creditWindowNs(q.credit_usec, nb.hz);
   if (q.creditTimerPending) {
     q.rate_limited = true;
     return true;
   }
   if (now >= nextCredit) {
-    q.credit_window_start = now;
+    q.credit_window_start = jiffyFloor(now, nb.hz);
     tx_add_credit(q);
   }
   if (size > q.remaining_credit) {
