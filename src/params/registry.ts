@@ -192,7 +192,9 @@ export class Params {
     if (v === undefined) {
       const out: Record<string, unknown> = {};
       for (const k of Object.keys(group.specs)) out[k] = this.get(`${group.name}.${k}`);
-      v = Object.freeze(out) as GroupValues<G>;
+      // A copy by spread: V8 turns an object grown by more than a dozen keyed stores into a hash
+      // table, and the drivers read these values on every packet; the copy has fast properties.
+      v = Object.freeze({ ...out }) as GroupValues<G>;
       this.cache.set(group.name, v);
     }
     return v;

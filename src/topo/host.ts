@@ -341,7 +341,7 @@ export class XenHost {
         skbs: stack.pool,
         cpu: stack.cpu,
         napi_gro_receive: (dev: NetDevice, skb: SkBuff) => { skb.dev = dev; stack.netif_receive_skb(skb); },
-        get hashrnd(): number { return stack.hashrnd; },
+        flowHashSecret: (): number => stack.hashrnd,
       },
     });
     const eth0 = netfront.netdev;

@@ -31,7 +31,7 @@ export interface NetfrontStack {
   /** Hands one received skb (data at the Ethernet header) to the stack (napi_gro_receive). */
   napi_gro_receive(dev: NetDevice, skb: SkBuff): void;
   /** The guest kernel's flow-hash secret (NetStack.hashrnd); 0 when absent. */
-  readonly hashrnd?: number;
+  flowHashSecret?(): number;
 }
 
 /** Counters of one netfront device (guest view: tx = sent by the guest). */

@@ -93,7 +93,7 @@ export function xennet_count_skb_slots(skb: SkBuff): number {
 export function xennet_select_queue(np: NetfrontInfo, skb: SkBuff): number {
   const n = np.queues.length;
   if (n <= 1) return 0;
-  const hash = skb_get_hash(skb, np.stack.hashrnd ?? 0);
+  const hash = skb_get_hash(skb, np.stack.flowHashSecret?.() ?? 0);
   const q = hash % n;
   if (np.tpStep.on) emitStep(np.tpStep, skb.id, 'xennet_select_queue', 'domU', np.xen.domid, 0, `hash ${hash.toString(16).padStart(8, '0')} % ${n} queues = queue ${q}`);
   return q;
