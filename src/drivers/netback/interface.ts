@@ -32,12 +32,12 @@ import { SharedRing, BACK_RING_ATTACH, RING_SIZE } from '../../io/ring';
 import { GNTMAP_host_map, GNTST_okay, XEN_PAGE_SIZE } from '../../io/xen-constants';
 import { EINVAL } from '../../xen/constants';
 import type { GnttabMapGrantRef } from '../../xen/grant_table';
-import { lateeoiIrqRows, type IrqRow } from '../../xen/event_channel';
+import { lateeoiIrqRows, XEN_EOI_FLAG_SPURIOUS, type IrqRow } from '../../xen/event_channel';
 import { ringWalkIds } from './walk-ids';
 import { XenvifQueue, XEN_NETBACK_TX_COPY_LEN } from './common';
 import type { NetbackDriver } from './driver';
 import {
-  NETBK_COMMON_EOI, XEN_EOI_FLAG_SPURIOUS, xenvif_handle_tx_interrupt, xenvif_lateeoi, xenvif_mcast_match, xenvif_tx_interrupt,
+  NETBK_COMMON_EOI, xenvif_handle_tx_interrupt, xenvif_lateeoi, xenvif_mcast_match, xenvif_tx_interrupt,
 } from './modern/netback';
 import {
   xenvif_handle_rx_interrupt, xenvif_rx_interrupt, xenvif_rx_queue_tail, xenvif_rx_queue_purge,

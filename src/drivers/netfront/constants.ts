@@ -2,9 +2,14 @@
  * Constants of xen-netfront (torvalds/linux drivers/net/xen-netfront.c and, for the classic
  * receive policy, the 2.6.18-xen drivers/xen/netfront/netfront.{c,h}).
  */
-import { NET_RX_RING_SIZE, NET_TX_RING_SIZE, XEN_NETIF_NR_SLOTS_MIN } from '../../io/netif';
+import { NET_RX_RING_SIZE as IO_NET_RX_RING_SIZE, NET_TX_RING_SIZE as IO_NET_TX_RING_SIZE, XEN_NETIF_NR_SLOTS_MIN } from '../../io/netif';
+import { XEN_EOI_FLAG_SPURIOUS as EVTCHN_XEN_EOI_FLAG_SPURIOUS } from '../../xen/event_channel';
 
-export { NET_RX_RING_SIZE, NET_TX_RING_SIZE };
+// Aliases as values, not `export { … } from`: a re-export compiles to an accessor, which turns
+// this module's exports object (read on every packet) into a hash table in V8.
+/** NET_RX_RING_SIZE / NET_TX_RING_SIZE of io/netif, as netfront's code names them. */
+export const NET_RX_RING_SIZE = IO_NET_RX_RING_SIZE;
+export const NET_TX_RING_SIZE = IO_NET_TX_RING_SIZE;
 
 /** Free-list terminator of `tx_link[]`. */
 export const TX_LINK_NONE = 0xffff;
@@ -37,10 +42,6 @@ export const ENOMEM = 12;
 export const ENODEV = 19;
 export const EAGAIN = 11;
 
-export {
-  XenbusStateUnknown, XenbusStateInitialising, XenbusStateInitWait, XenbusStateInitialised, XenbusStateConnected,
-  XenbusStateClosing, XenbusStateClosed, XenbusStateReconfiguring, XenbusStateReconfigured,
-} from '../../io/xen-constants';
 export const XENBUS_STATE_NAMES: readonly string[] = [
   'Unknown', 'Initialising', 'InitWait', 'Initialised', 'Connected', 'Closing', 'Closed', 'Reconfiguring', 'Reconfigured',
 ];
@@ -99,4 +100,4 @@ export const CLASSIC_STEP_NAMES: NetfrontStepNames = {
 };
 
 /** XEN_EOI_FLAG_SPURIOUS (lateeoi, XSA-391): defined with the event channels. */
-export { XEN_EOI_FLAG_SPURIOUS } from '../../xen/event_channel';
+export const XEN_EOI_FLAG_SPURIOUS = EVTCHN_XEN_EOI_FLAG_SPURIOUS;

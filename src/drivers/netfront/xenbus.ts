@@ -33,11 +33,11 @@
  */
 import { SharedRing, XEN_FRONT_RING_INIT } from '../../io/ring';
 import { NETIF_SIZEOF } from '../../io/netif';
+import { EAGAIN, ENODEV, INVALID_GRANT_REF, NET_RX_RING_SIZE, NET_TX_RING_SIZE, RX_DFL_MIN_TARGET, XENBUS_STATE_NAMES } from './constants';
 import {
-  EAGAIN, ENODEV, INVALID_GRANT_REF, NET_RX_RING_SIZE, NET_TX_RING_SIZE, RX_DFL_MIN_TARGET, XENBUS_STATE_NAMES,
   XenbusStateClosed, XenbusStateClosing, XenbusStateConnected, XenbusStateInitialised, XenbusStateInitialising,
   XenbusStateInitWait, XenbusStateReconfigured, XenbusStateReconfiguring, XenbusStateUnknown,
-} from './constants';
+} from '../../io/xen-constants';
 import { NetfrontInfo, type NetfrontInfoOptions } from './info';
 import { GuestPagePool } from './pages';
 import { NetfrontQueue } from './queue';

@@ -90,7 +90,6 @@ function copyTxRequest(q: XenvifQueue, idx: number): void {
 export const NETBK_RX_EOI = 0x01;
 export const NETBK_TX_EOI = 0x02;
 export const NETBK_COMMON_EOI = 0x04;
-export { XEN_EOI_FLAG_SPURIOUS };
 
 /**
  * xen_irq_lateeoi(irq, flags) for a vif's port, counting a spurious EOI (and the jiffies its

@@ -42,7 +42,8 @@ import {
 import { CHECKSUM_PARTIAL, CHECKSUM_UNNECESSARY, SKB_GSO_TCPV4, type SkBuff } from '../../../net/skb';
 import { COPY_BATCH_SIZE, RX_BATCH_SIZE, type XenvifQueue } from '../common';
 import { copyBytes } from '../../../wire/copy';
-import { NETBK_COMMON_EOI, NETBK_RX_EOI, XEN_EOI_FLAG_SPURIOUS, xenvif_lateeoi } from './netback';
+import { NETBK_COMMON_EOI, NETBK_RX_EOI, xenvif_lateeoi } from './netback';
+import { XEN_EOI_FLAG_SPURIOUS } from '../../../xen/event_channel';
 
 /**
  * Slots one packet needs: one per 4 KiB of data, plus one for a GSO extra.
