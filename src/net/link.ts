@@ -38,6 +38,7 @@ import type { TracePoint } from '../sim/trace';
 import { Params } from '../params';
 import { LINK_PARAMS, NIC_PARAMS, type LinkCosts, type NicCosts } from './costs';
 import { emitStep } from './walk';
+import { taggedBytes } from '../wire/views';
 
 /** What sits at one end of a link (a NIC's MAC). */
 export interface LinkEndpoint {
@@ -131,7 +132,7 @@ class Direction {
     // Spare buffers of the old ring that held no frame keep being used.
     let k = this.len;
     for (let i = this.len; i < old; i++) bufs[k++] = this.bufs[(this.head + i) % old]!;
-    for (; k < n; k++) bufs[k] = new Uint8Array(LINK_BUF);
+    for (; k < n; k++) bufs[k] = taggedBytes(LINK_BUF);
     this.bufs = bufs;
     this.lens = lens;
     this.offs = offs;
@@ -224,7 +225,7 @@ export class EthernetLink {
     const i = (d.head + d.len) % d.bufs.length;
     let b = d.bufs[i]!;
     if (b.length < len) {
-      b = new Uint8Array(Math.max(len, LINK_BUF));
+      b = taggedBytes(Math.max(len, LINK_BUF));
       d.bufs[i] = b;
     }
     d.reserved = i;
@@ -263,7 +264,7 @@ export class EthernetLink {
   }
 
   /** The spare buffer `transmitBuffer` gave back. */
-  spare: Uint8Array = new Uint8Array(LINK_BUF);
+  spare: Uint8Array = taggedBytes(LINK_BUF);
 
   private send(d: Direction, end: 0 | 1, i: number, len: number, pkt: number, bornAt: number, readyAt: number, sumToken: number): number {
     const start = readyAt > d.busyUntil ? readyAt : d.busyUntil;

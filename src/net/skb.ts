@@ -26,6 +26,7 @@
 /** Linux `CHECKSUM_*` values (include/linux/skbuff.h). */
 export const CHECKSUM_NONE = 0;
 import { copyBytes } from '../wire/copy';
+import { taggedBytes } from '../wire/views';
 export const CHECKSUM_UNNECESSARY = 1;
 export const CHECKSUM_COMPLETE = 2;
 export const CHECKSUM_PARTIAL = 3;
@@ -112,7 +113,7 @@ export class SkBuff {
   /** `head`: a preallocated linear buffer of at least SKB_LINEAR_CAPACITY bytes (pinned), or none (a plain one). */
   constructor(head?: Uint8Array) {
     if (head === undefined) {
-      this.head = new Uint8Array(SKB_LINEAR_CAPACITY);
+      this.head = taggedBytes(SKB_LINEAR_CAPACITY);
       this.pinned = false;
     } else {
       if (head.length < SKB_LINEAR_CAPACITY) {
@@ -142,7 +143,7 @@ export class SkBuff {
     if (at + n > this.head.length) {
       // A pinned head (guest/host memory) is kept for the skb's next use; the bigger one is plain.
       if (this.pinned && this.home === null) this.home = this.head;
-      const bigger = new Uint8Array(Math.max(at + n, this.head.length * 2));
+      const bigger = taggedBytes(Math.max(at + n, this.head.length * 2));
       bigger.set(this.head);
       this.head = bigger;
     }

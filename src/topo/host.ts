@@ -53,6 +53,7 @@ import type { NetfrontXen } from '../drivers/netfront/xen-port';
 import type { NetfrontInfo } from '../drivers/netfront/info';
 import { vifNatGuestIp } from '../net/l3/router';
 import { Dom0L3, vifRouteHotplug, vifScriptFor } from './modes';
+import { tagView } from '../wire/views';
 
 /** dom0's memory in 4 KiB pages (16 MiB). */
 const DOM0_PAGES = 4096;
@@ -87,7 +88,7 @@ function guestSkbHeads(xen: NetfrontXen, maxPages: number): SkbHeadAllocator {
       return null;
     }
     used++;
-    return xen.page(pfn).subarray(0, SKB_LINEAR_CAPACITY);
+    return tagView(xen.page(pfn).subarray(0, SKB_LINEAR_CAPACITY));
   };
 }
 
@@ -117,7 +118,7 @@ function dom0SkbHeads(xen: NetfrontXen, maxPages: number): SkbHeadAllocator {
       half = 0;
     }
     const at = half++ * SKB_LINEAR_CAPACITY;
-    return page!.subarray(at, at + SKB_LINEAR_CAPACITY);
+    return tagView(page!.subarray(at, at + SKB_LINEAR_CAPACITY));
   };
 }
 

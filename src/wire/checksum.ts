@@ -33,6 +33,7 @@
 import { ipv4At } from './address';
 import { fail, ok, wireError, type Result } from './error';
 import { WASM_SUM_CHUNK, wasmMachineMemoryOf, wasmWordSum } from './csum-simd';
+import { bufferOf, byteOffsetOf } from './views';
 
 /**
  * Linux `skb->ip_summed` (include/linux/skbuff.h).
@@ -110,13 +111,14 @@ function dataViewOf(b: ArrayBufferLike): DataView {
 export function csum_partial(buf: Uint8Array, start: number, end: number, sum: number): number {
   let s = sum;
   let i = start;
-  const machine = end - start >= CSUM_SIMD_MIN && start >= 0 && end <= buf.length ? wasmMachineMemoryOf(buf.buffer) : undefined;
+  const machine = end - start >= CSUM_SIMD_MIN && start >= 0 && end <= buf.length ? wasmMachineMemoryOf(bufferOf(buf)) : undefined;
   if (machine !== undefined) {
     // Bytes in a host's machine memory (a guest page, a dom0 frame): summed in place.
     const sumWords = machine.sum;
+    const base = byteOffsetOf(buf);
     while (end - i >= 16) {
       const n = Math.min(end - i, WASM_SUM_CHUNK) & ~15;
-      const p = buf.byteOffset + i;
+      const p = base + i;
       s += sumWords(p, p + n);
       i += n;
     }
@@ -142,8 +144,8 @@ export function csum_partial(buf: Uint8Array, start: number, end: number, sum: n
     // Long ranges (a 1480-byte payload): big-endian 32-bit loads through a DataView, 16 bytes per
     // round; each load adds its two 16-bit words, so the sum is exactly the word-by-word sum
     // (a JS number holds it without carries until the fold). About 2-3x the byte loop below.
-    const d = dataViewOf(buf.buffer);
-    const base = buf.byteOffset;
+    const d = dataViewOf(bufferOf(buf));
+    const base = byteOffsetOf(buf);
     let p = base + i;
     const end16 = p + ((end - i) & ~15);
     let hi = 0;

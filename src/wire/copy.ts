@@ -8,6 +8,7 @@
  * 30 ns. Either way it is a memmove of exactly `n` bytes, checked against both views' bounds.
  */
 import { wasmMachineMemoryOf } from './csum-simd';
+import { bufferOf, byteOffsetOf } from './views';
 
 /**
  * Copies `src[srcOff .. srcOff+n)` to `dst[dstOff ..)` (memmove: the ranges may overlap).
@@ -17,11 +18,11 @@ export function copyBytes(dst: Uint8Array, dstOff: number, src: Uint8Array, srcO
   if (!(n >= 0 && srcOff >= 0 && dstOff >= 0 && srcOff + n <= src.length && dstOff + n <= dst.length)) {
     throw new RangeError(`copyBytes: ${n} bytes from offset ${srcOff} of a ${src.length}-byte view to offset ${dstOff} of a ${dst.length}-byte view do not fit; both ranges must lie within their views`);
   }
-  const b = src.buffer;
-  if (b === dst.buffer) {
+  const b = bufferOf(src);
+  if (b === bufferOf(dst)) {
     const machine = wasmMachineMemoryOf(b);
     if (machine !== undefined) {
-      machine.copy(dst.byteOffset + dstOff, src.byteOffset + srcOff, n);
+      machine.copy(byteOffsetOf(dst) + dstOff, byteOffsetOf(src) + srcOff, n);
       return;
     }
   }

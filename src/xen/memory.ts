@@ -23,6 +23,7 @@
 import { DOMID_XEN, XEN_PAGE_SHIFT, XEN_PAGE_SIZE } from '../io/xen-constants';
 import { wasmMachineMemory } from '../wire/csum-simd';
 import { INVALID_MFN } from './constants';
+import { tagView } from '../wire/views';
 
 /** Owner value of a frame nobody owns. */
 export const OWNER_FREE = -1;
@@ -80,7 +81,7 @@ export class HostMemory {
     const wasm = opts.wasm === false ? null : wasmMachineMemory(size);
     this.buffer = wasm !== null ? wasm.buffer : new ArrayBuffer(size);
     this.inWasm = wasm !== null;
-    this.bytes = new Uint8Array(this.buffer, 0, size);
+    this.bytes = tagView(new Uint8Array(this.buffer, 0, size));
     this.u16 = new Uint16Array(this.buffer, 0, size >>> 1);
     this.u32 = new Uint32Array(this.buffer, 0, size >>> 2);
     const bytes = this.bytes;
@@ -141,7 +142,7 @@ export class HostMemory {
     this.checkMfn(mfn, 'page');
     let v = this.views[mfn];
     if (v === undefined) {
-      v = this.bytes.subarray(mfn << XEN_PAGE_SHIFT, (mfn + 1) << XEN_PAGE_SHIFT);
+      v = tagView(this.bytes.subarray(mfn << XEN_PAGE_SHIFT, (mfn + 1) << XEN_PAGE_SHIFT));
       this.views[mfn] = v;
     }
     return v;

@@ -59,6 +59,7 @@ import { add_id_to_list, get_id_from_list, type NetfrontQueue } from './queue';
 import type { NetfrontInfo } from './info';
 import { copyBytes } from '../../wire/copy';
 import { skb_get_hash } from '../../net/flow-hash';
+import { byteOffsetOf } from '../../wire/views';
 
 const PAGE_SIZE = 4096;
 const PAGE_MASK = 4095;
@@ -70,7 +71,7 @@ export function gnttab_count_grant(offset: number, len: number): number {
 
 /** offset_in_page() of byte `off` of `buf` (plain buffers are treated as page-aligned). */
 function offsetInPage(buf: Uint8Array, off: number): number {
-  return (buf.byteOffset + off) & PAGE_MASK;
+  return (byteOffsetOf(buf) + off) & PAGE_MASK;
 }
 
 /**

@@ -19,6 +19,7 @@ import { PAGE_RAM } from '../../xen/memory';
 import type { GrantRefPool as XenGrantRefPool } from '../../xen/grant_guest';
 import { INVALID_MFN } from '../../xen/constants';
 import type { GrantRefPool, NetfrontXen, NetfrontXenbus } from './xen-port';
+import { bufferOf, byteOffsetOf } from '../../wire/views';
 
 export interface HypervisorPortOptions {
   /** First pfn the bump allocator hands out (default 64; lower pages are left to the guest kernel). */
@@ -55,8 +56,8 @@ export function hypervisorPort(hv: Hypervisor, domid: number, opts: HypervisorPo
   });
   const buffer = mem.buffer;
   const mfnOfView = (buf: Uint8Array, off: number): number => {
-    if (buf.buffer !== buffer) return -1;
-    const mfn = (buf.byteOffset + off) >>> 12;
+    if (bufferOf(buf) !== buffer) return -1;
+    const mfn = (byteOffsetOf(buf) + off) >>> 12;
     return mem.owner[mfn] === domid && mem.kind[mfn] === PAGE_RAM ? mfn : -1;
   };
 

@@ -56,6 +56,7 @@ import { MacAddr } from '../../wire/address';
 import type { Params } from '../../params';
 import { tsoLayout, tsoSegment, type TsoLayout } from './tso';
 import { copyBytes } from '../../wire/copy';
+import { bufferOf, taggedBytes } from '../../wire/views';
 
 declare module '../../sim/trace' {
   interface TraceEvents {
@@ -149,7 +150,7 @@ export class IxgbeNic extends NetDevice implements LinkEndpoint {
     this.rxRingSize = this.nic.rx_ring_size;
     this.rxBuf = [];
     // Descriptor buffers from the stack's head allocator (host frames in a Xen host), else plain.
-    for (let i = 0; i < this.rxRingSize; i++) this.rxBuf.push(stack.pool.newHead() ?? new Uint8Array(IXGBE_RXBUFFER_2K));
+    for (let i = 0; i < this.rxRingSize; i++) this.rxBuf.push(stack.pool.newHead() ?? taggedBytes(IXGBE_RXBUFFER_2K));
     this.rxLen = new Int32Array(this.rxRingSize);
     this.rxOff = new Int32Array(this.rxRingSize);
     this.rxPkt = new Float64Array(this.rxRingSize);
@@ -261,7 +262,7 @@ export class IxgbeNic extends NetDevice implements LinkEndpoint {
       const spare = link.spare;
       const hb = this.stack.pool.headBuffer;
       // Keep the skbs' heads in the pool's memory: a spare from elsewhere is replaced (once) by a new head.
-      skb.head = hb === null || spare.buffer === hb ? spare : this.stack.pool.newHead() ?? spare;
+      skb.head = hb === null || bufferOf(spare) === hb ? spare : this.stack.pool.newHead() ?? spare;
       return t;
     }
     const buf = link.txBuffer(end, wlen);
@@ -359,7 +360,7 @@ export class IxgbeNic extends NetDevice implements LinkEndpoint {
     const mine = this.rxBuf[i]!;
     let back: Uint8Array;
     const hb = this.stack.pool.headBuffer;
-    if (hb !== null && buf.buffer !== hb && mine.buffer === hb && off + len <= mine.length) {
+    if (hb !== null && bufferOf(buf) !== hb && bufferOf(mine) === hb && off + len <= mine.length) {
       // The descriptor's buffer is a host frame and the wire's is not: the DMA writes into the
       // frame, and the link gets a new frame for its slot (so this happens once per wire buffer).
       copyBytes(mine, off, buf, off, len);

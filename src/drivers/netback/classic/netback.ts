@@ -82,6 +82,7 @@ import type { NetbackDriver } from '../driver';
 import type { XenVif } from '../interface';
 import { copyBytes } from '../../../wire/copy';
 import { defineTraceEvents, type TracePoint } from '../../../sim/trace';
+import { bufferOf, byteOffsetOf } from '../../../wire/views';
 
 declare module '../../../sim/trace' {
   interface TraceEvents {
@@ -853,7 +854,7 @@ export class ClassicNetback implements SkbDestructor {
   /** offset_in_page(skb->data): a head in host memory by its address, any other head as page-aligned. */
   private headPageOffset(skb: SkBuff): number {
     const h = skb.head;
-    const base = h.buffer === this.nb.hv.mem.buffer ? h.byteOffset : 0;
+    const base = bufferOf(h) === this.nb.hv.mem.buffer ? byteOffsetOf(h) : 0;
     return (base + skb.data) & (XEN_PAGE_SIZE - 1);
   }
 
@@ -985,8 +986,8 @@ export class ClassicNetback implements SkbDestructor {
         su = this.stagePage(copy.count);
         so = pageOff;
         skb.copyBits(pktOff, mem.bytes, su * XEN_PAGE_SIZE + so, len);
-      } else if (src.buffer === mem.buffer) {
-        const abs = src.byteOffset + srcOff;
+      } else if (bufferOf(src) === mem.buffer) {
+        const abs = byteOffsetOf(src) + srcOff;
         const mfn = Math.floor(abs / XEN_PAGE_SIZE);
         so = abs & (XEN_PAGE_SIZE - 1);
         // `if (PageForeign(page))`: a page netback mapped from another guest's tx request is

@@ -62,6 +62,7 @@ import {
 import { skbChecksumSetup } from '../csum';
 import type { XenVif } from '../interface';
 import { copyBytes } from '../../../wire/copy';
+import { bufferOf, byteOffsetOf } from '../../../wire/views';
 
 void _unusedCopy;
 
@@ -609,8 +610,8 @@ function xenvif_tx_build_gops(q: XenvifQueue, budget: number): void {
     // frame (Linux: virt_to_gfn(skb->data)); else into a staging spot (then into skb->data).
     let landMfn: number, landOff: number;
     const head = skb.head;
-    const landAbs = head.byteOffset + skb.data;
-    if (head.buffer === mem.buffer && skb.data + dataLen <= head.length && (landAbs & (XEN_PAGE_SIZE - 1)) + dataLen <= XEN_PAGE_SIZE
+    const landAbs = byteOffsetOf(head) + skb.data;
+    if (bufferOf(head) === mem.buffer && skb.data + dataLen <= head.length && (landAbs & (XEN_PAGE_SIZE - 1)) + dataLen <= XEN_PAGE_SIZE
       && mem.owner[landAbs >>> XEN_PAGE_SHIFT] === backendDom) {
       landMfn = landAbs >>> XEN_PAGE_SHIFT;
       landOff = landAbs & (XEN_PAGE_SIZE - 1);

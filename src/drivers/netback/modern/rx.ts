@@ -44,6 +44,7 @@ import { COPY_BATCH_SIZE, RX_BATCH_SIZE, type XenvifQueue } from '../common';
 import { copyBytes } from '../../../wire/copy';
 import { NETBK_COMMON_EOI, NETBK_RX_EOI, xenvif_lateeoi } from './netback';
 import { XEN_EOI_FLAG_SPURIOUS } from '../../../xen/event_channel';
+import { bufferOf, byteOffsetOf } from '../../../wire/views';
 
 /**
  * Slots one packet needs: one per 4 KiB of data, plus one for a GSO extra.
@@ -186,9 +187,9 @@ function xenvif_rx_copy_add(q: XenvifQueue, gref: number, offset: number, src: U
   const i = q.rxCopy.count;
   let flags = GNTCOPY_dest_gref;
   let srcU: number, srcDom: number, srcOffset: number;
-  if (src.buffer === mem.buffer) {
+  if (bufferOf(src) === mem.buffer) {
     // A machine frame: either a guest page mapped by netback (copy from its grant) or dom0's.
-    const abs = src.byteOffset + srcOff;
+    const abs = byteOffsetOf(src) + srcOff;
     const mfn = Math.floor(abs / XEN_PAGE_SIZE);
     srcOffset = abs & (XEN_PAGE_SIZE - 1);
     const fdom = nb.foreignDom[mfn]!;
@@ -208,7 +209,7 @@ function xenvif_rx_copy_add(q: XenvifQueue, gref: number, offset: number, src: U
       if (stage < 0) throw new Error('xenvif_rx_copy_add: out of host memory for a staging page');
       q.rxStageMfn[i] = stage;
     }
-    srcOffset = (src.byteOffset + srcOff) & (XEN_PAGE_SIZE - 1);
+    srcOffset = (byteOffsetOf(src) + srcOff) & (XEN_PAGE_SIZE - 1);
     if (srcOffset + len > XEN_PAGE_SIZE) srcOffset = 0;
     copyBytes(mem.bytes, stage * XEN_PAGE_SIZE + srcOffset, src, srcOff, len);
     srcU = stage;
@@ -253,12 +254,12 @@ function xenvif_rx_data_slot(q: XenvifQueue, reqOff: number, rspOff: number): vo
       dataOff = skb.data + pkFragOffset;
       fragLen = skb.headLen - pkFragOffset;
       // xen_offset_in_page(frag_data), as for a frag (a plain buffer counts as page-aligned).
-      pageOff = (data.byteOffset + dataOff) & (XEN_PAGE_SIZE - 1);
+      pageOff = (byteOffsetOf(data) + dataOff) & (XEN_PAGE_SIZE - 1);
     } else {
       data = skb.fragPage[pkFrag]!;
       dataOff = skb.fragOff[pkFrag]! + pkFragOffset;
       fragLen = skb.fragLen[pkFrag]! - pkFragOffset;
-      pageOff = (data.byteOffset + dataOff) & (XEN_PAGE_SIZE - 1);
+      pageOff = (byteOffsetOf(data) + dataOff) & (XEN_PAGE_SIZE - 1);
     }
     let chunk = fragLen < XEN_PAGE_SIZE - offset ? fragLen : XEN_PAGE_SIZE - offset;
     if (chunk > XEN_PAGE_SIZE - pageOff) chunk = XEN_PAGE_SIZE - pageOff;
