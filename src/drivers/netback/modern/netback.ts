@@ -542,7 +542,9 @@ function xenvif_tx_build_gops(q: XenvifQueue, budget: number): void {
     if (tpOn) nb.step(pkt, 'xenvif_tx_build_gops', nb.costs.tx_req_ns, `req ${(idx - 1) >>> 0} id ${rqId} size ${rqSize}`);
     nb.stepCost += nb.costs.tx_req_ns;
 
-    st.extraType.fill(0);
+    // memset(extras, 0, sizeof(extras)) — a loop: TypedArray fill is a ~20 ns builtin call.
+    const et = st.extraType;
+    for (let e = 0; e < et.length; e++) et[e] = 0;
     st.extraCount = 0;
     if (rqFlags & NETTXF_extra_info) {
       workToDo = xenvif_get_extras(q, workToDo, st);

@@ -319,7 +319,8 @@ export function xenvif_rx_skb(q: XenvifQueue): void {
   pkFragOffset = 0;
   pkExtraCount = 0;
   pkSlot = 0;
-  q.rxExtraType.fill(0);
+  const et = q.rxExtraType; // cleared by a loop: TypedArray fill is a ~20 ns builtin call
+  for (let e = 0; e < et.length; e++) et[e] = 0;
   if (skb.gsoSize !== 0) {
     const gsoType = (skb.gsoType & SKB_GSO_TCPV4) ? XEN_NETIF_GSO_TYPE_TCPV4 : XEN_NETIF_GSO_TYPE_TCPV6;
     if ((1 << gsoType) & vif.gsoMask) {
