@@ -21,11 +21,13 @@ interface TaggedView {
   xmOff?: number;
 }
 
-/** Tags `v` with its buffer and byteOffset; returns `v`. */
+/**
+ * Tags `v` with its buffer and byteOffset (read-only, non-enumerable: printing or comparing the
+ * view shows only its bytes); returns `v`.
+ */
 export function tagView<T extends Uint8Array>(v: T): T {
-  const t = v as T & TaggedView;
-  t.xmBuf = v.buffer;
-  t.xmOff = v.byteOffset;
+  Object.defineProperty(v, 'xmBuf', { value: v.buffer });
+  Object.defineProperty(v, 'xmOff', { value: v.byteOffset });
   return v;
 }
 
