@@ -16,3 +16,15 @@ export function ms(n: number): number {
 export function sec(n: number): number {
   return Math.round(n * SEC);
 }
+
+/**
+ * The length in ns of one jiffy (1/HZ s) of a kernel built with CONFIG_HZ `hz`. Only an HZ that
+ * divides one second exactly keeps jiffy ticks on whole nanoseconds; anything else is refused with
+ * an error that starts with `what` (the parameter or call it came from, e.g. "bridge.hz:").
+ */
+export function jiffyNs(hz: number, what: string): number {
+  if (typeof hz !== 'number' || !Number.isInteger(hz) || hz < 1 || hz > 10_000 || SEC % hz !== 0) {
+    throw new RangeError(`${what} ${String(hz)} is not allowed; use a CONFIG_HZ that divides one second exactly (100, 250 or 1000)`);
+  }
+  return SEC / hz;
+}

@@ -55,6 +55,7 @@ import type { Domain, EvtchnHandler } from './domain';
 import type { Hypervisor } from './hypervisor';
 import type { EvtchnSendResult } from './trace';
 import { defineTraceEvents, type TracePoint } from '../sim/trace';
+import { jiffyNs } from '../sim/units';
 
 declare module '../sim/trace' {
   interface TraceEvents {
@@ -510,9 +511,7 @@ export class EventChannelOps {
    */
   bind_evtchn_to_irqhandler_lateeoi(d: Domain, port: number, handler: EvtchnHandler, opts: { hz: number; spuriousThreshold?: number }): void {
     const hz = opts?.hz;
-    if (typeof hz !== 'number' || !Number.isInteger(hz) || hz < 1 || hz > 10000 || 1_000_000_000 % hz !== 0) {
-      throw new RangeError(`bind_evtchn_to_irqhandler_lateeoi: hz ${String(hz)} is not allowed; use a CONFIG_HZ that divides one second exactly (e.g. 100, 250 or 1000)`);
-    }
+    const tick = jiffyNs(hz, 'bind_evtchn_to_irqhandler_lateeoi: hz');
     const threshold = opts.spuriousThreshold ?? 0;
     if (!Number.isInteger(threshold) || threshold < 0 || threshold > 0xffff) {
       throw new RangeError(`bind_evtchn_to_irqhandler_lateeoi: spuriousThreshold ${String(threshold)} is not allowed; use an integer in 0..65535 (0: the default, 1)`);
@@ -520,7 +519,7 @@ export class EventChannelOps {
     if (!EventChannelOps.validPort(port)) throw new RangeError(`bind_evtchn_to_irqhandler_lateeoi: port ${port} is out of range; use 1..${EVTCHN_2L_NR_CHANNELS - 1}`);
     let le = this.lateeoi[d.domid];
     if (le === undefined) {
-      le = new LateEoiTable(hz, 1_000_000_000 / hz);
+      le = new LateEoiTable(hz, tick);
       this.lateeoi[d.domid] = le;
     } else if (le.hz !== hz) {
       throw new Error(`bind_evtchn_to_irqhandler_lateeoi: d${d.domid} already runs with hz ${le.hz}; one kernel has one CONFIG_HZ (got ${hz})`);

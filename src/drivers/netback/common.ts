@@ -17,6 +17,7 @@ import { GnttabCopyBatch, type GnttabMapGrantRef, type GnttabUnmapGrantRef } fro
 import type { BackRing } from '../../io/ring';
 import type { SkBuff, SkbDestructor } from '../../net/skb';
 import type { XenVif } from './interface';
+import { jiffyNs } from '../../sim/units';
 
 export const MAX_PENDING_REQS = 256;
 export const NETBACK_INVALID_HANDLE = -1;
@@ -100,14 +101,9 @@ export function makeUnmapOps(n: number): GnttabUnmapGrantRef[] {
   return a;
 }
 
-/** The length of one jiffy (1/HZ s) in ns, for a kernel running at `hz`. */
-export function jiffyNs(hz: number): number {
-  return Math.round(1e9 / hz);
-}
-
 /** The start of the jiffy `now` falls in (jiffies, in ns). */
 export function jiffyFloor(now: number, hz: number): number {
-  const j = jiffyNs(hz);
+  const j = jiffyNs(hz, 'bridge.hz:');
   return Math.floor(now / j) * j;
 }
 
@@ -119,7 +115,7 @@ export function jiffyFloor(now: number, hz: number): number {
  */
 export function creditWindowNs(usec: number, hz: number): number {
   const ms = Math.floor(usec / 1000);
-  return Math.ceil((ms * hz) / 1000) * jiffyNs(hz);
+  return Math.ceil((ms * hz) / 1000) * jiffyNs(hz, 'bridge.hz:');
 }
 
 

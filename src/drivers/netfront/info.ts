@@ -21,6 +21,7 @@ import { lateeoiIrqRows, type IrqRow } from '../../xen/event_channel';
 import type { NetfrontQueue } from './queue';
 import { xennet_select_queue, xennet_start_xmit } from './tx';
 import { CLASSIC_STEP_NAMES, MODERN_STEP_NAMES, XEN_EOI_FLAG_SPURIOUS, type NetfrontStepNames } from './constants';
+import { jiffyNs } from '../../sim/units';
 
 /** What netfront needs from the guest's network stack. */
 export interface NetfrontStack {
@@ -154,9 +155,7 @@ export class NetfrontInfo {
     this.steps = this.classic ? CLASSIC_STEP_NAMES : MODERN_STEP_NAMES;
     this.useLateEoi = !this.classic && this.p.lateeoi && typeof o.xen.bind_evtchn_to_irqhandler_lateeoi === 'function'
       && typeof o.xen.xen_irq_lateeoi === 'function';
-    if (this.useLateEoi && 1_000_000_000 % this.p.hz !== 0) {
-      throw new RangeError(`netfront.hz: ${this.p.hz} is not allowed; use a CONFIG_HZ that divides one second exactly (100, 250 or 1000)`);
-    }
+    if (this.useLateEoi) jiffyNs(this.p.hz, 'netfront.hz:'); // lateeoi delays count its jiffies
     this.netdev = new XennetDevice(o.name ?? 'eth0', this);
     this.where = `netfront.d${o.xen.domid}.${this.netdev.name}`;
     this.counters = o.sim.counters.register(this.where, {

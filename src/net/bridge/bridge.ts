@@ -38,6 +38,7 @@ import { BRIDGE_PARAMS } from './params';
 import { FdbTable, FDB_ADDED_BY_USER, FDB_LOCAL, FDB_STATIC, FDB_STICKY } from './fdb';
 import { formatMac, isValidKey, parseMac } from './mac';
 import './trace';
+import { jiffyNs } from '../../sim/units';
 
 /** Port states, values from include/uapi/linux/if_bridge.h. */
 export const BR_STATE_DISABLED = 0;
@@ -282,11 +283,8 @@ export class Bridge {
       throw new Error(`Bridge: name ${JSON.stringify(options.name)} is not allowed; use a device name of 1-15 characters`);
     }
     this.where = `bridge/${this.name}`;
-    if (1_000_000_000 % p.hz !== 0) {
-      throw new Error(`bridge.hz: ${p.hz} is not allowed; use a CONFIG_HZ that divides one second exactly (100, 250 or 1000)`);
-    }
+    this.jiffyNs = jiffyNs(p.hz, 'bridge.hz:');
     this.hz = p.hz;
-    this.jiffyNs = 1_000_000_000 / p.hz;
     this.ageingCs = p.ageing_time;
     this.holdJ = this.clockTToJiffies(p.ageing_time);
     this.groupFwdMask = checkBridgeGroupFwdMask(p.group_fwd_mask, 'bridge.group_fwd_mask');
