@@ -120,6 +120,40 @@ export function creditWindowNs(usec: number, hz: number): number {
 
 
 /**
+ * The credit check before a request of `size` bytes over the remaining credit is taken: when the
+ * window has ended, a new one starts now (on a jiffy boundary) with `addCredit`'s credit; if that
+ * is still too little — or credit_timeout is already pending — the request waits, credit_timeout
+ * is armed for the window's end and that becomes the next window's start. True: wait. The same
+ * code in both designs; only tx_add_credit differs (2.6.18 caps the credit at one window or
+ * packet, later netbacks allow a 128 KiB burst).
+ * @models torvalds/linux drivers/net/xen-netback/netback.c tx_credit_exceeded();
+ *   bronson/linux-2.6.18.8-ovz-xen drivers/xen/netback/netback.c net_tx_action() ("Credit-based scheduling")
+ */
+export function tx_credit_exceeded(q: XenvifQueue, size: number, addCredit: (q: XenvifQueue) => void): boolean {
+  const nb = q.vif.nb;
+  const now = nb.sim.now;
+  const nextCredit = q.credit_window_start + creditWindowNs(q.credit_usec, nb.hz);
+  // Timer could already be pending in rare cases.
+  if (q.creditTimerPending) {
+    q.rate_limited = true;
+    return true;
+  }
+  // Passed the point where we can replenish credit?
+  if (now >= nextCredit) {
+    q.credit_window_start = jiffyFloor(now, nb.hz);
+    addCredit(q);
+  }
+  // Still too big to send right now? Set a callback.
+  if (size > q.remaining_credit) {
+    nb.armCreditTimer(q, nextCredit);
+    q.credit_window_start = nextCredit; // (2.6.18: __mod_timer sets credit_timeout.expires)
+    q.rate_limited = true;
+    return true;
+  }
+  return false;
+}
+
+/**
  * One queue of a modern vif. Built by XenVif; driven by modern/netback.ts (guest transmit) and
  * modern/rx.ts (guest receive).
  */

@@ -306,7 +306,7 @@ export class NetbackDriver {
     q.creditTimerPending = false;
     q.creditTimerId = -1;
     if (q.vif.design === 'classic') {
-      this.classic.tx_credit_callback(q.vif, q);
+      this.classic.tx_credit_callback(q);
       return;
     }
     tx_add_credit(q);

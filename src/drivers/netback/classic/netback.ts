@@ -77,7 +77,7 @@ import {
   writeTxNullResponse, writeTxResponse,
 } from '../../../io/netif';
 import { GnttabCopyBatch, type GnttabTransfer } from '../../../xen/grant_table';
-import { creditWindowNs, ETH_HLEN, jiffyFloor, makeMapOps, makeUnmapOps, SkbQueue, type XenvifQueue } from '../common';
+import { ETH_HLEN, makeMapOps, makeUnmapOps, SkbQueue, tx_credit_exceeded, type XenvifQueue } from '../common';
 import type { NetbackDriver } from '../driver';
 import type { XenVif } from '../interface';
 import { copyBytes } from '../../../wire/copy';
@@ -338,32 +338,6 @@ export class ClassicNetback implements SkbDestructor {
   }
 
   /**
-   * net_tx_action's credit check for a request of `size` bytes over the remaining credit: a new
-   * window's credit when the last one has ended, else (or if still too little) credit_timeout is
-   * armed for the window's end, which becomes the next window's start. Returns true to wait.
-   * @models bronson/linux-2.6.18.8-ovz-xen drivers/xen/netback/netback.c net_tx_action() ("Credit-based scheduling")
-   * The window is msecs_to_jiffies(credit_usec / 1000) jiffies (../common creditWindowNs), as in the modern driver.
-   */
-  private txCreditExceeded(q: XenvifQueue, size: number): boolean {
-    const nb = this.nb;
-    const now = nb.sim.now;
-    const nextCredit = q.credit_window_start + creditWindowNs(q.credit_usec, nb.hz);
-    // Timer could already be pending in rare cases.
-    if (q.creditTimerPending) return true;
-    if (now >= nextCredit) {
-      q.credit_window_start = jiffyFloor(now, nb.hz);
-      this.tx_add_credit(q);
-    }
-    if (size > q.remaining_credit) {
-      q.rate_limited = true;
-      nb.armCreditTimer(q, nextCredit);
-      q.credit_window_start = nextCredit; // __mod_timer sets credit_timeout.expires
-      return true;
-    }
-    return false;
-  }
-
-  /**
    * The window's credit: remaining + credit_bytes, capped at max(the next request's size (at most
    * 128 KiB), credit_bytes) — a jumbo packet can always pass, no credit piles up beyond that.
    * @models bronson/linux-2.6.18.8-ovz-xen drivers/xen/netback/netback.c tx_add_credit()
@@ -381,10 +355,13 @@ export class ClassicNetback implements SkbDestructor {
    * credit_timeout fired: new credit, and the vif back on the schedule list if it has requests.
    * @models bronson/linux-2.6.18.8-ovz-xen drivers/xen/netback/netback.c tx_credit_callback()
    */
-  tx_credit_callback(vif: XenVif, q: XenvifQueue): void {
+  tx_credit_callback(q: XenvifQueue): void {
     this.tx_add_credit(q);
-    this.netif_schedule_work(vif);
+    this.netif_schedule_work(q.vif);
   }
+
+  /** tx_add_credit bound, for the shared credit check. */
+  private readonly addCredit = (q: XenvifQueue): void => this.tx_add_credit(q);
 
   /**
    * Writes {id, status}, one NULL response if the request had extras, and pushes.
@@ -560,7 +537,7 @@ export class ClassicNetback implements SkbDestructor {
       const pkt = q.txWalk[i & 255]!;
       // Credit-based scheduling: over this window's credit, the request stays on the ring and the
       // vif leaves the schedule list until tx_credit_callback.
-      if (size > q.remaining_credit && this.txCreditExceeded(q, size)) {
+      if (size > q.remaining_credit && tx_credit_exceeded(q, size, this.addCredit)) {
         if (tpOn) nb.step(pkt, 'net_tx_action', 0, `credit: ${size} B > ${q.remaining_credit} B left, wait for credit_timeout`);
         continue;
       }

@@ -56,7 +56,7 @@ import {
   CHECKSUM_PARTIAL, CHECKSUM_UNNECESSARY, MAX_SKB_FRAGS, SKB_GSO_TCPV4, SKB_GSO_TCPV6, type SkBuff,
 } from '../../../net/skb';
 import {
-  creditWindowNs, ETH_HLEN, jiffyFloor, INVALID_PENDING_IDX, MAX_PENDING_REQS, NETBACK_INVALID_HANDLE, XEN_NETBACK_TX_COPY_LEN,
+  ETH_HLEN, INVALID_PENDING_IDX, tx_credit_exceeded, MAX_PENDING_REQS, NETBACK_INVALID_HANDLE, XEN_NETBACK_TX_COPY_LEN,
   XEN_NETBK_LEGACY_SLOTS_MAX, XEN_NETBK_MCAST_MAX, type XenvifQueue,
 } from '../common';
 import { skbChecksumSetup } from '../csum';
@@ -298,31 +298,6 @@ export function tx_add_credit(q: XenvifQueue): void {
 }
 
 /**
- * @models torvalds/linux drivers/net/xen-netback/netback.c tx_credit_exceeded()
- * Time in ns, the window start on a jiffy boundary (dom0's HZ: bridge.hz); ../common creditWindowNs.
- */
-function tx_credit_exceeded(q: XenvifQueue, size: number): boolean {
-  const nb = q.vif.nb;
-  const now = nb.sim.now;
-  const nextCredit = q.credit_window_start + creditWindowNs(q.credit_usec, nb.hz);
-  if (q.creditTimerPending) {
-    q.rate_limited = true;
-    return true;
-  }
-  if (now >= nextCredit) {
-    q.credit_window_start = jiffyFloor(now, nb.hz);
-    tx_add_credit(q);
-  }
-  if (size > q.remaining_credit) {
-    nb.armCreditTimer(q, nextCredit);
-    q.credit_window_start = nextCredit;
-    q.rate_limited = true;
-    return true;
-  }
-  return false;
-}
-
-/**
  * Reads the extra_info slots following a request; a missing slot or an unknown type is fatal.
  * Returns the remaining work_to_do (or -1 after a fatal error); extras by type in `extras`.
  * @models torvalds/linux drivers/net/xen-netback/netback.c xenvif_get_extras()
@@ -535,7 +510,7 @@ function xenvif_tx_build_gops(q: XenvifQueue, budget: number): void {
     const pkt = q.txWalk[idx & 255]!;
     nReqsThisPoll++;
     // Credit-based scheduling: the packet's total size is charged; the request stays unconsumed.
-    if (rqSize > q.remaining_credit && tx_credit_exceeded(q, rqSize)) break;
+    if (rqSize > q.remaining_credit && tx_credit_exceeded(q, rqSize, tx_add_credit)) break;
     q.remaining_credit -= rqSize;
     workToDo--;
     r.req_cons = idx = (idx + 1) >>> 0;
