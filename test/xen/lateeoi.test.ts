@@ -25,6 +25,17 @@ function eoi(h: Host, port: number, flags: number): number {
   return h.hv.evtchn.xen_irq_lateeoi(h.dom0.domain, port, flags);
 }
 
+/** A bound pair whose first event was EOId spurious and whose second event now awaits its EOI. */
+function secondEventAfterSpurious(): { h: Host; gport: number; bport: number } {
+  const h = host();
+  const { gport, bport } = lateeoiPair(h);
+  h.sim.run();
+  eoi(h, bport, XEN_EOI_FLAG_SPURIOUS);
+  h.guest.notify_remote_via_evtchn(gport);
+  h.sim.run();
+  return { h, gport, bport };
+}
+
 describe('event channels: late EOI (XSA-332)', () => {
   test('bind_evtchn_to_irqhandler_lateeoi(): an event masks the port until xen_irq_lateeoi(); events meanwhile only set pending and the EOI re-raises them', () => {
     const h = host();
@@ -94,12 +105,7 @@ describe('event channels: late EOI (XSA-332)', () => {
   });
 
   test('a non-spurious EOI resets spurious_cnt: the next spurious event unmasks at once again', () => {
-    const h = host();
-    const { gport, bport } = lateeoiPair(h);
-    h.sim.run();
-    eoi(h, bport, XEN_EOI_FLAG_SPURIOUS);
-    h.guest.notify_remote_via_evtchn(gport);
-    h.sim.run();
+    const { h, gport, bport } = secondEventAfterSpurious();
     expect(eoi(h, bport, 0)).toBe(0); // this one found work
     expect(h.hv.evtchn.lateeoiStats(h.dom0.domain, bport)!.spurious_cnt).toBe(0);
     h.guest.notify_remote_via_evtchn(gport);
@@ -156,12 +162,7 @@ describe('event channels: late EOI (XSA-332)', () => {
   });
 
   test('unbind_from_irqhandler() while the unmask is queued takes the port off the eoi list; the worker then finds nothing', () => {
-    const h = host();
-    const { gport, bport } = lateeoiPair(h);
-    h.sim.run();
-    eoi(h, bport, XEN_EOI_FLAG_SPURIOUS);
-    h.guest.notify_remote_via_evtchn(gport);
-    h.sim.run();
+    const { h, gport, bport } = secondEventAfterSpurious();
     expect(eoi(h, bport, XEN_EOI_FLAG_SPURIOUS)).toBe(1);
     expect(h.hv.evtchn.unbind_from_irqhandler(h.dom0.domain, bport)).toBe(0);
     expect(h.hv.evtchn.lateeoiStats(h.dom0.domain, bport)).toBeNull();
