@@ -6,7 +6,7 @@ import { buildUdpFrame } from '../../src/wire/build';
 
 /** Two guests with 4 queue pairs each (netfront.max_queues 4), sockets bound, ARP resolved. */
 function mqHost(seed = 3, queues = 4): XenHost {
-  const host = buildXenHost({ seed, params: { 'netfront.max_queues': queues }, guests: [{ name: 'a', pages: 8192 }, { name: 'b', pages: 8192 }] });
+  const host = buildXenHost({ seed, params: { 'netfront.max_queues': queues, 'netback.max_queues': queues }, guests: [{ name: 'a', pages: 8192 }, { name: 'b', pages: 8192 }] });
   host.external.endpoint.bind(9000);
   host.guest('a').endpoint.bind(7000);
   host.guest('b').endpoint.bind(7000);

@@ -21,9 +21,9 @@ export const NETBACK_PARAMS = defineParams('netback', {
     models: 'torvalds/linux drivers/net/xen-netback/netback.c module_param fatal_skb_slots (FATAL_SKB_SLOTS_DEFAULT 20; never below XEN_NETBK_LEGACY_SLOTS_MAX)',
   }),
   max_queues: int({
-    default: 8, min: 1, max: 64, unit: 'queues',
-    help: 'Most queue pairs per vif the backend offers in multi-queue-max-queues.',
-    models: 'torvalds/linux drivers/net/xen-netback/netback.c module_param max_queues (default min(8, online CPUs))',
+    default: 1, min: 1, max: 64, unit: 'queues',
+    help: "Most queue pairs per vif the backend offers in multi-queue-max-queues. Linux's default is min(8, dom0's online CPUs): 1 for the model's one-CPU dom0; raise it (with netfront.max_queues) for several queues.",
+    models: 'torvalds/linux drivers/net/xen-netback/netback.c module_param max_queues (0: min(MAX_QUEUES_DEFAULT 8, num_online_cpus()) at module init)',
   }),
   rx_drain_timeout_msecs: int({
     default: 10000, min: 1, max: 3_600_000, unit: 'ms',

@@ -719,7 +719,7 @@ describe('xenvif_fatal_tx_err()', () => {
   });
 
   it('a fatal error on queue 1 disables the whole vif; queue 0\'s kthread turns the carrier off', () => {
-    const h = makeHost();
+    const h = makeHost({ 'netback.max_queues': 2 });
     const fe = new Frontend(h, 'guest1');
     // A second ring pair and event channel for queue 1.
     const txPage = fe.page();

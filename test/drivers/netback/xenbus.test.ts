@@ -154,7 +154,7 @@ describe('netback xenbus (modern) with the real netfront', () => {
       expect(b(k), k).toBe('1');
     }
     expect(b('feature-rx-flip')).toBe('0');
-    expect(b('multi-queue-max-queues')).toBe('8');
+    expect(b('multi-queue-max-queues')).toBe('1'); // min(8, online CPUs) for a one-CPU dom0
     expect(b('hotplug-status')).toBe('connected');
     expect(b('frontend')).toBe(h.paths.frontend);
     expect(f('backend')).toBe(h.paths.backend);
@@ -222,8 +222,16 @@ describe('netback xenbus (modern) with the real netfront', () => {
     expect(h.beStates).toEqual([2, 4]);
   });
 
+  it('by default a frontend asking for 4 queues gets 1: the one-CPU dom0 offers min(8, CPUs) = 1', () => {
+    const h = makeHost({ params: { 'netfront.max_queues': 4 } });
+    expect(read(h, `${h.paths.backend}/multi-queue-max-queues`)).toBe('1');
+    expect(read(h, `${h.paths.frontend}/multi-queue-num-queues`)).toBe('1'); // written: the backend has the key
+    expect(read(h, `${h.paths.frontend}/tx-ring-ref`)).toBe(String(h.np.queues[0]!.tx_ring_ref));
+    expect(h.be.vif!.queues).toHaveLength(1);
+  });
+
   it('multi-queue: 2 queues read from queue-0/ and queue-1/, traffic on both', () => {
-    const h = makeHost({ params: { 'netfront.max_queues': 2 } });
+    const h = makeHost({ params: { 'netfront.max_queues': 2, 'netback.max_queues': 2 } });
     const f = (k: string): string | undefined => read(h, `${h.paths.frontend}/${k}`);
     expect(f('multi-queue-num-queues')).toBe('2');
     expect(f('tx-ring-ref')).toBeUndefined();
@@ -353,8 +361,8 @@ describe('netback xenbus with a misbehaving (scripted) frontend', () => {
   });
 
   it('multi-queue-num-queues > max_queues → xenbus error node, no connect; the frontend closing ends in Closed', () => {
-    const { h } = scripted({ 'multi-queue-num-queues': '9' });
-    expect(errorNode(h)).toBe('-22 guest requested 9 queues, exceeding the maximum of 8.');
+    const { h } = scripted({ 'multi-queue-num-queues': '2' });
+    expect(errorNode(h)).toBe('-22 guest requested 2 queues, exceeding the maximum of 1.');
     expect(read(h, `${h.paths.backend}/state`)).toBe('5');
     expect(h.be.vif!.connected).toBe(false);
     h.hv.xenstore.write(`${h.paths.frontend}/state`, '6');
