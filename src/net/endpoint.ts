@@ -437,6 +437,8 @@ export class IpEndpoint implements ProtocolHandler {
     if (!Number.isInteger(payloadBytes) || payloadBytes < 0 || payloadBytes > maxPayload) {
       throw new RangeError(`sendUdp: payloadBytes ${payloadBytes} is not allowed; use an integer in 0..${maxPayload} (MTU ${this.dev.mtu} − 28)`);
     }
+    if (!isPort(dstPort)) throw new RangeError(`sendUdp: dstPort ${String(dstPort)} is not allowed; use an integer in 0..65535`);
+    if (!isPort(srcPort)) throw new RangeError(`sendUdp: srcPort ${String(srcPort)} is not allowed; use an integer in 0..65535`);
     const skb = st.pool.alloc();
     skb.bornAt = st.sim.now;
     const spec = this.udpSpec;
@@ -607,4 +609,9 @@ function releaseFrags(skb: SkBuff): void {
   }
   for (let i = 0; i < skb.nrFrags; i++) skb.fragPage[i] = null;
   skb.nrFrags = 0;
+}
+
+/** A UDP port number (0..65535). */
+function isPort(p: number): boolean {
+  return Number.isInteger(p) && p >= 0 && p <= 0xffff;
 }

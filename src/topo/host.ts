@@ -47,8 +47,8 @@ import { NetbackDriver } from '../drivers/netback/driver';
 import { netbackHypervisor } from '../drivers/netback/xen-adapter';
 import type { XenVif } from '../drivers/netback/interface';
 import { netback_probe, toolstackCreateVif, vifBridgeHotplug, type BackendInfo } from '../drivers/netback/xenbus';
-import { netfront_probe } from '../drivers/netfront/xenbus';
-import { hypervisorPort } from '../drivers/netfront/xen-binding';
+import { netfront_probe, netfrontPagesPerQueue } from '../drivers/netfront/xenbus';
+import { GUEST_KERNEL_PAGES, hypervisorPort } from '../drivers/netfront/xen-binding';
 import type { NetfrontXen } from '../drivers/netfront/xen-port';
 import type { NetfrontInfo } from '../drivers/netfront/info';
 import { vifNatGuestIp } from '../net/l3/router';
@@ -280,6 +280,17 @@ export class XenHost {
     return g;
   }
 
+  /**
+   * The fewest pages a guest can boot with: its kernel's pages, then what its netfront allocates
+   * for each queue it will negotiate (one with either side classic, else the smaller of the two
+   * max_queues).
+   */
+  private guestPagesNeeded(params: Params, design: GuestSpec['design']): number {
+    const classic = params.get('netfront.design') === 'classic' || (design ?? this.params.get('netback.design')) === 'classic';
+    const queues = classic ? 1 : Math.min(params.get('netfront.max_queues') as number, this.params.get('netback.max_queues') as number);
+    return GUEST_KERNEL_PAGES + queues * netfrontPagesPerQueue(params.get('netfront.rx_pool_pages') as number);
+  }
+
   private createGuest(spec: GuestSpec): Guest {
     const n = this.guests.length + 1;
     const sim = this.sim;
@@ -288,10 +299,6 @@ export class XenHost {
       throw new Error(`buildXenHost: guest name '${name}' is used twice; give each guest a unique name`);
     }
     const mac = spec.mac ?? `00:16:3e:00:00:${n.toString(16).padStart(2, '0')}`;
-    const dom = this.hv.createDomain({ name, pages: spec.pages ?? GUEST_PAGES });
-    const domid = dom.domid;
-    // vif-nat computes the default address itself when xenstore has no `ip` key.
-    const ip = spec.ip ?? (this.mode === 'nat' ? vifNatGuestIp(domid, 0) : `10.0.0.${10 + n}`);
     if (spec.design !== undefined && spec.design !== 'modern' && spec.design !== 'classic') {
       throw new Error(`buildXenHost: guest '${name}' design '${String(spec.design)}' is not allowed; use 'modern' or 'classic'`);
     }
@@ -309,6 +316,17 @@ export class XenHost {
     const own: Record<string, number | boolean | string> = {};
     if (spec.rxMode !== undefined) own['netfront.rx_mode'] = spec.rxMode;
     const params = this.params.with({ ...own, ...(spec.params ?? {}) });
+    const pages = spec.pages ?? GUEST_PAGES;
+    const least = this.guestPagesNeeded(params, spec.design);
+    if (!Number.isInteger(pages) || pages < least) {
+      throw new RangeError(`buildXenHost: guest '${name}' pages ${pages} is not allowed; use an integer >= ${least} ` +
+        `(${GUEST_KERNEL_PAGES} for the guest kernel, then per netfront queue ${netfrontPagesPerQueue(params.get('netfront.rx_pool_pages') as number)}: ` +
+        `a tx page per ring slot, netfront.rx_pool_pages, two ring pages)`);
+    }
+    const dom = this.hv.createDomain({ name, pages });
+    const domid = dom.domid;
+    // vif-nat computes the default address itself when xenstore has no `ip` key.
+    const ip = spec.ip ?? (this.mode === 'nat' ? vifNatGuestIp(domid, 0) : `10.0.0.${10 + n}`);
     // The guest kernel's skb heads are guest pages (netfront grants them in place, see guestSkbHeads).
     const xen = hypervisorPort(this.hv, domid);
     const pool = simPool(sim).withHeads(guestSkbHeads(xen, Math.floor(dom.domain.nrPfns / GUEST_HEAD_SHARE)));
@@ -393,8 +411,11 @@ export class XenHost {
     return this.sim.now;
   }
 
-  /** Runs the host for `durationNs` of virtual time. */
+  /** Runs the host for `durationNs` of virtual time (an integer number of ns >= 0: `host.ms(2)`). */
   runFor(durationNs: number): void {
+    if (!Number.isInteger(durationNs) || durationNs < 0) {
+      throw new RangeError(`runFor: durationNs ${String(durationNs)} is not allowed; use an integer number of ns >= 0 (host.us(n), host.ms(n) convert)`);
+    }
     this.sim.run({ until: this.sim.now + durationNs });
   }
 
@@ -403,9 +424,18 @@ export class XenHost {
     this.sim.run(untilNs === undefined ? {} : { until: untilNs });
   }
 
-  /** ns helpers for notebooks. */
-  us(n: number): number { return Math.round(n * US); }
-  ms(n: number): number { return Math.round(n * MS); }
+  /** `n` µs in ns (rounded to whole ns). */
+  us(n: number): number { return Math.round(finite('us', n) * US); }
+  /** `n` ms in ns (rounded to whole ns). */
+  ms(n: number): number { return Math.round(finite('ms', n) * MS); }
+}
+
+/** `n` itself when it is a finite number; otherwise an error naming the helper and the value. */
+function finite(helper: string, n: number): number {
+  if (typeof n !== 'number' || !Number.isFinite(n)) {
+    throw new RangeError(`host.${helper}: ${typeof n === 'string' ? `'${n}'` : String(n)} is not allowed; use a finite number`);
+  }
+  return n;
 }
 
 /** Builds a ready-to-use Xen host (see the file comment). */

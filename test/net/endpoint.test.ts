@@ -70,6 +70,9 @@ describe('IpEndpoint', () => {
     expect(s.ipSummed).toBe(3);
     expect([s.csumStart, s.csumOffset]).toEqual([34, 6]);
     expect(() => ep.sendUdp('10.0.0.1', 53, 1473)).toThrow(/payloadBytes 1473 is not allowed/);
+    expect(() => ep.sendUdp('10.0.0.1', 70000, 10)).toThrow(/sendUdp: dstPort 70000 is not allowed; use an integer in 0..65535/);
+    expect(() => ep.sendUdp('10.0.0.1', 53, 10, -1)).toThrow(/sendUdp: srcPort -1 is not allowed/);
+    expect(dev.sent).toHaveLength(2); // nothing sent for the refused calls
     dev.complete();
   });
 });

@@ -53,6 +53,35 @@ describe('buildXenHost', () => {
     expect(() => buildXenHost({ guests: [{ name: 'x' }, { name: 'x' }] })).toThrow(/guest name 'x' is used twice/);
     expect(() => buildXenHost({ mode: 'tunnel' as never })).toThrow(/mode 'tunnel'/);
   });
+
+  it('refuses a guest with fewer pages than its netfront sets up, naming the least; the host stays usable', () => {
+    // 64 kernel pages + per queue 256 tx pages + 512 rx pool pages + 2 rings.
+    expect(buildXenHost({ guests: [{ name: 'g', pages: 834 }] }).guest('g').netfront.queues).toHaveLength(1);
+    expect(() => buildXenHost({ guests: [{ name: 'g', pages: 833 }] })).toThrow(/guest 'g' pages 833 is not allowed; use an integer >= 834 /);
+    expect(() => buildXenHost({ guests: [{ name: 'g', pages: 900.5 }] })).toThrow(/pages 900.5 is not allowed/);
+    expect(() => buildXenHost({ guests: [{ name: 'g', pages: 900, params: { 'netfront.rx_pool_pages': 128 } }] })).not.toThrow();
+    // Four queues negotiated: four times the per-queue pages.
+    const mq = { 'netfront.max_queues': 4, 'netback.max_queues': 4 };
+    expect(() => buildXenHost({ params: mq, guests: [{ name: 'g', pages: 3143 }] })).toThrow(/use an integer >= 3144 /);
+    expect(() => buildXenHost({ params: mq, guests: [{ name: 'g', pages: 3143, design: 'classic' }] })).not.toThrow();
+    const h = buildXenHost({ guests: [{ name: 'a' }] });
+    const domains = h.hv.allDomains.length;
+    expect(() => h.addGuest({ name: 'b', pages: 100 })).toThrow(/guest 'b' pages 100/);
+    expect(h.hv.allDomains.length).toBe(domains);
+    expect(h.addGuest({ name: 'b' }).netfront.queues).toHaveLength(1);
+  });
+
+  it('runFor and the time helpers refuse what is not a duration', () => {
+    const h = buildXenHost();
+    expect(() => h.runFor(-5)).toThrow(/runFor: durationNs -5 is not allowed; use an integer number of ns >= 0/);
+    expect(() => h.runFor(1.5)).toThrow(/durationNs 1.5/);
+    expect(() => h.ms('a' as never)).toThrow(/host.ms: 'a' is not allowed; use a finite number/);
+    expect(() => h.us(Infinity)).toThrow(/host.us: Infinity/);
+    expect(h.ms(1.5)).toBe(1_500_000);
+    const t = h.now;
+    h.runFor(h.us(3));
+    expect(h.now).toBe(t + 3000);
+  });
 });
 
 describe('buildXenHost memory', () => {

@@ -21,8 +21,11 @@ import { INVALID_MFN } from '../../xen/constants';
 import type { GrantRefPool, NetfrontXen, NetfrontXenbus } from './xen-port';
 import { bufferOf, byteOffsetOf } from '../../wire/views';
 
+/** Pfns below this are left to the guest kernel; the bump allocator starts here by default. */
+export const GUEST_KERNEL_PAGES = 64;
+
 export interface HypervisorPortOptions {
-  /** First pfn the bump allocator hands out (default 64; lower pages are left to the guest kernel). */
+  /** First pfn the bump allocator hands out (default GUEST_KERNEL_PAGES; lower pages are left to the guest kernel). */
   firstPfn?: number;
   /** A custom guest page allocator. */
   allocPages?: (n: number) => number[];
@@ -37,7 +40,7 @@ export function hypervisorPort(hv: Hypervisor, domid: number, opts: HypervisorPo
   const gt = g.gnttab;
   const mem = hv.mem;
   const store = hv.xenstore;
-  const firstPfn = opts.firstPfn ?? 64;
+  const firstPfn = opts.firstPfn ?? GUEST_KERNEL_PAGES;
   if (!Number.isInteger(firstPfn) || firstPfn < 0 || firstPfn >= d.nrPfns) {
     throw new RangeError(`hypervisorPort: firstPfn ${firstPfn} is not allowed; use an integer in [0, ${d.nrPfns - 1}]`);
   }

@@ -277,6 +277,15 @@ export function talk_to_netback(np: NetfrontInfo): number {
 }
 
 /**
+ * Guest pages one queue takes when it is set up: its tx page pool (one page per tx slot), its
+ * receive page pool (`netfront.rx_pool_pages`) and its two ring pages (xennet_init_queue,
+ * setup_netfront). A guest needs this for each queue above the pages its kernel keeps.
+ */
+export function netfrontPagesPerQueue(rxPoolPages: number): number {
+  return NET_TX_RING_SIZE + rxPoolPages + 2;
+}
+
+/**
  * Per-queue state: id free list, grant-ref pools for every tx and rx slot, page pools.
  * @models torvalds/linux drivers/net/xen-netfront.c xennet_init_queue(), xennet_create_page_pool()
  */
