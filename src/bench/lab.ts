@@ -12,6 +12,7 @@
  */
 import { KernelConnection, SessionAPI, type KernelMessage } from '@jupyterlab/services';
 import { jupyterApp, projectRoot, quietServices, startJupyterServer, type JupyterServer } from '../lab/runner';
+import { waitForKernelInfo } from '../lab/runner/execute';
 import { wallNs, type BenchContext } from './harness';
 
 const FIRST_CHART = `import { lineChart, show } from 'xen-netlab';
@@ -57,7 +58,7 @@ async function freshKernel(server: JupyterServer, cells: string[], keep?: (k: Ke
   );
   const kernel = new KernelConnection({ model: model.kernel!, serverSettings: server.settings, handleComms: false });
   try {
-    await kernel.info;
+    if ((await waitForKernelInfo(kernel, 60_000, 5_000)) === null) throw new Error('bench lab: the xen-netlab kernel did not answer kernel_info within 60 s');
     const out: Timed[] = [];
     for (const c of cells) out.push(await execute(kernel, c, t0));
     if (keep) await keep(kernel);

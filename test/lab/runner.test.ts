@@ -21,6 +21,7 @@ import {
   type NbOutput,
 } from '../../src/lab/runner';
 import { parseArgs } from '../../src/lab/runner/cli';
+import { waitForKernelInfo } from '../../src/lab/runner/execute';
 import { leftovers, nbformatErrors, nbformatPython } from './helpers';
 
 const ROOT = resolve(__dirname, '../..');
@@ -191,3 +192,36 @@ describe('executeNotebook() on a private server', () => {
     expect(readNotebook(`${FIX}/ok.ipynb`).metadata.kernelspec?.name).toBe('xen-netlab');
   });
 });
+
+describe('waitForKernelInfo (no server)', () => {
+  /** A connection whose kernel answers only the `answerAt`-th kernel_info_request. */
+  function fakeKernel(answerAt: number): { info: Promise<string>; requestKernelInfo(): Promise<unknown>; asked: number } {
+    let resolve!: (v: string) => void;
+    const k = {
+      info: new Promise<string>((ok) => { resolve = ok; }),
+      asked: 1, // services' own request when the websocket connected, never answered
+      requestKernelInfo(): Promise<unknown> {
+        k.asked++;
+        if (k.asked === answerAt) resolve('reply');
+        return Promise.resolve(undefined);
+      },
+    };
+    return k;
+  }
+
+  it('asks again while no reply has come, and returns the first reply', async () => {
+    const k = fakeKernel(3);
+    expect(await waitForKernelInfo(k, 5_000, 20)).toBe('reply');
+    expect(k.asked).toBe(3);
+  });
+
+  it('gives up with null after the time limit and stops asking', async () => {
+    const k = fakeKernel(Infinity);
+    expect(await waitForKernelInfo(k, 120, 20)).toBeNull();
+    const asked = k.asked;
+    expect(asked).toBeGreaterThanOrEqual(3);
+    await new Promise((ok) => setTimeout(ok, 80));
+    expect(k.asked).toBe(asked);
+  });
+});
+
