@@ -28,6 +28,7 @@ import type { AnyTraceRecord } from '../sim/trace';
 import { ringPageRows } from '../io/inspect';
 import { NETTXF_more_data } from '../io/netif';
 import { buildTcpFrame } from '../wire/build';
+import { Ipv4Addr } from '../wire/address';
 import { TcpFlags } from '../wire/tcp';
 import { CHECKSUM_PARTIAL, SKB_GSO_TCPV4, type SkBuff } from '../net/skb';
 import type { NetfrontQueue } from '../drivers/netfront/queue';
@@ -210,9 +211,10 @@ export function sendBursts(host: XenHost, guest: Guest, o: BurstOptions): number
   const burst = checkCount(fn, 'burst', o.burst, 1, 4096);
   const gapNs = checkCount(fn, 'gapNs', o.gapNs, 0);
   const startNs = checkCount(fn, 'startNs', o.startNs ?? 0, 0);
-  const payload = o.payload ?? 1472;
-  const port = o.port ?? 9000;
-  const dst = o.dst ?? '10.0.0.100';
+  // Checked now rather than when the first burst goes out, inside the simulator's event loop.
+  const payload = checkCount(fn, 'payload', o.payload ?? 1472, 0, guest.eth0.mtu - 28);
+  const port = checkCount(fn, 'port', o.port ?? 9000, 0, 0xffff);
+  const dst = Ipv4Addr.parse(o.dst ?? '10.0.0.100');
   const ids: number[] = [];
   if (packets === 0) return ids;
   const h = host.sim.register('lab.sendBursts', (sent) => {

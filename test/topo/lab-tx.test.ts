@@ -190,6 +190,10 @@ describe('sendBursts(), txRingOccupancy() and notificationStats()', () => {
     const { host, web } = warmHost();
     expect(() => sendBursts(host, web, { packets: 10, burst: 0, gapNs: 1 })).toThrow(/sendBursts: burst 0 is not allowed/);
     expect(() => sendBursts(host, web, { packets: 10, burst: 1, gapNs: 1.5 })).toThrow(/gapNs 1.5 is not allowed/);
+    // Refused when called, not later inside the event loop when the first burst goes out.
+    expect(() => sendBursts(host, web, { packets: 10, burst: 1, gapNs: 1, port: 99999 })).toThrow(/sendBursts: port 99999 is not allowed; use an integer in 0..65535/);
+    expect(() => sendBursts(host, web, { packets: 10, burst: 1, gapNs: 1, payload: 5000 })).toThrow(/sendBursts: payload 5000 is not allowed; use an integer in 0..1472/);
+    expect(() => sendBursts(host, web, { packets: 10, burst: 1, gapNs: 1, dst: '10.0.0.256' })).toThrow(/'10.0.0.256' is not allowed/);
   });
 });
 
