@@ -34,6 +34,12 @@ export interface RunResult {
 export interface SimulatorOptions {
   seed?: number;
   run?: number;
+  /**
+   * Most events run back to back at one virtual time before `run` gives up with an error
+   * (default 10,000,000, about a second of wall time): a model loop that keeps rescheduling itself
+   * with no delay would otherwise never return, and a notebook kernel cannot interrupt it.
+   */
+  sameTimeLimit?: number;
 }
 
 export class Simulator {
@@ -49,8 +55,16 @@ export class Simulator {
   private readonly handlers: EventHandler[] = [];
   private readonly handlerNames: string[] = [];
   private readonly popped: PoppedEvent = { time: 0, handler: 0, a: 0, b: 0 };
+  private readonly sameTimeLimit: number;
+  /** Events run so far at the current virtual time. */
+  private sameTime = 0;
 
   constructor(options: SimulatorOptions = {}) {
+    const limit = options.sameTimeLimit ?? 10_000_000;
+    if (!Number.isInteger(limit) || limit < 1) {
+      throw new RangeError(`Simulator: sameTimeLimit ${String(limit)} is not allowed; use a positive integer number of events`);
+    }
+    this.sameTimeLimit = limit;
     this.random = new RandomStreams(options.seed ?? 1, options.run ?? 0);
     this.trace = new TraceBus(() => this.now);
     this.drops = new DropCounters(this.trace);
@@ -109,6 +123,8 @@ export class Simulator {
     if (stopWhen === undefined) {
       // The common case, kept tight: no condition to test after each event.
       while (n < maxEvents && q.popUntil(until, ev)) {
+        if (ev.time !== this.now) this.sameTime = 1;
+        else if (++this.sameTime > this.sameTimeLimit) this.stalled(ev);
         this.now = ev.time;
         handlers[ev.handler]!(ev.a, ev.b);
         n++;
@@ -118,6 +134,8 @@ export class Simulator {
       for (;;) {
         if (n >= maxEvents) { reason = 'maxEvents'; break; }
         if (!q.popUntil(until, ev)) { reason = q.length === 0 ? 'empty' : 'until'; break; }
+        if (ev.time !== this.now) this.sameTime = 1;
+        else if (++this.sameTime > this.sameTimeLimit) this.stalled(ev);
         this.now = ev.time;
         handlers[ev.handler]!(ev.a, ev.b);
         n++;
@@ -127,6 +145,18 @@ export class Simulator {
     if (reason === 'until' || (reason === 'empty' && until !== Infinity)) this.now = until;
     this.dispatched += n;
     return { reason, events: n, now: this.now };
+  }
+
+  /**
+   * Throws the error of a run stuck at one virtual time (see SimulatorOptions.sameTimeLimit). The
+   * event that was due goes back on the queue (behind any other event due then), so nothing is lost
+   * and a later run() starts with it.
+   */
+  private stalled(ev: PoppedEvent): never {
+    this.sameTime = 0;
+    this.queue.push(ev.time, ev.handler, ev.a, ev.b);
+    throw new Error(`run: ${this.sameTimeLimit} events ran at virtual time ${this.now} ns and the next is due then too ` +
+      `('${this.handlerName(ev.handler)}'); something keeps rescheduling itself with no delay`);
   }
 
   /**

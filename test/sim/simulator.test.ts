@@ -35,6 +35,26 @@ describe('Simulator', () => {
     expect(count).toBe(20);
   });
 
+  it('run() gives up with an error naming the handler when events keep coming at one virtual time', () => {
+    const sim = new Simulator({ sameTimeLimit: 1000 });
+    let spins = 0;
+    const spin = sim.register('model.spin', () => { spins++; sim.after(0, spin); });
+    sim.after(5, spin);
+    expect(() => sim.run({ until: 100 })).toThrow(/run: 1000 events ran at virtual time 5 ns and the next is due then too \('model.spin'\)/);
+    expect(spins).toBe(1000);
+    // The event that was due is still queued: the next run (with a stop condition) starts with it.
+    expect(sim.queue.length).toBe(1);
+    expect(() => sim.run({ until: 100, stopWhen: () => false })).toThrow(/\('model.spin'\)/);
+    expect(spins).toBe(2000);
+    const fresh = new Simulator({ sameTimeLimit: 1000 });
+    const t = fresh.register('model.tick', () => {});
+    for (let i = 0; i < 1000; i++) fresh.after(7, t); // a burst at one time, up to the limit
+    fresh.after(8, t);
+    expect(fresh.run().events).toBe(1001);
+    expect(fresh.now).toBe(8);
+    expect(() => new Simulator({ sameTimeLimit: 0 })).toThrow(/sameTimeLimit 0 is not allowed; use a positive integer/);
+  });
+
   it('runSlices() reports progress after each slice', () => {
     const sim = new Simulator();
     const h = sim.register('tick', () => sim.after(1, h));
