@@ -6,6 +6,7 @@ import {
 } from '../../../src/io/netif';
 import { GTF_permit_access, GTF_readonly } from '../../../src/io/xen-constants';
 import { TX_STOP_THRESHOLD, xennet_count_skb_slots } from '../../../src/drivers/netfront';
+import { NETDEV_TX_BUSY, NETDEV_TX_OK } from '../../../src/net/netdevice';
 import { linearSkb, makeRig, run } from './backend';
 
 function grantFlags(r: ReturnType<typeof makeRig>, ref: number): number {
@@ -176,6 +177,25 @@ describe('xennet_start_xmit()', () => {
     run(r);
     expect(r.np.netdev.txStopped).toBe(false);
     expect(r.np.counters.tx_wake).toBe(1);
+  });
+
+  it('a caller that ignores the stopped queue gets NETDEV_TX_BUSY before the ring overflows, counting the GSO extra slot', () => {
+    const r = makeRig();
+    const q = r.np.queues[0]!;
+    while (!r.np.netdev.txStopped) r.np.netdev.ndo_start_xmit(linearSkb(r.pool, 60));
+    const unconsumed = (): number => (q.tx.req_prod_pvt - q.tx.rsp_cons) >>> 0;
+    expect(256 - unconsumed()).toBe(19);
+    for (let i = 0; i < 17; i++) expect(r.np.netdev.ndo_start_xmit(linearSkb(r.pool, 60))).toBe(NETDEV_TX_OK);
+    expect(256 - unconsumed()).toBe(2);
+    // Two data slots plus the GSO extra do not fit in two free slots: the skb stays with the caller.
+    const gso = linearSkb(r.pool, 5000);
+    gso.gsoSize = 1448; gso.gsoType = SKB_GSO_TCPV4; gso.ipSummed = CHECKSUM_PARTIAL;
+    expect(xennet_count_skb_slots(gso)).toBe(2);
+    const packets = r.np.counters.tx_packets;
+    expect(r.np.netdev.ndo_start_xmit(gso)).toBe(NETDEV_TX_BUSY);
+    expect(unconsumed()).toBe(254);
+    expect(r.np.counters.tx_packets).toBe(packets);
+    expect(r.np.broken).toBe(false);
   });
 
   it('notification suppression: a batch of pushes before the backend re-arms req_event sends one notification', () => {
