@@ -6,7 +6,7 @@ import { Simulator } from '../../../src/sim';
 import { Params } from '../../../src/params';
 import { EthernetLink } from '../../../src/net/link';
 import { ExternalHost } from '../../../src/drivers/nic/host';
-import { l4ChecksumStatus } from '../../../src/drivers/nic/ixgbe';
+import { l4ChecksumStatus, TX_WAKE_THRESHOLD } from '../../../src/drivers/nic/ixgbe';
 import { FrameCapture } from '../../../src/net/capture';
 import { NET_PARAMS, NIC_PARAMS, LINK_PARAMS, wireTimeNs } from '../../../src/net/costs';
 import { buildTcpFrame, buildUdpFrameInto } from '../../../src/wire/build';
@@ -80,6 +80,27 @@ describe('ixgbe NIC transmit on a 10G wire', () => {
     expect(sent).toBe(43);
     expect(a.nic.txInUse).toBe(43);
     expect(a.stack.sim.drops.total({ reason: 'noqueue_stopped' })).toBe(21);
+  });
+
+  it('wakes a stopped queue only once TX_WAKE_THRESHOLD (2 × DESC_NEEDED = 42) descriptors are free', () => {
+    // One completion per poll, so the queue's state can be read after each one.
+    const { sim, a } = pair({ 'nic.tx_ring_size': 64, 'net.tx_queue_len': 0, 'nic.tx_work_limit': 1 });
+    while (!a.nic.txStopped) blast(a, 1);
+    expect(a.nic.txUnused).toBe(20);
+    const unusedWhileStopped: number[] = [];
+    let wokeAt = -1;
+    const wake = a.nic.netif_wake_queue.bind(a.nic);
+    a.nic.netif_wake_queue = () => { if (wokeAt < 0) wokeAt = a.nic.txUnused; wake(); };
+    while (a.nic.txStopped) {
+      unusedWhileStopped.push(a.nic.txUnused);
+      sim.run({ maxEvents: 1 });
+    }
+    // Several polls may run in one softirq event: the queue was still stopped with 40 free (or
+    // fewer) before the event that woke it, and it woke as the 42nd became free.
+    expect(Math.max(...unusedWhileStopped)).toBeLessThan(TX_WAKE_THRESHOLD);
+    expect(a.nic.counters.tx_restart_queue).toBe(1);
+    expect(wokeAt).toBe(TX_WAKE_THRESHOLD);
+    expect(TX_WAKE_THRESHOLD).toBe(42);
   });
 
   it('drops frames as rx_ring_full when NAPI does not keep up, and every frame is delivered or counted', () => {
