@@ -166,6 +166,25 @@ describe('event channels', () => {
     ]);
   });
 
+  test('a send whose selector bit is already set leaves evtchn_upcall_pending alone (evtchn_2l_set_pending)', () => {
+    const h = host();
+    const g1 = h.guest.xenbus_alloc_evtchn(0);
+    const g2 = h.guest.xenbus_alloc_evtchn(0);
+    const p1 = h.dom0.bind_interdomain_evtchn_to_irqhandler(1, g1, () => {});
+    const p2 = h.dom0.bind_interdomain_evtchn_to_irqhandler(1, g2, () => {});
+    h.sim.run();
+    const si = h.hv.sharedInfo(0);
+    expect([si[0], si[8]]).toEqual([0, 0]);
+    expect(Math.floor(p1 / 64)).toBe(Math.floor(p2 / 64)); // one selector bit for both
+    h.guest.notify_remote_via_evtchn(g1);
+    expect([si[0], si[8]]).toEqual([1, 1]);
+    // The guest's upcall has cleared evtchn_upcall_pending but not yet taken the selector word.
+    si[0] = 0;
+    h.guest.notify_remote_via_evtchn(g2);
+    expect(si[2048] & (1 << p2)).not.toBe(0); // pending set
+    expect(si[0]).toBe(0); // selector bit was set already: no new upcall is marked
+  });
+
   test('the scan is round robin: the port after the last one handled goes first next time', () => {
     const h = host();
     const order: number[] = [];
