@@ -153,13 +153,23 @@ describe('misbehaving backend on rx', () => {
     expect(r.np.broken).toBe(false);
   });
 
-  it('offset + status past the page is dropped with a reason', () => {
+  it('offset + status past the page is dropped with a reason; ending exactly at the page end is fine', () => {
     const r = makeRig();
     r.be.rxSlot(new Uint8Array(0), 0, { offset: 4000, status: 200, noCopy: true });
     r.be.pushRx();
     run(r);
     expect(r.sim.drops.total({ reason: 'rx_bad_response' })).toBe(1);
     expect(r.received.length).toBe(0);
+    // One byte past the page (offset + status = 4097) is refused too; 4096 is a whole page's end.
+    r.be.rxSlot(new Uint8Array(0), 0, { offset: 3997, status: 100, noCopy: true });
+    r.be.pushRx();
+    run(r);
+    expect(r.sim.drops.total({ reason: 'rx_bad_response' })).toBe(2);
+    r.be.rxSlot(tcpFrame(100), 0, { offset: 3996 });
+    r.be.pushRx();
+    run(r);
+    expect(r.sim.drops.total({ reason: 'rx_bad_response' })).toBe(2);
+    expect(r.received.length).toBe(1);
   });
 
   it('a more_data chain that ends at rsp_prod is dropped as rx_missing_slots', () => {
