@@ -391,6 +391,7 @@ describe('GNTTABOP_transfer (page flipping)', () => {
     h.hv.gnttab_transfer(0, [badRef]);
     expect(badRef.status).toBe(GNTST_general_error);
     expect(h.hv.mem.owner[m2]).toBe(-1);
+    expect(h.hv.mem.freePages).toBe(free0 + 2); // freed, back in the host's pool
     expect(h.guest.gnttab.gnttab_end_foreign_transfer_ref(ref)).toBe(0);
   });
 
