@@ -386,7 +386,8 @@ function modelWrap(out: Map<string, string>): void {
   out.set('wrap.free_after', String(RING_FREE_REQUESTS(f)));
 }
 
-const GRID = [0, 1, 2, 3, 0x7fffffff, 0x80000000, 0x80000001, 0xfffffffe, 0xffffffff];
+/** As `grid` in abi.c: small indices, a ring's worth (256), the u32 wrap points. */
+const GRID = [0, 1, 2, 3, 256, 257, 0x7fffffff, 0x80000000, 0x80000001, 0xfffffffe, 0xffffffff];
 
 function modelNotify(out: Map<string, string>): void {
   const page = new Uint8Array(4096);
@@ -423,6 +424,27 @@ function modelCounts(out: Map<string, string>): void {
       b2n(RING_RESPONSE_PROD_OVERFLOW(f, a)), RING_HAS_UNCONSUMED_REQUESTS(b),
       b2n(RING_REQUEST_CONS_OVERFLOW(b, a)), b2n(RING_REQUEST_PROD_OVERFLOW(b, a)),
     ].join(' '));
+  }
+}
+
+/** The final checks over the counting grid, as scenario_final in abi.c. */
+function modelFinal(out: Map<string, string>): void {
+  const page = new Uint8Array(4096);
+  const s = new SharedRing(page, 12);
+  const f = XEN_FRONT_RING_INIT(s, 4096);
+  const b = BACK_RING_INIT(s, 4096);
+  for (const a of GRID) for (const c of GRID) for (const d of GRID) {
+    f.req_prod_pvt = a;
+    f.rsp_cons = c;
+    s.rsp_prod = d;
+    s.req_prod = a;
+    b.req_cons = c;
+    b.rsp_prod_pvt = d;
+    s.req_event = 0x5a5a5a5a;
+    s.rsp_event = 0xa5a5a5a5;
+    const wreq = RING_FINAL_CHECK_FOR_REQUESTS(b);
+    const wrsp = RING_FINAL_CHECK_FOR_RESPONSES(f);
+    out.set(`final.${a}.${c}.${d}`, [wreq, s.req_event, wrsp, s.rsp_event].join(' '));
   }
 }
 
@@ -523,6 +545,7 @@ function modelVectors(): Map<string, string> {
   modelWrap(out);
   modelNotify(out);
   modelCounts(out);
+  modelFinal(out);
   modelWalk(out);
   return out;
 }
@@ -617,6 +640,10 @@ describe.skipIf(skip)('conformance with the Xen public headers (gcc + libxen-dev
 
   it('counting and overflow macros agree on every (a, b, c) of the grid', () => {
     compareVectors('counts.', GRID.length ** 3);
+  });
+
+  it('RING_FINAL_CHECK_FOR_REQUESTS/RESPONSES() agree on the work and the event index for every (a, b, c) of the grid', () => {
+    compareVectors('final.', GRID.length ** 3);
   });
 
   it('a 400-step random walk on an 8-entry ring across the wrap matches state and bytes', () => {

@@ -706,7 +706,9 @@ static void scenario_wrap(void)
     vec_u("wrap.free_after", RING_FREE_REQUESTS(&f));
 }
 
-static const unsigned int grid[] = { 0, 1, 2, 3, 0x7fffffffu, 0x80000000u, 0x80000001u, 0xfffffffeu, 0xffffffffu };
+/* Index values for the grid scenarios: small ones, a ring's worth (256: a backend owing a whole ring
+ * of responses, a front end with a full ring), and the u32 wrap points. */
+static const unsigned int grid[] = { 0, 1, 2, 3, 256, 257, 0x7fffffffu, 0x80000000u, 0x80000001u, 0xfffffffeu, 0xffffffffu };
 #define NGRID (sizeof(grid) / sizeof(grid[0]))
 
 /* Notify window for every (old, new, event) in the grid, for requests and responses. */
@@ -768,6 +770,41 @@ static void scenario_counts(void)
                        (unsigned)RING_HAS_UNCONSUMED_REQUESTS(&b),
                        (int)RING_REQUEST_CONS_OVERFLOW(&b, grid[i]),
                        (int)RING_REQUEST_PROD_OVERFLOW(&b, grid[i]));
+            }
+}
+
+/*
+ * The final checks for every (a, b, c) in the grid, set as in scenario_counts: the work each
+ * reports and the event index each leaves (both indices start at a marker), including states
+ * only a misbehaving peer can produce (a backend owing a whole ring of responses while requests
+ * wait: it re-arms req_event although it can take nothing).
+ */
+static void scenario_final(void)
+{
+    netif_tx_sring_t *s = (void *)page;
+    netif_tx_front_ring_t f;
+    netif_tx_back_ring_t b;
+    char name[96];
+    unsigned int wreq, wrsp;
+
+    memset(page, 0, sizeof(page));
+    XEN_FRONT_RING_INIT(&f, s, 4096);
+    BACK_RING_INIT(&b, s, 4096);
+    for (size_t i = 0; i < NGRID; i++)
+        for (size_t j = 0; j < NGRID; j++)
+            for (size_t k = 0; k < NGRID; k++) {
+                f.req_prod_pvt = grid[i];
+                f.rsp_cons = grid[j];
+                s->rsp_prod = grid[k];
+                s->req_prod = grid[i];
+                b.req_cons = grid[j];
+                b.rsp_prod_pvt = grid[k];
+                s->req_event = 0x5a5a5a5au;
+                s->rsp_event = 0xa5a5a5a5u;
+                RING_FINAL_CHECK_FOR_REQUESTS(&b, wreq);
+                RING_FINAL_CHECK_FOR_RESPONSES(&f, wrsp);
+                snprintf(name, sizeof(name), "final.%u.%u.%u", grid[i], grid[j], grid[k]);
+                printf("vec %s %u %u %u %u\n", name, wreq, (unsigned)s->req_event, wrsp, (unsigned)s->rsp_event);
             }
 }
 
@@ -910,6 +947,7 @@ int main(void)
     scenario_wrap();
     scenario_notify();
     scenario_counts();
+    scenario_final();
     scenario_walk();
     return 0;
 }
