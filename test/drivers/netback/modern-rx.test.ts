@@ -93,6 +93,40 @@ describe('modern netback guest receive', () => {
     expect(h.stack.pool.outstanding).toBe(0);
   });
 
+  it('xenvif_rx_queue_tail refuses a packet once exactly rx_queue_max bytes are queued', () => {
+    const h = makeHost({ 'netback.rx_queue_max_bytes': 4500 });
+    const fe = new Frontend(h, 'guest1');
+    fe.connect('modern');
+    h.sim.run();
+    for (const n of [1500, 1500, 1500, 1000]) fe.vif.ndo_start_xmit(skbOf(h, udpFrame(n, n)));
+    h.sim.run({ until: h.sim.now + 1_000_000 });
+    expect(fe.vif.queues[0]!.rx_queue_len).toBe(4500);
+    expect(h.sim.drops.total({ where: 'vif1.0', reason: 'rx_queue_full' })).toBe(1);
+    expect(fe.vif.txStopped).toBe(true);
+  });
+
+  it('xenvif_rx_dequeue wakes the stopped vif only when the queue drops below rx_queue_max', () => {
+    const h = makeHost({ 'netback.rx_queue_max_bytes': 4500 });
+    const fe = new Frontend(h, 'guest1');
+    fe.connect('modern');
+    h.sim.run();
+    const q = fe.vif.queues[0]!;
+    // 100 + 3 × 1500 = 4600 (the last taken at 3100 < 4500); the next is refused and the vif stops.
+    for (const n of [100, 1500, 1500, 1500, 100]) fe.vif.ndo_start_xmit(skbOf(h, udpFrame(n, n)));
+    h.sim.run({ until: h.sim.now + 1_000_000 });
+    expect(q.rx_queue_len).toBe(4600);
+    expect(fe.vif.txStopped).toBe(true);
+    fe.postRx(1); // the 100-byte packet leaves: 4500 is not below the limit
+    h.sim.run({ until: h.sim.now + 1_000_000 });
+    expect(fe.rx.sring.rsp_prod).toBe(1);
+    expect(q.rx_queue_len).toBe(4500);
+    expect(fe.vif.txStopped).toBe(true);
+    fe.postRx(1);
+    h.sim.run({ until: h.sim.now + 1_000_000 });
+    expect(q.rx_queue_len).toBe(3000);
+    expect(fe.vif.txStopped).toBe(false);
+  });
+
   it('a guest that stops posting buffers stalls: carrier off after rx_stall_timeout, on again once the drain timeout empties the queue (rx_slots_needed 0), and it receives when it posts', () => {
     const h = makeHost({ 'netback.rx_stall_timeout_msecs': 1000, 'netback.rx_drain_timeout_msecs': 100 });
     const fe = new Frontend(h, 'guest1');
