@@ -127,6 +127,20 @@ describe('event channels: late EOI (XSA-332)', () => {
     expect(delays).toEqual([0, 0, 0, 1]);
   });
 
+  test('spurious_threshold 12 at HZ 250 never defers: spurious_cnt stops growing at 10 ((1 << cnt) < HZ << 2), below the threshold', () => {
+    const h = host();
+    const { gport, bport } = lateeoiPair(h, { spuriousThreshold: 12 });
+    h.sim.run();
+    const delays: number[] = [];
+    for (let i = 0; i < 20; i++) {
+      delays.push(eoi(h, bport, XEN_EOI_FLAG_SPURIOUS));
+      h.guest.notify_remote_via_evtchn(gport);
+      h.sim.run({ until: h.sim.now + 10_000 });
+    }
+    expect(delays).toEqual(new Array(20).fill(0));
+    expect(h.hv.evtchn.lateeoiStats(h.dom0.domain, bport).spurious_cnt).toBe(10);
+  });
+
   test('a guest storming events: the handler runs about twice per jiffy, never once per event, and the delay stays one jiffy (the worker EOI zeroes spurious_cnt)', () => {
     const h = host();
     const delays: number[] = [];
