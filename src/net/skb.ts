@@ -40,6 +40,12 @@ export const SKB_GSO_TCPV6 = 1 << 4;
 
 /** MAX_SKB_FRAGS with 4 KiB pages in current kernels (CONFIG_MAX_SKB_FRAGS default). */
 export const MAX_SKB_FRAGS = 17;
+/**
+ * Fragments an skb has room for: 2.6.18's MAX_SKB_FRAGS (65536 / PAGE_SIZE + 2 = 18), which a
+ * classic netback's skb may fill; current kernels stop at MAX_SKB_FRAGS (the default limit of
+ * `addFrag`).
+ */
+export const SKB_FRAGS_CAPACITY = 18;
 /** Initial size of the linear buffer: headroom + a full 1514-byte frame. It grows on demand
  * (a bounced 64 KiB GSO packet), rarely. */
 export const SKB_LINEAR_CAPACITY = 2048;
@@ -63,9 +69,9 @@ export class SkBuff {
   /** Total packet length (skb->len). */
   len = 0;
   nrFrags = 0;
-  readonly fragPage: (Uint8Array | null)[] = new Array<Uint8Array | null>(MAX_SKB_FRAGS).fill(null);
-  readonly fragOff = new Int32Array(MAX_SKB_FRAGS);
-  readonly fragLen = new Int32Array(MAX_SKB_FRAGS);
+  readonly fragPage: (Uint8Array | null)[] = new Array<Uint8Array | null>(SKB_FRAGS_CAPACITY).fill(null);
+  readonly fragOff = new Int32Array(SKB_FRAGS_CAPACITY);
+  readonly fragLen = new Int32Array(SKB_FRAGS_CAPACITY);
   ipSummed: IpSummed = CHECKSUM_NONE;
   /**
    * skb->proto_data_valid of the Xen-patched 2.6.18 kernels: the data is known good. Classic
@@ -152,10 +158,13 @@ export class SkBuff {
     return at;
   }
 
-  /** skb_add_rx_frag(): appends a page fragment. */
-  addFrag(page: Uint8Array, offset: number, size: number): void {
-    if (this.nrFrags >= MAX_SKB_FRAGS) {
-      throw new RangeError(`skb_add_rx_frag: already ${this.nrFrags} frags; MAX_SKB_FRAGS is ${MAX_SKB_FRAGS}`);
+  /**
+   * skb_add_rx_frag(): appends a page fragment; `maxFrags` is the kernel's MAX_SKB_FRAGS (17, or
+   * 2.6.18's 18 for a classic netback's skb).
+   */
+  addFrag(page: Uint8Array, offset: number, size: number, maxFrags = MAX_SKB_FRAGS): void {
+    if (this.nrFrags >= maxFrags || this.nrFrags >= SKB_FRAGS_CAPACITY) {
+      throw new RangeError(`skb_add_rx_frag: already ${this.nrFrags} frags; MAX_SKB_FRAGS is ${maxFrags}`);
     }
     const i = this.nrFrags++;
     this.fragPage[i] = page;

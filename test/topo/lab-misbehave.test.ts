@@ -8,7 +8,9 @@ import {
   grantGuestPage, hangGuestRx, injectTxSlots, netbackKernelLog, rewriteTxSlot, scheduleAt, sendMalformedTx,
   txResponseRows, txStatusName, vifRxState, type MalformedTx,
 } from '../../src/topo/lab-misbehave';
-import { NETIF_RSP_ERROR, NETIF_RSP_OKAY } from '../../src/io/netif';
+import { NETIF_RSP_ERROR, NETIF_RSP_OKAY, NETTXF_more_data } from '../../src/io/netif';
+import { buildUdpFrame } from '../../src/wire/build';
+import { Ipv4Addr, MacAddr } from '../../src/wire/address';
 
 function twoGuests(design: 'modern' | 'classic' = 'modern', params: Record<string, number> = {}): XenHost {
   const host = buildXenHost({ seed: 3, params, guests: [{ name: 'rogue', design, pages: 2048 }, { name: 'good', pages: 2048 }] });
@@ -130,6 +132,34 @@ describe('lab-misbehave: transmit side', () => {
     expect(() => sendMalformedTx(rogue, 'nope' as MalformedTx)).toThrow(/kind "nope" is not allowed/);
     expect(txStatusName(-2)).toBe('NETIF_RSP_DROPPED');
   });
+});
+
+describe('lab-misbehave: a classic guest\'s widest legal packets', () => {
+  // 2.6.18 takes up to MAX_SKB_FRAGS (18) more slots: with 17, the first slot's bytes past
+  // PKT_PROT_LEN become an 18th fragment; with 18, the whole first slot stays in the head. Both
+  // are legal there, so both must cross dom0 to the wire (the model's skbs used to stop at 17).
+  for (const frags of [17, 18]) {
+    it(`a first slot of 100 bytes plus ${frags} fragments reaches the external host; every slot answered OKAY`, () => {
+      const host = twoGuests('classic');
+      const rogue = host.guest('rogue');
+      const sock = host.external.endpoint.socket(9001)!;
+      const got = sock.packets;
+      const frame = buildUdpFrame({
+        srcMac: MacAddr.fromBytes(rogue.eth0.mac), dstMac: MacAddr.fromBytes(host.external.nic.mac), srcIp: Ipv4Addr.parse(rogue.ip),
+        dstIp: host.external.endpoint.ip, srcPort: 9001, dstPort: 9001, payloadLength: 100 - 42,
+      });
+      const page = grantGuestPage(rogue, frame);
+      const prod0 = rogue.netfront.queues[0]!.tx.req_prod_pvt;
+      const slots = [{ gref: page.gref, offset: 0, flags: NETTXF_more_data, id: 300, size: 100 + frags * 8 }];
+      for (let f = 0; f < frags; f++) slots.push({ gref: page.gref, offset: 0, flags: f < frags - 1 ? NETTXF_more_data : 0, id: 301 + f, size: 8 });
+      injectTxSlots(rogue, slots);
+      host.runFor(host.ms(2));
+      // The frame's IP length says 86 bytes: the receiver trims the fragments' trailing bytes.
+      expect(sock.packets - got).toBe(1);
+      expect(txResponseRows(rogue, prod0).map((r) => [r.id, r.status])).toEqual(slots.map((x) => [x.id, NETIF_RSP_OKAY]));
+      goodStillDelivers(host);
+    });
+  }
 });
 
 describe('lab-misbehave: receive side', () => {

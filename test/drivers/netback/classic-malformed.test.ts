@@ -171,6 +171,45 @@ describe('classic netback: malformed transmit requests (2.6.18 source behaviour)
     goodDelivers(h, good);
   });
 
+  it('the checks\' edges are 2.6.18\'s: a 14-byte first slot and a fragment ending at the page end pass; 13 bytes, and a fragment one byte past, fail', () => {
+    const { h, fe } = rig();
+    const p = fe.page(udpFrame(300), 0);
+    const g = fe.grantRO(p.pfn);
+    fe.txReq(g, 0, NETTXF_more_data, 50, 14 + 96); // first slot ETH_HLEN bytes, fragment [4000, 4096)
+    fe.txReq(g, 4000, 0, 51, 96);
+    fe.txReq(g, 0, 0, 52, 13); // `txreq.size < ETH_HLEN`
+    fe.txReq(g, 0, NETTXF_more_data, 53, 14 + 97); // fragment [4000, 4097)
+    fe.txReq(g, 4000, 0, 54, 97);
+    fe.pushTx();
+    h.sim.run();
+    expect(drops(h, fe)).toEqual({ bad_size: 1, cross_page: 1 });
+    const mine = h.stack.received.filter((sk) => sk.dev === fe.vif);
+    expect(mine.map((sk) => sk.len)).toEqual([110]);
+    h.stack.freeAll();
+    h.sim.run();
+    expect(responses(fe).sort((a, b) => a[0] - b[0])).toEqual([
+      [50, NETIF_RSP_OKAY], [51, NETIF_RSP_OKAY], [52, NETIF_RSP_ERROR], [53, NETIF_RSP_ERROR], [54, NETIF_RSP_ERROR],
+    ]);
+  });
+
+  it('a packet with MAX_SKB_FRAGS (18) fragments keeps its whole first slot in the head; with 17, PKT_PROT_LEN (64) bytes', () => {
+    for (const frags of [17, 18]) {
+      const { h, fe } = rig();
+      const p = fe.page(udpFrame(300), 0);
+      const g = fe.grantRO(p.pfn);
+      fe.txReq(g, 0, NETTXF_more_data, 60, 100 + frags * 8);
+      for (let f = 0; f < frags; f++) fe.txReq(g, 0, f < frags - 1 ? NETTXF_more_data : 0, 61 + f, 8);
+      fe.pushTx();
+      h.sim.run();
+      const mine = h.stack.received.filter((sk) => sk.dev === fe.vif);
+      expect(mine).toHaveLength(1);
+      // `data_len = (txreq.size > PKT_PROT_LEN && ret < MAX_SKB_FRAGS) ? PKT_PROT_LEN : txreq.size;`
+      // then the rest of the first slot becomes a fragment of its own when it did not fit.
+      expect(mine[0]!.headLen, `${frags} frags`).toBe(frags === 18 ? 100 : 64);
+      expect(mine[0]!.len).toBe(100 + frags * 8);
+    }
+  });
+
   it('"Need more frags": a chain whose more_data runs past req_prod answers what was pushed; the rest arrives as new packets', () => {
     const { h, fe } = rig();
     const p = fe.page(udpFrame(300), 0);

@@ -747,7 +747,7 @@ export class ClassicNetback implements SkbDestructor {
       this.ptNext[p] = INVALID;
     };
     if (dataLen < this.ptSize[first]!) {
-      skb.addFrag(page, off + dataLen, this.ptSize[first]! - dataLen);
+      skb.addFrag(page, off + dataLen, this.ptSize[first]! - dataLen, CLASSIC_MAX_SKB_FRAGS);
       link(first);
     } else {
       this.netif_idx_release(first);
@@ -756,7 +756,7 @@ export class ClassicNetback implements SkbDestructor {
     const fb = k * CLASSIC_MAX_SKB_FRAGS;
     for (let i = 0; i < nf; i++) {
       const p = this.runFrags[fb + i]!;
-      skb.addFrag(this.mmapPage[p]!, this.ptOffset[p]!, this.ptSize[p]!);
+      skb.addFrag(this.mmapPage[p]!, this.ptOffset[p]!, this.ptSize[p]!, CLASSIC_MAX_SKB_FRAGS);
       link(p);
     }
     if (head !== INVALID) {
