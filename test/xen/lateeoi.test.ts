@@ -36,6 +36,20 @@ function secondEventAfterSpurious(): { h: Host; gport: number; bport: number } {
   return { h, gport, bport };
 }
 
+/** `n` rounds of "spurious EOI, then another event" with `threshold`: the delay each EOI chose. */
+function spuriousDelays(threshold: number, n: number): { delays: number[]; spuriousCnt: number } {
+  const h = host();
+  const { gport, bport } = lateeoiPair(h, { spuriousThreshold: threshold });
+  h.sim.run();
+  const delays: number[] = [];
+  for (let i = 0; i < n; i++) {
+    delays.push(eoi(h, bport, XEN_EOI_FLAG_SPURIOUS));
+    h.guest.notify_remote_via_evtchn(gport);
+    h.sim.run({ until: h.sim.now + 10_000 });
+  }
+  return { delays, spuriousCnt: h.hv.evtchn.lateeoiStats(h.dom0.domain, bport).spurious_cnt };
+}
+
 describe('event channels: late EOI (XSA-332)', () => {
   test('bind_evtchn_to_irqhandler_lateeoi(): an event masks the port until xen_irq_lateeoi(); events meanwhile only set pending and the EOI re-raises them', () => {
     const h = host();
@@ -115,30 +129,13 @@ describe('event channels: late EOI (XSA-332)', () => {
   });
 
   test('spurious_threshold 3: three spurious EOIs in a row unmask at once, the fourth is deferred one jiffy', () => {
-    const h = host();
-    const { gport, bport } = lateeoiPair(h, { spuriousThreshold: 3 });
-    h.sim.run();
-    const delays: number[] = [];
-    for (let i = 0; i < 4; i++) {
-      delays.push(eoi(h, bport, XEN_EOI_FLAG_SPURIOUS));
-      h.guest.notify_remote_via_evtchn(gport);
-      h.sim.run({ until: h.sim.now + 10_000 });
-    }
-    expect(delays).toEqual([0, 0, 0, 1]);
+    expect(spuriousDelays(3, 4).delays).toEqual([0, 0, 0, 1]);
   });
 
   test('spurious_threshold 12 at HZ 250 never defers: spurious_cnt stops growing at 10 ((1 << cnt) < HZ << 2), below the threshold', () => {
-    const h = host();
-    const { gport, bport } = lateeoiPair(h, { spuriousThreshold: 12 });
-    h.sim.run();
-    const delays: number[] = [];
-    for (let i = 0; i < 20; i++) {
-      delays.push(eoi(h, bport, XEN_EOI_FLAG_SPURIOUS));
-      h.guest.notify_remote_via_evtchn(gport);
-      h.sim.run({ until: h.sim.now + 10_000 });
-    }
+    const { delays, spuriousCnt } = spuriousDelays(12, 20);
     expect(delays).toEqual(new Array(20).fill(0));
-    expect(h.hv.evtchn.lateeoiStats(h.dom0.domain, bport).spurious_cnt).toBe(10);
+    expect(spuriousCnt).toBe(10);
   });
 
   test('a guest storming events: the handler runs about twice per jiffy, never once per event, and the delay stays one jiffy (the worker EOI zeroes spurious_cnt)', () => {
