@@ -66,6 +66,26 @@ function fatalReasons(h: Host): string[] {
   return out;
 }
 
+describe('xenvif_tx_build_gops(): the edges of the first slot\'s checks', () => {
+  it('a 14-byte (ETH_HLEN) first slot is taken, 13 bytes is dropped as bad_size; a slot ending at the page end is taken, one byte further is fatal', () => {
+    const { h, fe } = setup();
+    const reasons = fatalReasons(h);
+    const frame = udpFrame(300);
+    sendAndRun(h, fe, frame, [14], { ids: [1] });
+    expect(h.stack.received).toHaveLength(1);
+    sendAndRun(h, fe, frame, [13], { ids: [2] });
+    expect(h.stack.received).toHaveLength(1);
+    expect(h.sim.drops.total({ where: fe.vif.name, reason: 'bad_size' })).toBe(1);
+    sendAndRun(h, fe, frame, [96], { ids: [3], offsets: [4000] }); // [4000, 4096)
+    expect(h.stack.received).toHaveLength(2);
+    expect(reasons).toEqual([]);
+    const g = fe.grantRO(fe.page(frame.subarray(0, 96), 4000).pfn);
+    sendAndRun(h, fe, frame, [97], { ids: [4], offsets: [4000], grefs: [g] }); // [4000, 4097)
+    expect(reasons).toEqual(['txreq.offset: 4000, size: 97, end: 4097']);
+    expect(fe.vif.disabled).toBe(true);
+  });
+});
+
 describe('XSA-423: the first data_len = min(total, 128) bytes are copied slot by slot', () => {
   it('xenvif_get_requests() copies a header split over 20 + 30 + 78 bytes of three slots into the linear area', () => {
     const { h, fe } = setup();

@@ -225,14 +225,16 @@ describe('misbehaving backend on tx', () => {
     expect(r.be.txPending).toBe(0);
   });
 
-  it('an id >= RING_SIZE marks the device broken', () => {
-    const r = makeRig();
-    r.np.netdev.ndo_start_xmit(linearSkb(r.pool, 100));
-    r.be.readTxPacket();
-    r.be.rawTxResponse(300, 0);
-    r.be.pushTx();
-    run(r);
-    expect(r.np.brokenReason).toMatch(/incorrect id/);
+  it('an id >= RING_SIZE marks the device broken (256 is the first such id)', () => {
+    for (const id of [300, 256]) {
+      const r = makeRig();
+      r.np.netdev.ndo_start_xmit(linearSkb(r.pool, 100));
+      r.be.readTxPacket();
+      r.be.rawTxResponse(id, 0);
+      r.be.pushTx();
+      run(r);
+      expect(r.np.brokenReason).toBe(`Response has incorrect id (${id})`);
+    }
   });
 
   it('a grant the backend still has mapped when it answers marks the device broken', () => {
