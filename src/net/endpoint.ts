@@ -46,7 +46,10 @@ export const UDP_PAYLOAD_FOR_MTU = 1500 - 20 - 8;
 const ETH_P_IP = 0x0800;
 const ETH_P_ARP = 0x0806;
 const BROADCAST_KEY = 0xffff_ffff_ffff;
-/** neigh unres_qlen: packets queued per unresolved neighbour (Linux: 101 by bytes; here by packets). */
+/**
+ * neigh unres_qlen: packets queued per unresolved neighbour (Linux counts bytes, unres_qlen_bytes;
+ * here packets). A packet that finds the queue full pushes out the oldest.
+ */
 export const NEIGH_UNRES_QLEN = 101;
 /** ARP mcast_solicit: requests sent before giving up. */
 export const ARP_MCAST_SOLICIT = 3;
@@ -537,10 +540,8 @@ export class IpEndpoint implements ProtocolHandler {
       q = [];
       this.pending.set(dst, q);
     }
-    if (q.length >= NEIGH_UNRES_QLEN) {
-      this.drop(skb, 'neigh_queuefull');
-      return;
-    }
+    // A full queue loses its oldest packet, not the new one (`__skb_dequeue(&neigh->arp_queue)`).
+    if (q.length >= NEIGH_UNRES_QLEN) this.drop(q.shift()!, 'neigh_queuefull');
     q.push(skb);
     if (!this.probes.has(dst)) {
       this.probes.set(dst, 1);

@@ -32,6 +32,19 @@ describe('IpEndpoint', () => {
     expect(a.endpoint.counters.arp_req_tx).toBe(1);
   });
 
+  it('a full unresolved-neighbour queue pushes out its oldest packet (__neigh_event_send), so the newest 101 go out', () => {
+    const { sim, a, b } = pair();
+    const sock = b.endpoint.bind(7000);
+    const got: number[] = [];
+    sock.onReceive = (_s, skb) => { got.push(skb.id); };
+    const sent: number[] = [];
+    for (let i = 0; i < 150; i++) sent.push(a.endpoint.sendUdp('10.0.0.11', 7000, 200));
+    expect(sim.drops.total({ reason: 'neigh_queuefull' })).toBe(49);
+    sim.run();
+    expect(got).toEqual(sent.slice(49));
+    expect(a.stack.pool.outstanding).toBe(0);
+  });
+
   it('gives up after mcast_solicit ARP requests one retrans_time apart and drops the queue as neigh_failed', () => {
     const { sim, a, wire } = pair();
     const cap = FrameCapture.onLink(sim, wire);

@@ -103,6 +103,19 @@ describe('ixgbe NIC transmit on a 10G wire', () => {
     expect(TX_WAKE_THRESHOLD).toBe(42);
   });
 
+  it('an rx ring of 64 descriptors holds 63 frames (one is always left unused): the 64th arriving at once is rx_ring_full', () => {
+    const { sim, b } = pair({ 'nic.rx_ring_size': 64 });
+    const sock = b.endpoint.bind(9);
+    let buf = new Uint8Array(2048);
+    for (let i = 0; i < 70; i++) {
+      buildUdpFrameInto(buf, 0, { ...SPEC, ipId: i });
+      buf = b.nic.linkRx(buf, 0, 1514, 1000 + i, 0, -1);
+    }
+    expect(sim.drops.total({ reason: 'rx_ring_full' })).toBe(7);
+    sim.run();
+    expect(sock.packets).toBe(63);
+  });
+
   it('drops frames as rx_ring_full when NAPI does not keep up, and every frame is delivered or counted', () => {
     const { sim, a, b } = pair({ 'nic.itr_ns': 1_000_000 });
     const sock = b.endpoint.bind(9);
