@@ -224,6 +224,24 @@ describe('classic netfront (2.6.18)', () => {
     expect(q.rx.sring.req_prod - q.rx.rsp_cons).toBe(128);
   });
 
+  it('rx_target doubles only when fewer than rx_target / 4 were outstanding, and never past RX_MAX_TARGET (256)', () => {
+    const r = makeRig({ params: { 'netfront.design': 'classic' } });
+    const q = r.np.queues[0]!;
+    expect([q.rx_target, q.rx.sring.req_prod]).toEqual([128, 64]);
+    const deliver = (n: number, seed: number): void => {
+      for (let k = 0; k < n; k++) r.be.rxSlot(tcpFrame(100, seed + k), 0);
+      r.be.pushRx();
+      run(r);
+    };
+    deliver(32, 0); // 64 - 32 = 32 outstanding: not < 128 / 4
+    expect(q.rx_target).toBe(128);
+    deliver(97, 100); // 128 - 97 = 31 < 32: doubled
+    expect(q.rx_target).toBe(256);
+    deliver(250, 300); // nearly dry again: 512 would pass RX_MAX_TARGET
+    expect(q.rx_target).toBe(256);
+    expect(r.np.broken).toBe(false);
+  });
+
   it('page flipping: buffers granted GTF_accept_transfer, pages given back, a transferred page delivered with its bytes', () => {
     const r = makeRig({ keepRx: true, params: { 'netfront.design': 'classic', 'netfront.rx_mode': 'flip' }, features: { ...DEFAULT_FEATURES, 'feature-rx-flip': '1' } });
     const q = r.np.queues[0]!;
