@@ -370,6 +370,14 @@ describe('netback xenbus with a misbehaving (scripted) frontend', () => {
     expect(read(h, `${h.paths.backend}/state`)).toBe('6');
   });
 
+  it('a frontend without feature-rx-notify gets a 30 ms drain timeout and no stall detection (read_xenbus_vif_flags)', () => {
+    const without = scripted({ 'feature-rx-notify': '' }).h.be.vif!;
+    expect(without.connected).toBe(true);
+    expect([without.drainTimeoutNs, without.stallTimeoutNs]).toEqual([30_000_000, 0]);
+    const withIt = scripted({}).h.be.vif!;
+    expect([withIt.drainTimeoutNs, withIt.stallTimeoutNs]).toEqual([10_000_000_000, 60_000_000_000]);
+  });
+
   it('a frontend without request-rx-copy gets -EOPNOTSUPP (flip-only frontends are refused by modern netback)', () => {
     const { h } = scripted({ 'request-rx-copy': '' });
     expect(errorNode(h)).toMatch(/^-95 /);
