@@ -9,7 +9,7 @@ import { ExternalHost } from '../../../src/drivers/nic/host';
 import { l4ChecksumStatus, TX_WAKE_THRESHOLD } from '../../../src/drivers/nic/ixgbe';
 import { FrameCapture } from '../../../src/net/capture';
 import { NET_PARAMS, NIC_PARAMS, LINK_PARAMS, wireTimeNs } from '../../../src/net/costs';
-import { buildTcpFrame, buildUdpFrameInto } from '../../../src/wire/build';
+import { buildTcpFrame, buildUdpFrame, buildUdpFrameInto } from '../../../src/wire/build';
 import { MacAddr, Ipv4Addr } from '../../../src/wire/address';
 import { CHECKSUM_PARTIAL, SKB_GSO_TCPV4 } from '../../../src/net/skb';
 import { requireTshark, tsharkValidate } from '../../wire/tshark-helper';
@@ -162,6 +162,35 @@ describe('ixgbe NIC transmit on a 10G wire', () => {
     expect(l4ChecksumStatus(f.data, 0, f.data.length)).toBe(1);
     expect(b.nic.counters.rx_csum_good).toBe(1);
     expect(sock.packets).toBe(1);
+  });
+
+  it('a UDP checksum that folds to 0 goes on the wire as 0xffff (0 would mean "no checksum"), by the NIC and by skb_checksum_help', () => {
+    // A payload whose last word cancels the rest: the complete checksum folds to 0.
+    const payload = new Uint8Array(100);
+    const c0 = buildUdpFrame({ ...SPEC, payloadLength: 100, payload, checksum: 'full' });
+    payload[98] = c0[40]!;
+    payload[99] = c0[41]!;
+    const partial = buildUdpFrame({ ...SPEC, payloadLength: 100, payload, checksum: 'partial' });
+    const skbOf = (h: ExternalHost) => {
+      const skb = h.stack.pool.alloc();
+      skb.head.set(partial, skb.put(partial.length));
+      skb.ipSummed = CHECKSUM_PARTIAL;
+      skb.csumStart = 34;
+      skb.csumOffset = 6;
+      return skb;
+    };
+    const { sim, a, b, wire } = pair();
+    const cap = FrameCapture.onLink(sim, wire);
+    const sock = b.endpoint.bind(9);
+    a.stack.dev_queue_xmit(skbOf(a), a.nic);
+    sim.run();
+    const f = cap.capture.frame(0).data;
+    expect([f[40], f[41]]).toEqual([0xff, 0xff]);
+    expect(sock.packets).toBe(1);
+    const sw = skbOf(a);
+    expect(a.stack.skb_checksum_help(sw)).toBe(true);
+    expect([sw.head[sw.data + 40], sw.head[sw.data + 41]]).toEqual([0xff, 0xff]);
+    a.stack.pool.free(sw);
   });
 
   it('a receiver with rx_csum off verifies in software and drops a corrupted datagram as udp_csum', () => {
