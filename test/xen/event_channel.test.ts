@@ -185,6 +185,25 @@ describe('event channels', () => {
     expect(si[0]).toBe(0); // selector bit was set already: no new upcall is marked
   });
 
+  test('EVTCHNOP_unmask of a pending port whose selector bit is already set leaves evtchn_upcall_pending alone (evtchn_2l_unmask)', () => {
+    const h = host();
+    const g1 = h.guest.xenbus_alloc_evtchn(0);
+    const g2 = h.guest.xenbus_alloc_evtchn(0);
+    const p1 = h.dom0.bind_interdomain_evtchn_to_irqhandler(1, g1, () => {});
+    const p2 = h.dom0.bind_interdomain_evtchn_to_irqhandler(1, g2, () => {});
+    h.sim.run();
+    const si = h.hv.sharedInfo(0);
+    h.hv.evtchn.mask_evtchn(h.dom0.domain, p2);
+    h.guest.notify_remote_via_evtchn(g2); // pending, masked: no selector bit, no upcall
+    expect([si[0], si[8]]).toEqual([0, 0]);
+    h.guest.notify_remote_via_evtchn(g1); // sets the selector bit and marks the upcall
+    expect([si[0], si[8]]).toEqual([1, 1]);
+    si[0] = 0; // the upcall has begun: upcall_pending cleared, the selector word not yet taken
+    expect(h.hv.evtchn_unmask(0, p2)).toBe(0);
+    expect(si[0]).toBe(0); // the selector bit was set already: no new upcall is marked
+    expect(Math.floor(p1 / 64)).toBe(Math.floor(p2 / 64));
+  });
+
   test('the scan is round robin: the port after the last one handled goes first next time', () => {
     const h = host();
     const order: number[] = [];
