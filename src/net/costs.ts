@@ -149,10 +149,10 @@ export const NIC_PARAMS = defineParams('nic', {
     help: 'Receive descriptor ring size (ethtool -G rx); buffers are preallocated for every descriptor.',
     models: 'linux drivers/net/ethernet/intel/ixgbe/ixgbe.h IXGBE_DEFAULT_RXD = 512',
   }),
-  itr_ns: int({
-    default: 10_000, min: 0, max: 1_000_000, unit: 'ns',
-    help: 'Interrupt throttling: minimum time between two interrupts of the NIC (0 = interrupt at once); events in between are coalesced into the next interrupt.',
-    models: 'ixgbe EITR; IXGBE_100K_ITR (10 µs, 100k interrupts/s) is the lowest-latency setting of the dynamic ITR (ethtool -C rx-usecs)',
+  rx_usecs: int({
+    default: 1, min: 0, max: 1022, unit: 'µs',
+    help: 'Interrupt moderation as `ethtool -C eth0 rx-usecs N` sets it: 1 (the default) is adaptive — the driver re-tunes the interval after every NAPI poll from the packets and bytes it saw (10 µs for a lone packet, up to 126 µs, ~8.5 k interrupts/s, for a stream of 1514-byte frames); 0 interrupts at once; 2-1022 is a fixed minimum interval between interrupts (2 µs steps). Events in between are coalesced into the next interrupt.',
+    models: 'linux drivers/net/ethernet/intel/ixgbe/ixgbe_main.c ixgbe_update_itr(), ixgbe_set_itr(); ixgbe_ethtool.c ixgbe_set_coalesce() (rx_itr_setting 1 = adaptive, the default; IXGBE_MAX_EITR >> 2 = 1022)',
   }),
   dma_latency_ns: int({
     default: 500, min: 0, max: 1_000_000, unit: 'ns',

@@ -6,6 +6,7 @@ import {
   utilisationMeter, workDoneNs, type BusyResource, type UtilisationRow,
 } from '../../src/topo/lab-perf';
 import { Cpu } from '../../src/sim/cpu';
+import { ITR_ADAPTIVE_MAX_USECS } from '../../src/drivers/nic/itr';
 import type { AnyTraceRecord } from '../../src/sim/trace';
 
 function cpuRes(cpu: Cpu): BusyResource {
@@ -92,13 +93,17 @@ describe('bottleneckOf() and pathOrder()', () => {
   });
 });
 
+/** Datagrams of a 50 kpps stream that fit in the longest adaptive moderation interval (126 µs). */
+const MODERATION_SLACK = Math.ceil(ITR_ADAPTIVE_MAX_USECS * 1e-6 * 50_000);
+
 describe('runLoadPoint()', () => {
   it('delivers everything below saturation, and its delivered count is the receiving socket\'s (udp_rcv steps in the window)', () => {
     const run = runLoadPoint({ direction: 'tx', offeredPps: 50_000, warmupNs: 500_000, windowNs: 1_000_000, record: ['pkt.step'] });
     const p = run.point;
     expect(p.attempted).toBe(50);
     expect(p.sent).toBe(50);
-    expect(p.delivered).toBe(50);
+    // A frame may wait one moderation interval at the receiving NIC, so the window's edges can move it.
+    expect(Math.abs(p.delivered - 50)).toBeLessThanOrEqual(MODERATION_SLACK);
     expect(p.dropped).toBe(0);
     expect(p.bottleneck).toBe('none');
     const rcv = run.records.filter((r) => r.fn === 'udp_rcv' && r.dom === -1).length;
@@ -168,13 +173,15 @@ describe('runLoadPoint()', () => {
     const calm = runLoadPoint({ direction: 'tx', offeredPps: 50_000, warmupNs: 500_000, windowNs: 1_000_000, reuse: over });
     expect(calm.host).toBe(over.host);
     expect(calm.sock).toBe(over.sock);
-    expect(calm.point).toMatchObject({ attempted: 50, sent: 50, delivered: 50, dropped: 0, bottleneck: 'none' });
+    expect(calm.point).toMatchObject({ attempted: 50, sent: 50, dropped: 0, bottleneck: 'none' });
+    expect(Math.abs(calm.point.delivered - 50)).toBeLessThanOrEqual(MODERATION_SLACK);
     const limited = runLoadPoint({ direction: 'tx', offeredPps: 50_000, windowNs: 1_000_000, rate: { bytes: 10_000, usec: 1000 }, reuse: calm });
     expect(limited.guest.vif.queues[0]!.credit_bytes).toBe(10_000);
     expect(limited.point.delivered).toBeLessThan(20); // 10 kB per ms: 6 frames of 1514 bytes per ms
     const free = runLoadPoint({ direction: 'rx', offeredPps: 50_000, windowNs: 1_000_000, reuse: limited });
     expect(free.guest.vif.queues[0]!.credit_bytes).toBe(Number.MAX_SAFE_INTEGER);
-    expect(free.point).toMatchObject({ direction: 'rx', design: 'modern', delivered: 50, dropped: 0 });
+    expect(free.point).toMatchObject({ direction: 'rx', design: 'modern', dropped: 0 });
+    expect(Math.abs(free.point.delivered - 50)).toBeLessThanOrEqual(MODERATION_SLACK);
   });
 
   it('rejects bad options, naming them', () => {

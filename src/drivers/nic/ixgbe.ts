@@ -9,14 +9,15 @@
  *    descriptors at next_to_use, tail write              no free descriptor → drop rx_ring_full
  *    ring nearly full → netif_stop_queue                 else DMA into the descriptor's buffer,
  *  hardware: DMA reads linear + frags (finishing          write-back after dma latency
- *    CHECKSUM_PARTIAL, TSO segmentation, padding)     interrupt (throttled by EITR, itr_ns)
+ *    CHECKSUM_PARTIAL, TSO segmentation, padding)     interrupt (throttled by EITR, ./itr)
  *    → serializes on the link at line rate            → ixgbe_msix_clean_rings → napi_schedule
  *    → descriptor done (DD) when the last bit leaves  ixgbe_poll(budget):
  *  interrupt → ixgbe_poll → ixgbe_clean_tx_irq:          ixgbe_clean_tx_irq (frees skbs, wakes queue)
  *    frees skbs (napi_consume_skb), wakes the queue      ixgbe_clean_rx_irq (skb per frame,
  *                                                         checksum status, netif_receive_skb)
  *                                                       done < budget → napi_complete_done,
- *                                                         re-enable the interrupt
+ *                                                         ixgbe_set_itr (adaptive moderation,
+ *                                                         ./itr), re-enable the interrupt
  *
  * Every packet step is a `pkt.step` event in lane 'nic' (ixgbe_xmit_frame, ixgbe_clean_tx_irq,
  * ixgbe_clean_rx_irq). Counters: `<name>.ixgbe` (ethtool -S style).
@@ -57,14 +58,17 @@ import type { Params } from '../../params';
 import { tsoLayout, tsoSegment, type TsoLayout } from './tso';
 import { copyBytes } from '../../wire/copy';
 import { bufferOf, taggedBytes } from '../../wire/views';
+import { BRIDGE_PARAMS } from '../../net/bridge/params';
+import { jiffyNs } from '../../sim/units';
+import { eitrIntervalNs, initialItr, ixgbe_set_itr, newRingContainer, slowItrLink } from './itr';
 
 declare module '../../sim/trace' {
   interface TraceEvents {
-    'nic.irq': { nic: string; txPending: number; rxPending: number };
+    'nic.irq': { host: string; nic: string; txPending: number; rxPending: number; itrUsecs: number };
   }
 }
 defineTraceEvents({
-  'nic.irq': 'The NIC raised its (throttled) interrupt; txPending/rxPending count completed descriptors waiting for the driver.',
+  'nic.irq': 'The NIC of `host` raised its (throttled) interrupt; txPending/rxPending count completed descriptors waiting for the driver; itrUsecs is the moderation interval (EITR) it ran under.',
 });
 
 /** ixgbe DESC_NEEDED: MAX_SKB_FRAGS + 4 descriptors must stay free after a transmit. */
@@ -103,6 +107,9 @@ export class IxgbeNic extends NetDevice implements LinkEndpoint {
   private readonly txSkb: (SkBuff | null)[];
   private readonly txDescs: Int32Array;
   private readonly txDoneAt: Float64Array;
+  /** Frames and bytes the hardware sent for the skb (ixgbe_tx_buffer gso_segs, bytecount). */
+  private readonly txSegs: Int32Array;
+  private readonly txBytes: Float64Array;
   private txNtu = 0;
   private txNtc = 0;
   private txFrames = 0;
@@ -127,6 +134,14 @@ export class IxgbeNic extends NetDevice implements LinkEndpoint {
   private irqEvent = -1;
   private lastIrqAt = -Infinity;
   private readonly hIrq: number;
+  // Interrupt moderation (./itr): q_vector->itr (µs × 4) and the interval the EITR holds.
+  private itr: number;
+  private irqIntervalNs: number;
+  private readonly adaptiveItr: boolean;
+  private readonly itrTx = newRingContainer();
+  private readonly itrRx = newRingContainer();
+  private readonly jiffyNs: number;
+  private readonly slowLink: boolean;
 
   private readonly tpStep: TracePoint<'pkt.step'>;
   private readonly tpIrq: TracePoint<'nic.irq'>;
@@ -147,6 +162,8 @@ export class IxgbeNic extends NetDevice implements LinkEndpoint {
     this.txSkb = new Array<SkBuff | null>(this.txRingSize).fill(null);
     this.txDescs = new Int32Array(this.txRingSize);
     this.txDoneAt = new Float64Array(this.txRingSize);
+    this.txSegs = new Int32Array(this.txRingSize);
+    this.txBytes = new Float64Array(this.txRingSize);
     this.rxRingSize = this.nic.rx_ring_size;
     this.rxBuf = [];
     // Descriptor buffers from the stack's head allocator (host frames in a Xen host), else plain.
@@ -157,6 +174,11 @@ export class IxgbeNic extends NetDevice implements LinkEndpoint {
     this.rxBorn = new Float64Array(this.rxRingSize);
     this.rxSum = new Float64Array(this.rxRingSize);
     this.rxReadyAt = new Float64Array(this.rxRingSize);
+    this.adaptiveItr = this.nic.rx_usecs === 1;
+    this.itr = initialItr(this.nic.rx_usecs);
+    this.irqIntervalNs = eitrIntervalNs(this.itr);
+    this.jiffyNs = jiffyNs(params.group(BRIDGE_PARAMS).hz, 'bridge.hz:');
+    this.slowLink = slowItrLink(this.nic.line_rate_bps);
     this.counters = stack.sim.counters.register(`${stack.name}.${opts.name}.ixgbe`, {
       tx_busy: 0, tx_restart_queue: 0, tx_timeout_count: 0, tx_tso_segments: 0, tx_csum_offload: 0,
       rx_no_dma_resources: 0, rx_length_errors: 0, rx_csum_good: 0, rx_csum_bad: 0, interrupts: 0, tx_descriptors: 0,
@@ -186,6 +208,11 @@ export class IxgbeNic extends NetDevice implements LinkEndpoint {
   /** ixgbe_desc_unused() */
   get txUnused(): number {
     return this.txRingSize - (this.txNtu - this.txNtc) - 1;
+  }
+
+  /** The interrupt moderation interval (EITR) now, in µs (`ethtool -c`'s rx-usecs shows 1 when adaptive). */
+  get itrUsecs(): number {
+    return this.irqIntervalNs / 1000;
   }
 
   /** Received frames waiting for the driver. */
@@ -230,7 +257,9 @@ export class IxgbeNic extends NetDevice implements LinkEndpoint {
     this.txNtu += count;
     this.counters.tx_descriptors += count;
     this.txFrames++;
-    this.txDoneAt[i] = this.hardwareTransmit(skb);
+    this.txSegs[i] = 1;
+    this.txBytes[i] = skb.len;
+    this.txDoneAt[i] = this.hardwareTransmit(skb, i);
     this.scheduleIrq(Math.ceil(this.txDoneAt[i]!));
     if (this.txUnused < DESC_NEEDED) this.netif_stop_queue();
     return NETDEV_TX_OK;
@@ -240,12 +269,12 @@ export class IxgbeNic extends NetDevice implements LinkEndpoint {
    * The MAC: DMA-reads the frame (linear + frags) into the link's buffer, finishes offloads and
    * serializes it. Returns the time (real ns) the last bit leaves, when the descriptor is done.
    */
-  private hardwareTransmit(skb: SkBuff): number {
+  private hardwareTransmit(skb: SkBuff, desc: number): number {
     const link = this.link!;
     const end = this.linkEnd;
     const doorbell = this.hwNow();
     const nic = this.nic;
-    if (skb.gsoSize !== 0) return this.hardwareTso(skb, doorbell);
+    if (skb.gsoSize !== 0) return this.hardwareTso(skb, doorbell, desc);
     const len = skb.len;
     const wlen = len < 60 ? 60 : len;
     const ready = doorbell + nic.dma_latency_ns + len * nic.dma_byte_ns;
@@ -273,7 +302,7 @@ export class IxgbeNic extends NetDevice implements LinkEndpoint {
   }
 
   /** TSO: one wire frame per MSS of payload (TCPv4). */
-  private hardwareTso(skb: SkBuff, doorbell: number): number {
+  private hardwareTso(skb: SkBuff, doorbell: number, desc: number): number {
     const link = this.link!;
     const end = this.linkEnd;
     const len = skb.len;
@@ -300,6 +329,8 @@ export class IxgbeNic extends NetDevice implements LinkEndpoint {
       last = link.transmit(end, n < 60 ? 60 : n, skb.id, skb.bornAt, ready);
       this.counters.tx_tso_segments++;
     }
+    this.txSegs[desc] = segs;
+    this.txBytes[desc] = len + (segs - 1) * l.hdrLen; // ixgbe_tso: bytecount += (gso_segs - 1) * hdr_len
     return last;
   }
 
@@ -322,6 +353,8 @@ export class IxgbeNic extends NetDevice implements LinkEndpoint {
       this.txFrames--;
       this.stats.tx_packets++;
       this.stats.tx_bytes += skb.len;
+      this.itrTx.total_packets += this.txSegs[i]!;
+      this.itrTx.total_bytes += this.txBytes[i]!;
       st.cpu.run(st.sim.now, this.nic.clean_tx_ns);
       if (this.tpStep.on) emitStep(this.tpStep, skb.id, 'ixgbe_clean_tx_irq', 'nic', st.domid, this.nic.clean_tx_ns, this.name);
       st.consume_skb(skb);
@@ -420,6 +453,8 @@ export class IxgbeNic extends NetDevice implements LinkEndpoint {
       }
       this.stats.rx_packets++;
       this.stats.rx_bytes += len;
+      this.itrRx.total_packets++;
+      this.itrRx.total_bytes += len;
       st.cpu.run(st.sim.now, cost);
       if (this.tpStep.on) emitStep(this.tpStep, skb.id, 'ixgbe_clean_rx_irq', 'nic', st.domid, cost, this.name);
       st.netif_receive_skb(skb);
@@ -436,7 +471,7 @@ export class IxgbeNic extends NetDevice implements LinkEndpoint {
     if (!this.irqEnabled) return; // masked while NAPI runs; ixgbe_poll re-checks on completion
     const sim = this.stack.sim;
     let when = Math.max(t, sim.now);
-    const itrEnd = this.lastIrqAt + this.nic.itr_ns;
+    const itrEnd = this.lastIrqAt + this.irqIntervalNs;
     if (when < itrEnd) when = Math.ceil(itrEnd);
     if (this.irqArmedAt >= 0) {
       if (this.irqArmedAt <= when) return;
@@ -454,13 +489,14 @@ export class IxgbeNic extends NetDevice implements LinkEndpoint {
     this.counters.interrupts++;
     this.irqEnabled = false;
     st.charge(this.net.irq_entry_ns);
-    if (this.tpIrq.on) this.tpIrq.emit({ nic: this.name, txPending: this.txFrames, rxPending: this.rxNtu - this.rxNtc });
+    if (this.tpIrq.on) this.tpIrq.emit({ host: this.stack.name, nic: this.name, txPending: this.txFrames, rxPending: this.rxNtu - this.rxNtc, itrUsecs: this.irqIntervalNs / 1000 });
     st.napi_schedule(this.napi);
   }
 
   /**
-   * NAPI poll: transmit completions, then up to `budget` received frames; when done, complete and
-   * re-enable the interrupt (which fires again if work arrived meanwhile).
+   * NAPI poll: transmit completions, then up to `budget` received frames; when done, complete,
+   * re-tune the moderation interval (adaptive rx-usecs) and re-enable the interrupt (which fires
+   * again if work arrived meanwhile).
    * @models linux ixgbe_main.c ixgbe_poll()
    */
   private ixgbe_poll(budget: number): number {
@@ -468,6 +504,10 @@ export class IxgbeNic extends NetDevice implements LinkEndpoint {
     const work = this.ixgbe_clean_rx_irq(budget);
     if (!cleanComplete || work >= budget) return budget;
     this.stack.napi_complete_done(this.napi, work);
+    if (this.adaptiveItr) {
+      this.itr = ixgbe_set_itr(this.itr, this.itrTx, this.itrRx, Math.floor(this.stack.sim.now / this.jiffyNs), this.slowLink);
+      this.irqIntervalNs = eitrIntervalNs(this.itr); // ixgbe_write_eitr
+    }
     this.irqEnabled = true; // ixgbe_irq_enable_queues
     if (this.rxNtc !== this.rxNtu) this.scheduleIrq(this.rxReadyAt[this.rxNtc % this.rxRingSize]!);
     if (this.txNtc !== this.txNtu) this.scheduleIrq(Math.ceil(this.txDoneAt[this.txNtc % this.txRingSize]!));

@@ -117,7 +117,7 @@ describe('ixgbe NIC transmit on a 10G wire', () => {
   });
 
   it('drops frames as rx_ring_full when NAPI does not keep up, and every frame is delivered or counted', () => {
-    const { sim, a, b } = pair({ 'nic.itr_ns': 1_000_000 });
+    const { sim, a, b } = pair({ 'nic.rx_usecs': 1000 });
     const sock = b.endpoint.bind(9);
     const N = 1400;
     expect(blast(a, N)).toBe(0);
@@ -260,6 +260,58 @@ describe('ixgbe NIC transmit on a 10G wire', () => {
     expect(l1).toBeGreaterThan(20);
     expect(l1).toBeLessThan(90);
     expect(run(7)).toBe(l1);
+  });
+});
+
+describe('ixgbe interrupt moderation (ethtool -C rx-usecs)', () => {
+  /** Host B's interrupts (time, interval in force) while A blasts `n` frames at line rate. */
+  function blastIrqs(overrides: Record<string, number>, n = 1200) {
+    const { sim, a, b } = pair(overrides);
+    const rec = sim.trace.record('nic.irq');
+    const sock = b.endpoint.bind(9);
+    expect(blast(a, n)).toBe(0);
+    sim.run();
+    expect(sock.packets).toBe(n);
+    const irqs = rec.of('nic.irq').filter((r) => r.host === 'hostB');
+    expect(irqs.length).toBe(b.nic.counters.interrupts);
+    // the hardware never raises two interrupts closer than the interval in force
+    for (let k = 1; k < irqs.length; k++) expect(irqs[k]!.t - irqs[k - 1]!.t).toBeGreaterThanOrEqual(irqs[k]!.itrUsecs * 1000);
+    return irqs;
+  }
+
+  it('adaptive (rx-usecs 1, the default): a line-rate stream walks the interval up from 50 µs in 2 µs steps and holds it where a poll takes 48-95 frames', () => {
+    const irqs = blastIrqs({});
+    const itrs = irqs.map((r) => r.itrUsecs);
+    // 50 µs holds ~40 frames of 1.23 µs (4-47: +2 µs); 60 µs holds ~49 (48-95: keep)
+    expect(itrs.slice(0, 7)).toEqual([50, 52, 54, 56, 58, 60, 60]);
+    expect(new Set(itrs.slice(5))).toEqual(new Set([60]));
+    const fixed = blastIrqs({ 'nic.rx_usecs': 10 });
+    expect(new Set(fixed.map((r) => r.itrUsecs))).toEqual(new Set([10]));
+    expect(irqs.length * 4).toBeLessThan(fixed.length); // 26 against 149
+  });
+
+  it('rx-usecs 0 interrupts as soon as a frame is written back; a fixed rx-usecs never adapts', () => {
+    const none = blastIrqs({ 'nic.rx_usecs': 0 });
+    expect(none.every((r) => r.itrUsecs === 0)).toBe(true);
+    expect(none.length).toBeGreaterThan(300);
+    const slow = blastIrqs({ 'nic.rx_usecs': 200 });
+    expect(slow.every((r) => r.itrUsecs === 200)).toBe(true);
+    expect(slow.length).toBeLessThanOrEqual(Math.ceil((1200 * 1.2304) / 200) + 1);
+  });
+
+  it('adaptive: a lone small frame a millisecond apart gets a latency-mode 14 µs, and one after an idle jiffy starts again at 10 µs', () => {
+    const { sim, a, b } = pair();
+    b.endpoint.bind(9);
+    const sendAt = (ms: number) => {
+      const h = sim.register(`send${ms}`, () => a.endpoint.sendUdp('10.0.0.11', 9, 56)); // a 98-byte frame
+      sim.at(ms * 1_000_000, h);
+    };
+    for (const ms of [1, 2, 3, 4, 5]) sendAt(ms);
+    sim.run({ until: 5_500_000 });
+    expect(b.nic.itrUsecs).toBe(14); // (98 × 40 + 2720) / 2 → 7 × 2 µs
+    sendAt(20); // 14.5 ms of silence: more than a jiffy (4 ms at HZ 250) since the last update
+    sim.run();
+    expect(b.nic.itrUsecs).toBe(10);
   });
 });
 
