@@ -26,7 +26,7 @@ export {
 export { Hypervisor, GuestHandle, type HypervisorOptions } from './hypervisor';
 export { XenStore, type WatchCallback, type XenstoreRow, type XenstoreCounters } from './xenstore';
 export {
-  XenbusDevice, xenbus_printf, xenbus_read_unsigned, xenbus_read_driver_state, libxl_device_nic_add, hotplugConnected,
+  XenbusDevice, xenbus_printf, xenbus_read_unsigned, xenbus_scan_u32, xenbus_read_driver_state, libxl_device_nic_add, hotplugConnected,
   type OtherendChanged, type XenbusDeviceOptions, type NicConfig, type NicPaths,
 } from './xenbus';
 export {

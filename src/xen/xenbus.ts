@@ -187,14 +187,36 @@ export function xenbus_printf(store: XenStore, tx: number, dir: string, node: st
 }
 
 /**
- * Reads `<dir>/<node>` as an unsigned decimal; the default when missing or not a number.
+ * Parses a xenstore value as the kernel's `sscanf(value, "%u")` does — the value comes from the
+ * other end and may be anything: white space skipped, then the decimal digits that follow (no
+ * sign, no base prefix: "0x10" reads 0, "12ab" reads 12), kept modulo 2^32 as the unsigned int
+ * they are stored in ("4294967297" reads 1). Null when no digit comes first (xenbus_scanf then
+ * fails with -ERANGE).
+ * @models torvalds/linux lib/vsprintf.c vsscanf() (%u: skip_spaces, isdigit, simple_strntoull
+ *   wrapping modulo 2^64, stored as unsigned int)
+ */
+export function xenbus_scan_u32(v: string): number | null {
+  let i = 0;
+  let c = v.charCodeAt(0);
+  while (c === 0x20 || (c >= 0x09 && c <= 0x0d)) c = v.charCodeAt(++i); // isspace
+  let d = c - 0x30;
+  if (!(d >= 0 && d <= 9)) return null;
+  let r = 0;
+  while (d >= 0 && d <= 9) {
+    r = (r * 10 + d) % 0x1_0000_0000;
+    d = v.charCodeAt(++i) - 0x30;
+  }
+  return r;
+}
+
+/**
+ * Reads `<dir>/<node>` as an unsigned decimal (`xenbus_scan_u32`); the default when missing or
+ * not a number.
  * @models torvalds/linux drivers/xen/xenbus/xenbus_xs.c xenbus_read_unsigned()
  */
 export function xenbus_read_unsigned(store: XenStore, dir: string, node: string, def: number, tx = 0): number {
   const v = store.read(`${dir}/${node}`, tx);
-  if (v === undefined) return def;
-  const m = /^\s*(\d+)/.exec(v);
-  return m ? Number(m[1]) : def;
+  return v === undefined ? def : xenbus_scan_u32(v) ?? def;
 }
 
 /**

@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest';
-import { EAGAIN, ENOENT, XenbusDevice, libxl_device_nic_add, hotplugConnected, renderXenstore, xenbus_read_unsigned } from '../../src/xen';
+import { EAGAIN, ENOENT, XenbusDevice, libxl_device_nic_add, hotplugConnected, renderXenstore, xenbus_read_unsigned, xenbus_scan_u32 } from '../../src/xen';
 import {
   XenbusStateClosed, XenbusStateClosing, XenbusStateConnected, XenbusStateInitWait, XenbusStateInitialising, GNTST_okay,
   GNTMAP_host_map,
@@ -90,6 +90,19 @@ describe('xenstore', () => {
     expect(xenbus_read_unsigned(hv.xenstore, '/k', 'n', 0)).toBe(18);
     expect(xenbus_read_unsigned(hv.xenstore, '/k', 'bad', 7)).toBe(7);
     expect(xenbus_read_unsigned(hv.xenstore, '/k', 'missing', 1)).toBe(1);
+    hv.xenstore.write('/k/big', '4294967297');
+    expect(xenbus_read_unsigned(hv.xenstore, '/k', 'big', 0)).toBe(1);
+  });
+
+  test('xenbus_scan_u32 reads a value as the kernel\'s sscanf "%u" does: leading digits, modulo 2^32', () => {
+    const cases: [string, number | null][] = [
+      ['7', 7], [' \t\n7', 7], ['0', 0], ['007', 7], ['12ab', 12], ['1.5', 1], ['0x10', 0], ['7 8', 7],
+      ['4294967295', 4294967295], ['4294967296', 0], ['4294967297', 1],
+      // simple_strntoull wraps modulo 2^64, the unsigned int keeps the low 32 bits
+      ['99999999999999999999', 1661992959],
+      ['', null], [' ', null], ['-1', null], ['+1', null], ['abc', null], ['x1', null],
+    ];
+    for (const [v, want] of cases) expect([v, xenbus_scan_u32(v)]).toEqual([v, want]);
   });
 });
 

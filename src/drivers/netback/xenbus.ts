@@ -62,7 +62,7 @@ import {
 import { EAGAIN, EINVAL, ENOENT, EOPNOTSUPP } from '../../xen/constants';
 import type { Hypervisor } from '../../xen/hypervisor';
 import type { XenStore } from '../../xen/xenstore';
-import { XenbusDevice, libxl_device_nic_add, hotplugConnected, xenbus_read_unsigned, type NicConfig, type NicPaths } from '../../xen/xenbus';
+import { XenbusDevice, libxl_device_nic_add, hotplugConnected, xenbus_read_unsigned, xenbus_scan_u32, type NicConfig, type NicPaths } from '../../xen/xenbus';
 import type { NetbackDriver } from './driver';
 import type { XenVif, VifDesign, VifConnectConfig, VifQueueKeys } from './interface';
 
@@ -192,9 +192,7 @@ function devFatal(be: BackendInfo, err: number, message: string): void {
 /** xenbus_scanf(..., "%u"): the number, or null when the node is missing or not a number. */
 function scanUnsigned(store: XenStore, dir: string, node: string): number | null {
   const v = store.read(`${dir}/${node}`);
-  if (v === undefined) return null;
-  const m = /^\s*(\d+)/.exec(v);
-  return m ? Number(m[1]) : null;
+  return v === undefined ? null : xenbus_scan_u32(v);
 }
 
 /**
