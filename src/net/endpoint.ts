@@ -38,6 +38,7 @@ import { Ipv4Addr, MacAddr, macKeyAt, writeMacKey } from '../wire/address';
 import { answerIcmpEcho, buildArpInto, buildIcmpEchoInto, buildUdpFrameInto, type IcmpEchoSpec, type UdpFrameSpec } from '../wire/build';
 import { csum_fold, csum_partial, csum_tcpudp_nofold } from '../wire/checksum';
 import { copyBytes } from '../wire/copy';
+import { checkPort } from '../wire/udp';
 import { emitStep } from './walk';
 
 /** UDP payload that fills a 1500-byte IPv4 packet. */
@@ -440,8 +441,8 @@ export class IpEndpoint implements ProtocolHandler {
     if (!Number.isInteger(payloadBytes) || payloadBytes < 0 || payloadBytes > maxPayload) {
       throw new RangeError(`sendUdp: payloadBytes ${payloadBytes} is not allowed; use an integer in 0..${maxPayload} (MTU ${this.dev.mtu} − 28)`);
     }
-    if (!isPort(dstPort)) throw new RangeError(`sendUdp: dstPort ${String(dstPort)} is not allowed; use an integer in 0..65535`);
-    if (!isPort(srcPort)) throw new RangeError(`sendUdp: srcPort ${String(srcPort)} is not allowed; use an integer in 0..65535`);
+    checkPort('sendUdp', 'dstPort', dstPort);
+    checkPort('sendUdp', 'srcPort', srcPort);
     const skb = st.pool.alloc();
     skb.bornAt = st.sim.now;
     const spec = this.udpSpec;
@@ -612,7 +613,3 @@ function releaseFrags(skb: SkBuff): void {
   skb.nrFrags = 0;
 }
 
-/** A UDP port number (0..65535). */
-function isPort(p: number): boolean {
-  return Number.isInteger(p) && p >= 0 && p <= 0xffff;
-}

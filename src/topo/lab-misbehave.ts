@@ -30,6 +30,7 @@ import {
   readTxRequest, txFlagNames, writeTxRequest, type TxRequest,
 } from '../io/netif';
 import { buildUdpFrame } from '../wire/build';
+import { checkNumber } from '../wire/error';
 import type { Guest, XenHost } from './host';
 
 const PAGE_SIZE = 4096;
@@ -40,11 +41,9 @@ function fail(fn: string, what: string): never {
   throw new Error(`${fn}: ${what}`);
 }
 
+/** An integer argument in [min, max], or the error naming it. */
 function checkInt(fn: string, name: string, v: unknown, min: number, max: number): number {
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) {
-    fail(fn, `${name} ${String(v)} is not allowed; use an integer in ${min}..${max}`);
-  }
-  return v;
+  return checkNumber(fn, name, v, min, max, true);
 }
 
 function queue0(fn: string, guest: Guest) {

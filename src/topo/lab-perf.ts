@@ -44,16 +44,10 @@ import type { UdpSocket, IpEndpoint } from '../net/endpoint';
 import type { Guest, XenHost } from './host';
 import { buildRxLabHost, rxWarmUp, rxComponentOf } from './lab-rx';
 import type { CpuStepRow } from './lab-tx';
+import { checkNumber } from '../wire/error';
 
 function fail(fn: string, what: string): never {
   throw new Error(`${fn}: ${what}`);
-}
-
-function checkNumber(fn: string, name: string, v: unknown, min: number, max: number, integer = false): number {
-  if (typeof v !== 'number' || !Number.isFinite(v) || v < min || v > max || (integer && !Number.isInteger(v))) {
-    fail(fn, `${name} ${String(v)} is not allowed; use ${integer ? 'an integer' : 'a number'} in ${min}..${max}`);
-  }
-  return v;
 }
 
 // ---------------------------------------------------------------------------------------------

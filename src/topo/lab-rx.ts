@@ -27,6 +27,7 @@ import { Params } from '../params';
 import type { UdpSocket } from '../net/endpoint';
 import { XenHost, type GuestSpec, type XenHostOptions } from './host';
 import { CLASSIC_STEP_NAMES } from '../drivers/netfront/constants';
+import { checkNumber } from '../wire/error';
 
 // ---------------------------------------------------------------------------------------------
 // The host
@@ -169,9 +170,7 @@ function macString(b: Uint8Array): string {
 }
 
 function checkInt(name: string, v: unknown, min: number, max: number): void {
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) {
-    throw new Error(`rxStream(opts.${name}): ${String(v)} is not allowed; use an integer in ${min}..${max}`);
-  }
+  checkNumber('rxStream', `opts.${name}`, v, min, max, true);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -80,6 +80,17 @@ export function badArg(fn: string, param: string, value: unknown, allowed: strin
   throw new RangeError(`${fn}: ${param} ${v} is not allowed; ${allowed}`);
 }
 
+/**
+ * `v` when it is a finite number in `[min, max]` (and an integer when `integer`); otherwise the
+ * bad-argument error naming `fn`, `param`, the value and the range.
+ */
+export function checkNumber(fn: string, param: string, v: unknown, min: number, max: number, integer = false): number {
+  if (typeof v !== 'number' || !Number.isFinite(v) || v < min || v > max || (integer && !Number.isInteger(v))) {
+    badArg(fn, param, v, `use ${integer ? 'an integer' : 'a number'} in ${min}..${max}`);
+  }
+  return v;
+}
+
 /** Checks that `[off, off+len)` lies in `buf`; throws a bad-argument error otherwise. */
 export function checkRange(fn: string, buf: Uint8Array, off: number, len: number): void {
   if (!Number.isInteger(off) || off < 0 || off > buf.length) badArg(fn, 'offset', off, `use an integer in 0..${buf.length}`);

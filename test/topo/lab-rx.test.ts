@@ -64,8 +64,8 @@ describe('rxStream', () => {
 
   it('rxStream() rejects bad options with the parameter name', () => {
     const host = buildRxLabHost();
-    expect(() => rxStream(host, { to: 'guest1', packets: 0, gapNs: 10 })).toThrow(/opts.packets\): 0 is not allowed/);
-    expect(() => rxStream(host, { to: 'guest1', packets: 1, gapNs: 1.5 })).toThrow(/opts.gapNs\)/);
+    expect(() => rxStream(host, { to: 'guest1', packets: 0, gapNs: 10 })).toThrow(/rxStream: opts.packets 0 is not allowed; use an integer in 1..10000000/);
+    expect(() => rxStream(host, { to: 'guest1', packets: 1, gapNs: 1.5 })).toThrow(/rxStream: opts.gapNs 1.5 is not allowed/);
     expect(() => rxStream(host, { to: 'nobody', packets: 1, gapNs: 1 })).toThrow(/no guest named 'nobody'/);
   });
 });
