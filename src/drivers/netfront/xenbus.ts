@@ -41,6 +41,7 @@ import {
 import { NetfrontInfo, type NetfrontInfoOptions } from './info';
 import { GuestPagePool } from './pages';
 import { NetfrontQueue } from './queue';
+import { xenbus_scan_u32 } from '../../xen/xenbus';
 import { napiRun, rx_refill_timeout, xennet_alloc_rx_buffers, xennet_interrupt, xennet_rx_interrupt } from './rx';
 import { xennet_tx_interrupt } from './tx';
 import { ringPageWalkIds } from '../../net/walk';
@@ -64,11 +65,10 @@ export function xenbusOf(np: NetfrontInfo): NetfrontXenbusState {
   return s;
 }
 
+/** xenbus_read_unsigned(): the backend's value as the kernel's sscanf "%u" reads it, or the default. */
 function readUnsigned(np: NetfrontInfo, path: string, dflt: number): number {
   const v = np.xen.xenbus.read(path);
-  if (v === null) return dflt;
-  const n = Number.parseInt(v, 10);
-  return Number.isFinite(n) && n >= 0 ? n : dflt;
+  return v === null ? dflt : xenbus_scan_u32(v) ?? dflt;
 }
 
 /**

@@ -44,6 +44,12 @@ describe('netfront xenbus handshake', () => {
     expect(r.np.queues.length).toBe(2);
   });
 
+  it('reads the backend\'s keys as the kernel\'s sscanf %u does: multi-queue-max-queues 4294967298 is 2, \'+1\' is no feature', () => {
+    const r = makeRig({ params: { 'netfront.max_queues': 4 }, features: { 'feature-sg': '+1', 'feature-rx-copy': '1', 'multi-queue-max-queues': '4294967298' } });
+    expect(r.np.queues.length).toBe(2);
+    expect(r.np.featureSg).toBe(false);
+  });
+
   it('a single event-channel is used when feature-split-event-channels is absent', () => {
     const r = makeRig({ features: { 'feature-sg': '1', 'feature-rx-copy': '1' } });
     const st = r.hv.xenstore;
