@@ -45,7 +45,7 @@ export const RX_USECS_MAX = IXGBE_MAX_EITR >> 2;
 
 /** What one direction's rings did since the last update (struct ixgbe_ring_container). */
 export interface RingContainer {
-  /** Wanted delay in µs, with ITR_ADAPTIVE_LATENCY or not. */
+  /** Wanted delay in µs, with ITR_ADAPTIVE_LATENCY or not (a u8, as in the driver). */
   itr: number;
   total_packets: number;
   total_bytes: number;
@@ -94,7 +94,7 @@ export function ixgbe_update_itr(vectorItr: number, rc: RingContainer, jiffies: 
     }
     itr += delayForSize(Math.floor(bytes / packets), (itr & ITR_ADAPTIVE_LATENCY) !== 0, slowLink);
   }
-  rc.itr = itr;
+  rc.itr = itr & 0xff; // ring_container->itr is a u8
   rc.next_update = jiffies + 1;
   rc.total_bytes = 0;
   rc.total_packets = 0;
