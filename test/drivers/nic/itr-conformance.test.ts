@@ -12,9 +12,9 @@
  * In CI (CI=true) a missing gcc or kernel tarball fails the suite; elsewhere it is skipped with a
  * printed reason.
  */
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -80,8 +80,8 @@ const DEFINES = [
   'IXGBE_LINK_SPEED_1GB_FULL', 'IXGBE_LINK_SPEED_2_5GB_FULL', 'IXGBE_LINK_SPEED_10GB_FULL',
 ];
 
-/** Compiles the kernel's functions with the harness; returns the executable's path and the link-speed codes. */
-function buildHarness(): { exe: string; speeds: Map<string, number> } {
+/** Compiles the kernel's functions with the harness; returns its build directory, the executable and the link-speed codes. */
+function buildHarness(): { dir: string; exe: string; speeds: Map<string, number> } {
   const { main, hdr, type } = ixgbeSources();
   const defs = new Map<string, string>();
   for (const line of `${hdr}\n${type}`.split('\n')) {
@@ -99,7 +99,7 @@ function buildHarness(): { exe: string; speeds: Map<string, number> } {
   const cc = spawnSync('gcc', ['-std=gnu11', '-O1', '-Wall', '-Werror', '-I', dir, HARNESS, '-o', exe], { encoding: 'utf8' });
   if (cc.status !== 0) throw new Error(`gcc failed:\n${cc.stderr}`);
   const speeds = new Map([...defs].filter(([k]) => k.startsWith('IXGBE_LINK_SPEED_')).map(([k, v]) => [k, Number(v)]));
-  return { exe, speeds };
+  return { dir, exe, speeds };
 }
 
 /** The model's line rate for each of ixgbe's link speeds. */
@@ -167,12 +167,14 @@ function setCases(speeds: Map<string, number>): Case[] {
 }
 
 describe.skipIf(skip)('ixgbe adaptive interrupt moderation against the kernel\'s own code (gcc + linux-source)', () => {
+  let dir = '';
   let exe: string;
   let speeds: Map<string, number>;
   beforeAll(() => {
     if (missing) throw new Error(`itr conformance needs gcc and Debian's linux-source: ${missing}`);
-    ({ exe, speeds } = buildHarness());
+    ({ dir, exe, speeds } = buildHarness());
   }, 120_000);
+  afterAll(() => { if (dir !== '') rmSync(dir, { recursive: true, force: true }); });
 
   function runCases(cases: Case[]): string[] {
     const run = spawnSync(exe, [], { input: cases.map((c) => c.line).join('\n') + '\n', encoding: 'utf8', maxBuffer: 256 << 20 });
