@@ -71,13 +71,13 @@ async function freshKernel(server: JupyterServer, cells: string[], keep?: (k: Ke
 
 export async function run(ctx: BenchContext): Promise<void> {
   if (ctx.quick) {
-    console.log('lab: skipped in --quick mode (starts real Jupyter kernels, ~30 s)');
+    console.error('lab: skipped in --quick mode (starts real Jupyter kernels, ~30 s)');
     return;
   }
   try {
     jupyterApp();
   } catch (err) {
-    console.log(`lab: skipped: ${(err as Error).message}`);
+    console.error(`lab: skipped: ${(err as Error).message}`);
     return;
   }
   await quietServices(async () => {

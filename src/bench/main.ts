@@ -1,7 +1,8 @@
 /**
  * `npm run bench` — prints one line per figure; `--json` prints one JSON object
  * `{ "<figure>": { "value": n, "unit": "…", "vs_baseline": r } }`.
- * `--quick` runs fewer iterations (used by the test that checks the command works).
+ * `--quick` runs fewer iterations and skips the lab figures (test/bench/main.test.ts runs it). Names
+ * of areas run only those. Notes on skipped areas go to stderr, so `--json` stdout stays JSON.
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -13,9 +14,18 @@ tuneEngine();
 
 /** Areas in report order; each is src/bench/<area>.ts. */
 const AREAS = ['sim', 'wire', 'ring', 'xen', 'bridge', 'tx', 'rx', 'lab'];
+const FLAGS = ['--json', '--quick'];
+
+/** Thrown for a bad command line: printed without a stack, exit status 2. */
+class UsageError extends Error {}
 
 async function main(): Promise<void> {
   const args = process.argv.slice(2);
+  for (const a of args) {
+    if (a.startsWith('--') ? !FLAGS.includes(a) : !AREAS.includes(a)) {
+      throw new UsageError(`npm run bench: ${a.startsWith('--') ? 'option' : 'area'} '${a}' is not allowed; use ${a.startsWith('--') ? FLAGS.join(' or ') : `areas from ${AREAS.join(', ')}`}`);
+    }
+  }
   const json = args.includes('--json');
   const quick = args.includes('--quick');
   const only = args.filter((a) => !a.startsWith('--'));
@@ -41,6 +51,10 @@ async function main(): Promise<void> {
 }
 
 main().catch((err) => {
+  if (err instanceof UsageError) {
+    console.error(err.message);
+    process.exit(2);
+  }
   console.error(err);
   process.exit(1);
 });
