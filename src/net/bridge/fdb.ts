@@ -33,8 +33,8 @@ export const FDB_ADDED_BY_USER = 8;
 const EMPTY = -1;
 const TWO32 = 0x1_0000_0000;
 
-/** Hash of a MAC split into its upper 16 bits (`hi`) and lower 32 bits (`lo`, as an int32). */
-function hashHL(hi: number, lo: number): number {
+/** Hash of a MAC split into its upper 16 bits (`hi`) and lower 32 bits (`lo`, as an int32). @internal exported for tests */
+export function hashHL(hi: number, lo: number): number {
   let h = Math.imul(lo ^ Math.imul(hi, 0x85ebca6b), 0x9e3779b1);
   h ^= h >>> 15;
   return h;
