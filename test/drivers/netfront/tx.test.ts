@@ -6,6 +6,7 @@ import {
 } from '../../../src/io/netif';
 import { GTF_permit_access, GTF_readonly } from '../../../src/io/xen-constants';
 import { TX_STOP_THRESHOLD, xennet_count_skb_slots } from '../../../src/drivers/netfront';
+import { INVALID_GRANT_REF } from '../../../src/drivers/netfront/constants';
 import { NETDEV_TX_BUSY, NETDEV_TX_OK } from '../../../src/net/netdevice';
 import { linearSkb, makeRig, run } from './backend';
 
@@ -48,6 +49,23 @@ describe('netfront xenbus handshake', () => {
     const r = makeRig({ params: { 'netfront.max_queues': 4 }, features: { 'feature-sg': '+1', 'feature-rx-copy': '1', 'multi-queue-max-queues': '4294967298' } });
     expect(r.np.queues.length).toBe(2);
     expect(r.np.featureSg).toBe(false);
+  });
+
+  it('a backend that closes with packets unanswered: xennet_disconnect_backend frees every tx skb and ends every grant', () => {
+    const r = makeRig();
+    const q = r.np.queues[0]!;
+    const out0 = r.pool.outstanding;
+    for (let i = 0; i < 3; i++) r.np.netdev.ndo_start_xmit(linearSkb(r.pool, 200 + i, i));
+    run(r);
+    expect(r.pool.outstanding).toBe(out0 + 3); // held by netfront until their responses come
+    expect(Array.from(q.grant_tx_ref).filter((g) => g !== INVALID_GRANT_REF).length).toBe(3);
+    r.hv.xenstore.write(`${r.be.be}/state`, '5'); // Closing
+    run(r);
+    expect(r.hv.xenstore.read(`${r.np.nodename}/state`)).toBe('6');
+    expect(r.np.netdev.carrier).toBe(false);
+    expect(r.pool.outstanding).toBe(out0);
+    expect(Array.from(q.tx_skbs).every((s) => s === null || s === undefined)).toBe(true);
+    expect(Array.from(q.grant_tx_ref).every((g) => g === INVALID_GRANT_REF)).toBe(true);
   });
 
   it('a single event-channel is used when feature-split-event-channels is absent', () => {
