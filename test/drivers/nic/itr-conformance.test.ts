@@ -182,6 +182,18 @@ describe.skipIf(skip)('ixgbe adaptive interrupt moderation against the kernel\'s
     return run.stdout.split('\n').filter((l) => l !== '' && !l.startsWith('C '));
   }
 
+  /** Runs the cases through the kernel's code and the model; returns the kernel's lines and the first differences. */
+  function compare(cases: Case[]): { out: string[]; diffs: string[] } {
+    const out = runCases(cases);
+    expect(out.length).toBe(cases.length);
+    const diffs: string[] = [];
+    for (let i = 0; i < cases.length && diffs.length < 10; i++) {
+      const m = cases[i]!.model();
+      if (m !== out[i]) diffs.push(`${cases[i]!.line}: kernel ${out[i]}, model ${m}`);
+    }
+    return { out, diffs };
+  }
+
   it('has the kernel\'s constants', () => {
     const run = spawnSync(exe, [], { input: '', encoding: 'utf8' });
     const consts = Object.fromEntries(run.stdout.split('\n').filter((l) => l.startsWith('C ')).map((l) => l.split(' ').slice(1)).map(([k, v]) => [k, Number(v)]));
@@ -195,25 +207,11 @@ describe.skipIf(skip)('ixgbe adaptive interrupt moderation against the kernel\'s
   it('ixgbe_update_itr: the same delay, flag and next update over the grid, at every link speed', () => {
     const cases = updateCases(speeds);
     expect(cases.length).toBeGreaterThan(100_000);
-    const out = runCases(cases);
-    expect(out.length).toBe(cases.length);
-    const diffs: string[] = [];
-    for (let i = 0; i < cases.length && diffs.length < 10; i++) {
-      const m = cases[i]!.model();
-      if (m !== out[i]) diffs.push(`${cases[i]!.line}: kernel ${out[i]}, model ${m}`);
-    }
-    expect(diffs).toEqual([]);
+    expect(compare(cases).diffs).toEqual([]);
   });
 
   it('ixgbe_set_itr: the same vector ITR (and an EITR write exactly when it changes), 10 GbE and 1 GbE', () => {
-    const cases = setCases(speeds);
-    const out = runCases(cases);
-    expect(out.length).toBe(cases.length);
-    const diffs: string[] = [];
-    for (let i = 0; i < cases.length && diffs.length < 10; i++) {
-      const m = cases[i]!.model();
-      if (m !== out[i]) diffs.push(`${cases[i]!.line}: kernel ${out[i]}, model ${m}`);
-    }
+    const { out, diffs } = compare(setCases(speeds));
     expect(diffs).toEqual([]);
     // the grid reaches every kind of outcome: no change, bulk, latency-mode and stale resets
     expect(new Set(out.map((l) => l.split(' ')[2])).size).toBe(2);
