@@ -7,6 +7,8 @@ export const PARAM_MESSAGES = {
     `unknown parameter '${name}'; known parameters: ${known.join(', ')}`,
   unknownClose: (name: string, suggestion: string) =>
     `unknown parameter '${name}'; did you mean '${suggestion}'?`,
+  retired: (name: string, instead: string) =>
+    `parameter '${name}' no longer exists; ${instead}`,
   notInteger: (name: string, value: unknown, range: string) =>
     `parameter '${name}' = ${fmt(value)} is not allowed: it must be an integer in ${range}`,
   notNumber: (name: string, value: unknown, range: string) =>

@@ -145,6 +145,20 @@ export interface ParamRow {
   models: string;
 }
 
+/** Parameters an earlier version had, with what replaced them (notebooks written for it say so). */
+const RETIRED: Readonly<Record<string, string>> = {
+  'nic.itr_ns': "use 'nic.rx_usecs' as `ethtool -C rx-usecs` takes it: 1 adaptive (the default), 0 no moderation, 2-1022 a fixed interval in µs (a fixed 10 µs was the old default)",
+};
+
+/** The error for a name the catalogue does not have: what replaced it, the closest name, or the list. */
+function unknownMessage(name: string): string {
+  const instead = RETIRED[name];
+  if (instead !== undefined) return M.retired(name, instead);
+  const names = allNames();
+  const s = closest(name, names);
+  return s !== undefined ? M.unknownClose(name, s) : M.unknown(name, names);
+}
+
 /** An immutable set of parameter values: the defaults plus validated overrides. */
 export class Params {
   private readonly overrides: ReadonlyMap<string, number | boolean | string>;
@@ -164,11 +178,7 @@ export class Params {
     const next = new Map(this.overrides);
     for (const [name, value] of Object.entries(overrides)) {
       const spec = lookup(name);
-      if (spec === undefined) {
-        const names = allNames();
-        const s = closest(name, names);
-        throw new Error(s !== undefined ? M.unknownClose(name, s) : M.unknown(name, names));
-      }
+      if (spec === undefined) throw new Error(unknownMessage(name));
       const problem = check(name, spec, value);
       if (problem !== undefined) throw new Error(problem);
       next.set(name, value);
@@ -179,10 +189,7 @@ export class Params {
   /** One parameter's value by full name ("netback.fatal_skb_slots"). */
   get(name: string): number | boolean | string {
     const spec = lookup(name);
-    if (spec === undefined) {
-      const s = closest(name, allNames());
-      throw new Error(s !== undefined ? M.unknownClose(name, s) : M.unknown(name, allNames()));
-    }
+    if (spec === undefined) throw new Error(unknownMessage(name));
     return this.overrides.has(name) ? this.overrides.get(name)! : spec.default;
   }
 

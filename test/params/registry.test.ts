@@ -34,6 +34,11 @@ describe('Params', () => {
     expect(() => p.with({ 'zzz.qqqqqqqq': 3 })).toThrow(/unknown parameter 'zzz.qqqqqqqq'; known parameters: .*testgrp.slots/);
   });
 
+  it('names what replaced a parameter an earlier version had (a notebook written for it gets told)', () => {
+    expect(() => Params.defaults().with({ 'nic.itr_ns': 0 })).toThrow("parameter 'nic.itr_ns' no longer exists; use 'nic.rx_usecs'");
+    expect(() => Params.defaults().get('nic.itr_ns')).toThrow(/no longer exists; use 'nic.rx_usecs' .*1 adaptive/);
+  });
+
   it('describe() lists each parameter with value, default, allowed range, help and what it models', () => {
     const rows = Params.defaults().with({ 'testgrp.ratio': 0.25 }).describe('testgrp.');
     expect(rows.map((r) => r.name)).toEqual(['testgrp.design', 'testgrp.on', 'testgrp.ratio', 'testgrp.slots']);
