@@ -60,7 +60,7 @@ import { copyBytes } from '../../wire/copy';
 import { bufferOf, taggedBytes } from '../../wire/views';
 import { BRIDGE_PARAMS } from '../../net/bridge/params';
 import { jiffyNs } from '../../sim/units';
-import { eitrIntervalNs, initialItr, ixgbe_set_itr, newRingContainer, slowItrLink } from './itr';
+import { eitrIntervalNs, initialItr, ixgbe_set_itr, newRingContainer, RX_USECS_MAX, slowItrLink } from './itr';
 
 declare module '../../sim/trace' {
   interface TraceEvents {
@@ -137,7 +137,9 @@ export class IxgbeNic extends NetDevice implements LinkEndpoint {
   // Interrupt moderation (./itr): q_vector->itr (µs × 4) and the interval the EITR holds.
   private itr: number;
   private irqIntervalNs: number;
-  private readonly adaptiveItr: boolean;
+  private adaptiveItr: boolean;
+  /** adapter->rx_itr_setting as ethtool -c reports it (1 adaptive, 0 off, else µs). */
+  private rxUsecsSetting: number;
   private readonly itrTx = newRingContainer();
   private readonly itrRx = newRingContainer();
   private readonly jiffyNs: number;
@@ -174,6 +176,7 @@ export class IxgbeNic extends NetDevice implements LinkEndpoint {
     this.rxBorn = new Float64Array(this.rxRingSize);
     this.rxSum = new Float64Array(this.rxRingSize);
     this.rxReadyAt = new Float64Array(this.rxRingSize);
+    this.rxUsecsSetting = this.nic.rx_usecs;
     this.adaptiveItr = this.nic.rx_usecs === 1;
     this.itr = initialItr(this.nic.rx_usecs);
     this.irqIntervalNs = eitrIntervalNs(this.itr);
@@ -213,6 +216,26 @@ export class IxgbeNic extends NetDevice implements LinkEndpoint {
   /** The interrupt moderation interval (EITR) now, in µs (`ethtool -c`'s rx-usecs shows 1 when adaptive). */
   get itrUsecs(): number {
     return this.irqIntervalNs / 1000;
+  }
+
+  /** rx-usecs as `ethtool -c eth0` shows it: 1 adaptive, 0 no moderation, else the fixed interval in µs. */
+  get rxUsecs(): number {
+    return this.rxUsecsSetting;
+  }
+
+  /**
+   * `ethtool -C eth0 rx-usecs N` on a running NIC: 1 adaptive, 0 no moderation, 2-1022 a fixed
+   * interval. The vector restarts from the setting's interval (adaptive: IXGBE_20K_ITR, 50 µs).
+   * @models linux drivers/net/ethernet/intel/ixgbe/ixgbe_ethtool.c ixgbe_set_coalesce()
+   */
+  setRxUsecs(rxUsecs: number): void {
+    if (!Number.isInteger(rxUsecs) || rxUsecs < 0 || rxUsecs > RX_USECS_MAX) {
+      throw new RangeError(`${this.name}.setRxUsecs: rx-usecs ${String(rxUsecs)} is not allowed; use an integer in 0..${RX_USECS_MAX} (1 = adaptive) (ethtool: -EINVAL)`);
+    }
+    this.rxUsecsSetting = rxUsecs;
+    this.adaptiveItr = rxUsecs === 1;
+    this.itr = initialItr(rxUsecs);
+    this.irqIntervalNs = eitrIntervalNs(this.itr); // ixgbe_write_eitr
   }
 
   /** Received frames waiting for the driver. */

@@ -315,6 +315,38 @@ describe('ixgbe interrupt moderation (ethtool -C rx-usecs)', () => {
   });
 });
 
+describe('ixgbe interrupt moderation changed at run time (ethtool -C)', () => {
+  it('setRxUsecs(0) mid-stream: the next interrupts are immediate; setRxUsecs(1) adapts again from 50 µs; bad values are refused by name', () => {
+    const { sim, a, b } = pair();
+    const rec = sim.trace.record('nic.irq');
+    b.endpoint.bind(9);
+    expect(b.nic.rxUsecs).toBe(1);
+    blast(a, 400);
+    sim.run({ until: 200_000 });
+    b.nic.setRxUsecs(0);
+    expect([b.nic.rxUsecs, b.nic.itrUsecs]).toEqual([0, 0]);
+    const cut = sim.now;
+    sim.run({ until: 350_000 });
+    b.nic.setRxUsecs(1);
+    expect([b.nic.rxUsecs, b.nic.itrUsecs]).toEqual([1, 50]);
+    const back = sim.now;
+    sim.run();
+    const irqs = rec.of('nic.irq').filter((r) => r.host === 'hostB');
+    const before = irqs.filter((r) => r.t < cut);
+    const off = irqs.filter((r) => r.t >= cut && r.t < back);
+    const after = irqs.filter((r) => r.t >= back);
+    expect(before.every((r) => r.itrUsecs >= 50)).toBe(true);
+    expect(off.length).toBeGreaterThan(before.length);
+    expect(off.every((r) => r.itrUsecs === 0)).toBe(true);
+    // adaptive again: the first completed poll re-tunes from what the rings counted meanwhile
+    expect(after.length).toBeGreaterThan(1);
+    expect(after.every((r) => r.itrUsecs >= 10 && r.itrUsecs <= 126)).toBe(true);
+    for (const bad of [-1, 1023, 2.5, Number.NaN]) {
+      expect(() => b.nic.setRxUsecs(bad)).toThrow(new RegExp(`eth0.setRxUsecs: rx-usecs ${String(bad).replace('.', '\\.')} is not allowed; use an integer in 0..1022`));
+    }
+  });
+});
+
 describe('wire capture conformance', () => {
   const RUN = requireTshark();
   it.runIf(RUN)('a ping and UDP traffic captured on the wire decode cleanly in tshark, checksums good', () => {
