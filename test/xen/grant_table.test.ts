@@ -10,6 +10,9 @@ import {
   type GnttabCopy, type GnttabMapGrantRef,
 } from '../../src/xen';
 import { host } from './helpers';
+import { Simulator } from '../../src/sim';
+import { Params } from '../../src/params';
+import { Hypervisor } from '../../src/xen';
 
 const HOST_ADDR = 0x7f0000001000;
 
@@ -425,5 +428,40 @@ describe('deferred revocation', () => {
     expect(h.guest.gnttab.deferredRefs).toEqual([]);
     expect(h.guest.gnttab.flags(ref)).toBe(0);
     expect(h.guest.gnttab.gnttab_grant_foreign_access(0, h.guest.pfn_to_gfn(5), true)).toBe(ref);
+  });
+});
+
+describe('XENMEM_decrease_reservation and XENMEM_populate_physmap (a balloon in and out)', () => {
+  test('a page given back can be populated again: a fresh zeroed frame at the same pfn, within max_pages', () => {
+    const h = host();
+    const d = h.hv.domainById(1);
+    h.guest.page(10).fill(0xab);
+    const tot = d.totPages;
+    expect(h.hv.decrease_reservation(1, 10)).toBe(0);
+    expect(d.totPages).toBe(tot - 1);
+    expect(() => h.hv.decrease_reservation(1, 10)).toThrow(/decrease_reservation: d1 pfn 10 is not populated/);
+    const mfn = h.hv.populate_physmap(1, 10);
+    expect(mfn).toBeGreaterThanOrEqual(0);
+    expect(d.p2m[10]).toBe(mfn);
+    expect(h.hv.mem.m2p[mfn]).toBe(10);
+    expect(h.hv.mem.owner[mfn]).toBe(1);
+    expect(d.totPages).toBe(tot);
+    expect(Array.from(h.guest.page(10).subarray(0, 16))).toEqual(new Array(16).fill(0));
+    // populating a pfn that has a page is API misuse; another page given back comes back the same way
+    expect(() => h.hv.populate_physmap(1, 10)).toThrow(/pfn 10 is already populated/);
+    expect(h.hv.decrease_reservation(1, 11)).toBe(0);
+    expect(h.hv.populate_physmap(1, 11)).toBeGreaterThanOrEqual(0);
+  });
+
+  test('populate_physmap refuses a domain at max_pages with -1 and leaves the pfn unpopulated', () => {
+    const sim = new Simulator({ seed: 1 });
+    const hv = new Hypervisor(sim, Params.defaults().with({ 'xen.host_pages': 1024 }));
+    hv.createDomain({ name: 'Domain-0', pages: 64 });
+    hv.createDomain({ name: 'small', pages: 8, pfns: 16 });
+    expect(hv.populate_physmap(1, 12)).toBe(-1);
+    expect(hv.domainById(1).p2m[12]).toBe(INVALID_MFN);
+    hv.createDomain({ name: 'roomy', pages: 8, maxPages: 9, pfns: 16 });
+    expect(hv.populate_physmap(2, 12)).toBeGreaterThanOrEqual(0);
+    expect(hv.populate_physmap(2, 13)).toBe(-1);
   });
 });
