@@ -135,11 +135,10 @@ export class IxgbeNic extends NetDevice implements LinkEndpoint {
   private lastIrqAt = -Infinity;
   private readonly hIrq: number;
   // Interrupt moderation (./itr): q_vector->itr (µs × 4) and the interval the EITR holds.
-  private itr: number;
-  private irqIntervalNs: number;
-  private adaptiveItr: boolean;
+  private itr = 0;
+  private irqIntervalNs = 0;
   /** adapter->rx_itr_setting as ethtool -c reports it (1 adaptive, 0 off, else µs). */
-  private rxUsecsSetting: number;
+  private rxUsecsSetting = 1;
   private readonly itrTx = newRingContainer();
   private readonly itrRx = newRingContainer();
   private readonly jiffyNs: number;
@@ -176,10 +175,7 @@ export class IxgbeNic extends NetDevice implements LinkEndpoint {
     this.rxBorn = new Float64Array(this.rxRingSize);
     this.rxSum = new Float64Array(this.rxRingSize);
     this.rxReadyAt = new Float64Array(this.rxRingSize);
-    this.rxUsecsSetting = this.nic.rx_usecs;
-    this.adaptiveItr = this.nic.rx_usecs === 1;
-    this.itr = initialItr(this.nic.rx_usecs);
-    this.irqIntervalNs = eitrIntervalNs(this.itr);
+    this.setRxUsecs(this.nic.rx_usecs);
     this.jiffyNs = jiffyNs(params.group(BRIDGE_PARAMS).hz, 'bridge.hz:');
     this.slowLink = slowItrLink(this.nic.line_rate_bps);
     this.counters = stack.sim.counters.register(`${stack.name}.${opts.name}.ixgbe`, {
@@ -233,9 +229,13 @@ export class IxgbeNic extends NetDevice implements LinkEndpoint {
       throw new RangeError(`${this.name}.setRxUsecs: rx-usecs ${String(rxUsecs)} is not allowed; use an integer in 0..${RX_USECS_MAX} (1 = adaptive) (ethtool: -EINVAL)`);
     }
     this.rxUsecsSetting = rxUsecs;
-    this.adaptiveItr = rxUsecs === 1;
-    this.itr = initialItr(rxUsecs);
-    this.irqIntervalNs = eitrIntervalNs(this.itr); // ixgbe_write_eitr
+    this.ixgbe_write_eitr(initialItr(rxUsecs));
+  }
+
+  /** The vector's itr (µs × 4) into the EITR: the interval the hardware now throttles to. @models linux ixgbe_main.c ixgbe_write_eitr() */
+  private ixgbe_write_eitr(itr: number): void {
+    this.itr = itr;
+    this.irqIntervalNs = eitrIntervalNs(itr);
   }
 
   /** Received frames waiting for the driver. */
@@ -527,9 +527,8 @@ export class IxgbeNic extends NetDevice implements LinkEndpoint {
     const work = this.ixgbe_clean_rx_irq(budget);
     if (!cleanComplete || work >= budget) return budget;
     this.stack.napi_complete_done(this.napi, work);
-    if (this.adaptiveItr) {
-      this.itr = ixgbe_set_itr(this.itr, this.itrTx, this.itrRx, Math.floor(this.stack.sim.now / this.jiffyNs), this.slowLink);
-      this.irqIntervalNs = eitrIntervalNs(this.itr); // ixgbe_write_eitr
+    if (this.rxUsecsSetting === 1) { // adaptive
+      this.ixgbe_write_eitr(ixgbe_set_itr(this.itr, this.itrTx, this.itrRx, Math.floor(this.stack.sim.now / this.jiffyNs), this.slowLink));
     }
     this.irqEnabled = true; // ixgbe_irq_enable_queues
     if (this.rxNtc !== this.rxNtu) this.scheduleIrq(this.rxReadyAt[this.rxNtc % this.rxRingSize]!);
