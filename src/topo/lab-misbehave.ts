@@ -30,7 +30,7 @@ import {
   readTxRequest, txFlagNames, writeTxRequest, type TxRequest,
 } from '../io/netif';
 import { buildUdpFrame } from '../wire/build';
-import { checkNumber } from '../wire/error';
+import { checkInt } from '../wire/error';
 import type { Guest, XenHost } from './host';
 
 const PAGE_SIZE = 4096;
@@ -39,11 +39,6 @@ const EXTRA_FLAGS = 1;
 
 function fail(fn: string, what: string): never {
   throw new Error(`${fn}: ${what}`);
-}
-
-/** An integer argument in [min, max], or the error naming it. */
-function checkInt(fn: string, name: string, v: unknown, min: number, max: number): number {
-  return checkNumber(fn, name, v, min, max, true);
 }
 
 function queue0(fn: string, guest: Guest) {

@@ -27,7 +27,7 @@ import { Params } from '../params';
 import type { UdpSocket } from '../net/endpoint';
 import { XenHost, type GuestSpec, type XenHostOptions } from './host';
 import { CLASSIC_STEP_NAMES } from '../drivers/netfront/constants';
-import { checkNumber } from '../wire/error';
+import { checkInt } from '../wire/error';
 
 // ---------------------------------------------------------------------------------------------
 // The host
@@ -112,10 +112,10 @@ export function rxStream(host: XenHost, o: RxStreamOptions): RxStream {
   const port = o.port ?? 7000;
   const payload = o.payload ?? 1472;
   const burst = o.burst ?? 1;
-  checkInt('packets', o.packets, 1, 10_000_000);
-  checkInt('gapNs', o.gapNs, 0, 1e12);
-  checkInt('burst', burst, 1, 100_000);
-  checkInt('port', port, 1, 65535);
+  checkInt('rxStream', 'opts.packets', o.packets, 1, 10_000_000);
+  checkInt('rxStream', 'opts.gapNs', o.gapNs, 0, 1e12);
+  checkInt('rxStream', 'opts.burst', burst, 1, 100_000);
+  checkInt('rxStream', 'opts.port', port, 1, 65535);
   const sock = g.endpoint.socket(port) ?? g.endpoint.bind(port);
   const s: RxStream = { sock, sentAt: new Map(), sent: 0, delivered: [], latenciesNs: [] };
   sock.onReceive = (k, skb) => {
@@ -167,10 +167,6 @@ export function rxWarmUp(host: XenHost): void {
 
 function macString(b: Uint8Array): string {
   return Array.from(b, (x) => x.toString(16).padStart(2, '0')).join(':');
-}
-
-function checkInt(name: string, v: unknown, min: number, max: number): void {
-  checkNumber('rxStream', `opts.${name}`, v, min, max, true);
 }
 
 // ---------------------------------------------------------------------------------------------

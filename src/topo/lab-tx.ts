@@ -29,6 +29,7 @@ import { ringPageRows } from '../io/inspect';
 import { NETTXF_more_data } from '../io/netif';
 import { buildTcpFrame } from '../wire/build';
 import { Ipv4Addr } from '../wire/address';
+import { checkInt } from '../wire/error';
 import { TcpFlags } from '../wire/tcp';
 import { CHECKSUM_PARTIAL, SKB_GSO_TCPV4, type SkBuff } from '../net/skb';
 import type { NetfrontQueue } from '../drivers/netfront/queue';
@@ -42,13 +43,6 @@ function fail(fn: string, what: string): never {
 
 function checkRecords(fn: string, records: unknown): asserts records is readonly AnyTraceRecord[] {
   if (!Array.isArray(records)) fail(fn, `records must be an array of trace records (e.g. host.sim.trace.record('*').records), got ${records === null ? 'null' : typeof records}`);
-}
-
-function checkCount(fn: string, name: string, v: unknown, min: number, max = Number.MAX_SAFE_INTEGER): number {
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) {
-    fail(fn, `${name} ${String(v)} is not allowed; use an integer in ${min}..${max}`);
-  }
-  return v;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -78,7 +72,7 @@ export interface WalkRow {
  */
 export function packetWalk(records: readonly AnyTraceRecord[], pkt: number): WalkRow[] {
   checkRecords('packetWalk', records);
-  checkCount('packetWalk', 'pkt', pkt, 0);
+  checkInt('packetWalk', 'pkt', pkt, 0);
   const out: WalkRow[] = [];
   let t0 = -1;
   for (const r of records) {
@@ -129,7 +123,7 @@ export interface WalkSpanOptions {
 export function walkSpans(walk: readonly WalkRow[], opts: WalkSpanOptions = {}): WalkSpan[] {
   if (!Array.isArray(walk)) fail('walkSpans', 'walk must be an array of rows from packetWalk()');
   const markNs = opts.markNs ?? 40;
-  checkCount('walkSpans', 'markNs', markNs, 0, 1_000_000);
+  checkInt('walkSpans', 'markNs', markNs, 0, 1_000_000);
   const t0 = walk.length > 0 ? walk[0]!.t_ns : 0;
   const cursor = new Map<string, number>();
   const spans: WalkSpan[] = [];
@@ -207,13 +201,13 @@ export interface BurstOptions {
 export function sendBursts(host: XenHost, guest: Guest, o: BurstOptions): number[] {
   const fn = 'sendBursts';
   if (o === null || typeof o !== 'object') fail(fn, 'options must be an object {packets, burst, gapNs}');
-  const packets = checkCount(fn, 'packets', o.packets, 0, 10_000_000);
-  const burst = checkCount(fn, 'burst', o.burst, 1, 4096);
-  const gapNs = checkCount(fn, 'gapNs', o.gapNs, 0);
-  const startNs = checkCount(fn, 'startNs', o.startNs ?? 0, 0);
+  const packets = checkInt(fn, 'packets', o.packets, 0, 10_000_000);
+  const burst = checkInt(fn, 'burst', o.burst, 1, 4096);
+  const gapNs = checkInt(fn, 'gapNs', o.gapNs, 0);
+  const startNs = checkInt(fn, 'startNs', o.startNs ?? 0, 0);
   // Checked now rather than when the first burst goes out, inside the simulator's event loop.
-  const payload = checkCount(fn, 'payload', o.payload ?? 1472, 0, guest.eth0.mtu - 28);
-  const port = checkCount(fn, 'port', o.port ?? 9000, 0, 0xffff);
+  const payload = checkInt(fn, 'payload', o.payload ?? 1472, 0, guest.eth0.mtu - 28);
+  const port = checkInt(fn, 'port', o.port ?? 9000, 0, 0xffff);
   const dst = Ipv4Addr.parse(o.dst ?? '10.0.0.100');
   const ids: number[] = [];
   if (packets === 0) return ids;
@@ -244,7 +238,7 @@ export interface GuestFrames {
  * and returns them as one view; throws if their machine frames are not contiguous.
  */
 export function guestFrames(host: XenHost, guest: Guest, n: number): GuestFrames {
-  checkCount('guestFrames', 'n', n, 1, 64);
+  checkInt('guestFrames', 'n', n, 1, 64);
   const xen = guest.netfront.xen;
   const pfns = xen.allocPages(n);
   const mfns = pfns.map((p) => xen.pfn_to_gfn(p));
@@ -290,10 +284,10 @@ export interface GsoSkb {
  */
 export function buildGsoSkb(host: XenHost, guest: Guest, o: GsoSkbOptions = {}): GsoSkb {
   const fn = 'buildGsoSkb';
-  const payload = checkCount(fn, 'payload', o.payload ?? 8000, 1, 60000);
-  const mss = checkCount(fn, 'mss', o.mss ?? 1448, 1, 65535);
-  const fragOffset = checkCount(fn, 'fragOffset', o.fragOffset ?? 2500, 0, PAGE_SIZE - 1);
-  const fragBytes = checkCount(fn, 'fragBytes', o.fragBytes ?? payload, 1, payload);
+  const payload = checkInt(fn, 'payload', o.payload ?? 8000, 1, 60000);
+  const mss = checkInt(fn, 'mss', o.mss ?? 1448, 1, 65535);
+  const fragOffset = checkInt(fn, 'fragOffset', o.fragOffset ?? 2500, 0, PAGE_SIZE - 1);
+  const fragBytes = checkInt(fn, 'fragBytes', o.fragBytes ?? payload, 1, payload);
   const nPages = Math.ceil((fragOffset + payload) / PAGE_SIZE);
   const nFrags = Math.ceil(payload / fragBytes);
   if (nFrags > 17) fail(fn, `fragBytes ${fragBytes} makes ${nFrags} frags; MAX_SKB_FRAGS is 17`);
@@ -431,7 +425,7 @@ export function txRingOccupancy(records: readonly AnyTraceRecord[], opts: RingOc
   let cons = 0;
   let rsp = 0;
   if (opts.startProd !== undefined) {
-    checkCount('txRingOccupancy', 'startProd', opts.startProd, 0, 0xffffffff);
+    checkInt('txRingOccupancy', 'startProd', opts.startProd, 0, 0xffffffff);
     prod = cons = rsp = opts.startProd;
   }
   const t0 = opts.t0 ?? (records.length > 0 ? records[0]!.t : 0);
@@ -485,8 +479,8 @@ export interface NotificationPort {
 export function notificationStats(records: readonly AnyTraceRecord[], at?: NotificationPort): NotificationStats {
   checkRecords('notificationStats', records);
   if (at !== undefined) {
-    checkCount('notificationStats', 'at.domid', at.domid, 0, 0x7fef);
-    checkCount('notificationStats', 'at.port', at.port, 0, 4095);
+    checkInt('notificationStats', 'at.domid', at.domid, 0, 0x7fef);
+    checkInt('notificationStats', 'at.port', at.port, 0, 4095);
   }
   const s: NotificationStats = { pushes: 0, pushNotifies: 0, kicksToBackend: 0, kicksToFrontend: 0, responses: 0 };
   for (const r of records) {
@@ -541,7 +535,7 @@ const HYPERCALL_ROWS: Record<string, string> = {
 export function dom0CpuByStep(records: readonly AnyTraceRecord[], opts: CpuByStepOptions): CpuStepRow[] {
   checkRecords('dom0CpuByStep', records);
   if (opts === null || typeof opts !== 'object') fail('dom0CpuByStep', 'options must be an object {packets}');
-  const packets = checkCount('dom0CpuByStep', 'packets', opts.packets, 1);
+  const packets = checkInt('dom0CpuByStep', 'packets', opts.packets, 1);
   const dom = opts.dom ?? 0;
   const rows = new Map<string, CpuStepRow>();
   const add = (key: string, fn: string, lane: string, ns: number): void => {

@@ -91,6 +91,11 @@ export function checkNumber(fn: string, param: string, v: unknown, min: number, 
   return v;
 }
 
+/** `v` when it is an integer in `[min, max]`; otherwise the bad-argument error (see checkNumber). */
+export function checkInt(fn: string, param: string, v: unknown, min: number, max = Number.MAX_SAFE_INTEGER): number {
+  return checkNumber(fn, param, v, min, max, true);
+}
+
 /** Checks that `[off, off+len)` lies in `buf`; throws a bad-argument error otherwise. */
 export function checkRange(fn: string, buf: Uint8Array, off: number, len: number): void {
   if (!Number.isInteger(off) || off < 0 || off > buf.length) badArg(fn, 'offset', off, `use an integer in 0..${buf.length}`);
