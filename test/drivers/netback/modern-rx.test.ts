@@ -6,6 +6,15 @@ import { RING_GET_REQUEST } from '../../../src/io/ring';
 import { CHECKSUM_PARTIAL, SKB_GSO_TCPV4, type SkBuff } from '../../../src/net/skb';
 import type { Host } from './harness';
 
+/** A TCPv4 GSO skb (MSS 1448, CHECKSUM_PARTIAL) holding `frame`, as dom0's stack hands one to a vif. */
+function gsoSkbOf(h: Host, frame: Uint8Array): SkBuff {
+  const skb = skbOf(h, frame);
+  skb.gsoSize = 1448;
+  skb.gsoType = SKB_GSO_TCPV4;
+  skb.ipSummed = CHECKSUM_PARTIAL;
+  return skb;
+}
+
 describe('modern netback guest receive', () => {
   it('xenvif_rx_action() copies a queued packet into the posted buffer and answers with its length', () => {
     const h = makeHost();
@@ -32,11 +41,7 @@ describe('modern netback guest receive', () => {
     const bufs = fe.postRx(8);
     h.sim.run();
     const frame = udpFrame(9000);
-    const skb = skbOf(h, frame);
-    skb.gsoSize = 1448;
-    skb.gsoType = SKB_GSO_TCPV4;
-    skb.ipSummed = CHECKSUM_PARTIAL;
-    fe.vif.ndo_start_xmit(skb);
+    fe.vif.ndo_start_xmit(gsoSkbOf(h, frame));
     h.sim.run();
     // 9000 bytes = 3 data slots + 1 extra
     expect(fe.rx.sring.rsp_prod).toBe(4);
@@ -63,13 +68,7 @@ describe('modern netback guest receive', () => {
     h.sim.run();
     const frames = Array.from({ length: 5 }, (_, i) => udpFrame(60_000, i));
     const gt0 = h.sim.counters.snapshot()['xen.gnttab']!;
-    for (const f of frames) {
-      const skb = skbOf(h, f);
-      skb.gsoSize = 1448;
-      skb.gsoType = SKB_GSO_TCPV4;
-      skb.ipSummed = CHECKSUM_PARTIAL;
-      fe.vif.ndo_start_xmit(skb);
-    }
+    for (const f of frames) fe.vif.ndo_start_xmit(gsoSkbOf(h, f));
     h.sim.run();
     const gt = h.sim.counters.snapshot()['xen.gnttab']!;
     // 15 data slots (⌈60000 / 4096⌉) + 1 extra per packet
