@@ -28,6 +28,7 @@ import type { UdpSocket } from '../net/endpoint';
 import { XenHost, type GuestSpec, type XenHostOptions } from './host';
 import { CLASSIC_STEP_NAMES } from '../drivers/netfront/constants';
 import { checkInt } from '../wire/error';
+import { MacAddr } from '../wire/address';
 
 // ---------------------------------------------------------------------------------------------
 // The host
@@ -148,13 +149,13 @@ export function rxStream(host: XenHost, o: RxStreamOptions): RxStream {
  */
 export function rxWarmUp(host: XenHost): void {
   const ext = host.external.endpoint;
-  const extMac = macString(ext.dev.mac);
+  const extMac = MacAddr.fromBytes(ext.dev.mac).toString();
   if (ext.socket(9) === undefined) ext.bind(9);
   // First the external host talks to dom0 (xenbr0's own address): the bridge learns the client's
   // MAC without flooding anything to the guests.
   const d0 = host.dom0Endpoint;
   if (d0.socket(9) === undefined) d0.bind(9);
-  ext.addNeighbour(d0.ip, macString(d0.dev.mac));
+  ext.addNeighbour(d0.ip, MacAddr.fromBytes(d0.dev.mac).toString());
   ext.sendUdp(d0.ip, 9, 18);
   host.runFor(MS / 10);
   for (const g of host.guests) {
@@ -163,10 +164,6 @@ export function rxWarmUp(host: XenHost): void {
     g.endpoint.sendUdp(ext.ip, 9, 18);
   }
   host.runFor(MS);
-}
-
-function macString(b: Uint8Array): string {
-  return Array.from(b, (x) => x.toString(16).padStart(2, '0')).join(':');
 }
 
 // ---------------------------------------------------------------------------------------------

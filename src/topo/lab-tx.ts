@@ -28,7 +28,7 @@ import type { AnyTraceRecord } from '../sim/trace';
 import { ringPageRows } from '../io/inspect';
 import { NETTXF_more_data } from '../io/netif';
 import { buildTcpFrame } from '../wire/build';
-import { Ipv4Addr } from '../wire/address';
+import { Ipv4Addr, MacAddr } from '../wire/address';
 import { checkInt } from '../wire/error';
 import { TcpFlags } from '../wire/tcp';
 import { CHECKSUM_PARTIAL, SKB_GSO_TCPV4, type SkBuff } from '../net/skb';
@@ -293,7 +293,7 @@ export function buildGsoSkb(host: XenHost, guest: Guest, o: GsoSkbOptions = {}):
   if (nFrags > 17) fail(fn, `fragBytes ${fragBytes} makes ${nFrags} frags; MAX_SKB_FRAGS is 17`);
   const frames = guestFrames(host, guest, nPages);
   const frame = buildTcpFrame({
-    srcMac: guest.mac, dstMac: o.dstMac ?? macString(host.external.nic.mac), srcIp: guest.ip, dstIp: o.dstIp ?? '10.0.0.100',
+    srcMac: guest.mac, dstMac: o.dstMac ?? MacAddr.fromBytes(host.external.nic.mac).toString(), srcIp: guest.ip, dstIp: o.dstIp ?? '10.0.0.100',
     srcPort: 40000, dstPort: o.dstPort ?? 5001, seq: 1, ack: 1, flags: TcpFlags.ACK | TcpFlags.PSH,
     payloadLength: payload, checksum: 'partial',
   });
@@ -312,10 +312,6 @@ export function buildGsoSkb(host: XenHost, guest: Guest, o: GsoSkbOptions = {}):
   skb.gsoSize = mss;
   skb.gsoType = SKB_GSO_TCPV4;
   return { skb, id: skb.id, frames, frame };
-}
-
-function macString(mac: Uint8Array): string {
-  return Array.from(mac, (b) => b.toString(16).padStart(2, '0')).join(':');
 }
 
 // ---------------------------------------------------------------------------------------------
