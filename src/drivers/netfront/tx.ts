@@ -38,7 +38,7 @@
  * xen_irq_lateeoi()). With `netfront.lateeoi` false, or classic, the handler is bound plainly.
  */
 import {
-  CHECKSUM_PARTIAL, CHECKSUM_UNNECESSARY, SKB_GSO_TCPV4, SKB_GSO_TCPV6, type SkBuff,
+  CHECKSUM_PARTIAL, CHECKSUM_UNNECESSARY, SKB_GSO_DODGY, SKB_GSO_TCPV4, SKB_GSO_TCPV6, type SkBuff,
 } from '../../net/skb';
 import { NETDEV_TX_BUSY, NETDEV_TX_OK, type NetdevTx } from '../../net/netdevice';
 import { emitStep } from '../../net/walk';
@@ -197,6 +197,18 @@ export function xennet_mark_tx_pending(q: NetfrontQueue): void {
 }
 
 /**
+ * netif_needs_gso() against netfront's features: a GSO skb the device cannot take as it is — a
+ * gso_type bit outside NETIF_F_TSO / NETIF_F_TSO6 / NETIF_F_GSO_ROBUST (skb_gso_ok), or a checksum
+ * state other than CHECKSUM_PARTIAL / CHECKSUM_UNNECESSARY.
+ * @models torvalds/linux include/linux/netdevice.h netif_needs_gso(), skb_gso_ok(), net_gso_ok()
+ */
+function netif_needs_gso(np: NetfrontInfo, skb: SkBuff): boolean {
+  if (skb.gsoSize === 0) return false;
+  const ok = (np.featureTso ? SKB_GSO_TCPV4 : 0) | (np.featureTso6 ? SKB_GSO_TCPV6 : 0) | SKB_GSO_DODGY;
+  return (skb.gsoType & ~ok) !== 0 || (skb.ipSummed !== CHECKSUM_PARTIAL && skb.ipSummed !== CHECKSUM_UNNECESSARY);
+}
+
+/**
  * Transmits one skb on the guest's eth0: always returns NETDEV_TX_OK (a packet that cannot be
  * sent is dropped and counted).
  * @models torvalds/linux drivers/net/xen-netfront.c xennet_start_xmit()
@@ -213,8 +225,18 @@ export function xennet_start_xmit(np: NetfrontInfo, skb: SkBuff): NetdevTx {
 
   let cost = p.start_xmit_ns;
   const slots = xennet_count_skb_slots(skb);
+  const linearize = slots > MAX_XEN_SKB_FRAGS + 1;
+  // Linux drops after linearising and bouncing; what it drops for depends only on the skb as it came.
+  const drop = !np.netdev.carrier ? 'tx_carrier_off'
+    : slots > 1 && !np.featureSg ? 'tx_no_sg'
+    : netif_needs_gso(np, skb) ? 'tx_needs_gso' : null;
+  // Linux never gets here with fewer than XEN_NETIF_NR_SLOTS_MIN + 1 free slots (the queue stops
+  // first), which every skb fits once linearised. A caller that ignores the stop gets TX_BUSY
+  // rather than an overrun ring, decided before anything is copied: the skb stays the caller's.
+  const copies = linearize || np.bounce || PAGE_SIZE - offsetInPage(skb.head, skb.data) < ETH_HLEN;
+  if (drop === null && RING_FREE_REQUESTS(q.tx) < (copies ? MAX_XEN_SKB_FRAGS + 1 : slots) + 1) return NETDEV_TX_BUSY;
   const pool = np.stack.skbs;
-  if (slots > MAX_XEN_SKB_FRAGS + 1) {
+  if (linearize) {
     // "skb rides the rocket": skb_linearize.
     const n = pool.copy(skb);
     pool.free(skb);
@@ -232,12 +254,7 @@ export function xennet_start_xmit(np: NetfrontInfo, skb: SkBuff): NetdevTx {
     np.counters.tx_bounce++;
     cost += Math.round(skb.len * p.copy_byte_ns);
   }
-  if (!np.netdev.carrier) return dropTx(np, skb, 'tx_carrier_off');
-  // Linux never gets here with a stopped queue; a caller that ignores the stop gets TX_BUSY rather
-  // than an overrun ring (the skb stays with the caller).
-  if (RING_FREE_REQUESTS(q.tx) < slots + 1) return NETDEV_TX_BUSY;
-  if (slots > 1 && !np.featureSg) return dropTx(np, skb, 'tx_no_sg');
-  if (skb.gsoSize !== 0 && !((skb.gsoType & SKB_GSO_TCPV6) ? np.featureTso6 : np.featureTso)) return dropTx(np, skb, 'tx_needs_gso');
+  if (drop !== null) return dropTx(np, skb, drop);
 
   const tr = np.tpStep.on;
   const dom = np.xen.domid;

@@ -4,7 +4,8 @@
  * source behaviour it pins.
  */
 import { describe, expect, it } from 'vitest';
-import { CHECKSUM_PARTIAL, CHECKSUM_UNNECESSARY, SKB_GSO_TCPV4, SKB_GSO_TCPV6 } from '../../../src/net/skb';
+import { CHECKSUM_NONE, CHECKSUM_PARTIAL, CHECKSUM_UNNECESSARY, SKB_GSO_DODGY, SKB_GSO_TCP_ECN, SKB_GSO_TCPV4, SKB_GSO_TCPV6 } from '../../../src/net/skb';
+import { NETDEV_TX_BUSY, NETDEV_TX_OK } from '../../../src/net/netdevice';
 import { NETIF_RSP_DROPPED, NETIF_RSP_ERROR } from '../../../src/io/netif';
 import { xennet_count_skb_slots } from '../../../src/drivers/netfront/tx';
 import { DEFAULT_FEATURES, linearSkb, makeRig, run } from './backend';
@@ -98,6 +99,64 @@ describe('xennet_start_xmit(): drops, linearize, bounce', () => {
   });
 });
 
+describe('xennet_start_xmit(): a stopped queue ignored, and the skb that must be copied', () => {
+  /** Fills the ring (the backend never answers) until `free` request slots are left. */
+  function fillTo(r: ReturnType<typeof makeRig>, free: number): void {
+    const q = r.np.queues[0]!;
+    const unconsumed = (): number => (q.tx.req_prod_pvt - q.tx.rsp_cons) >>> 0;
+    while (256 - unconsumed() > free) r.np.netdev.ndo_start_xmit(linearSkb(r.pool, 60));
+    expect(256 - unconsumed()).toBe(free);
+  }
+
+  /** 100 linear bytes and 17 frags of 200 bytes, each across a page boundary: 35 slots. */
+  function rocket(r: ReturnType<typeof makeRig>): ReturnType<typeof linearSkb> {
+    const skb = linearSkb(r.pool, 100, 9);
+    const buf = new Uint8Array(18 * 4096);
+    for (let k = 0; k < 17; k++) skb.addFrag(buf, k * 4096 + 4000, 200);
+    expect(xennet_count_skb_slots(skb)).toBe(35);
+    return skb;
+  }
+
+  it('a 35-slot skb with 24 slots free is linearised and sent (Linux has no TX_BUSY; the linear copy takes one slot)', () => {
+    const r = makeRig();
+    fillTo(r, 24);
+    r.np.netdev.txStopped = false; // 24 free: the queue runs in Linux too (it stops below 19)
+    expect(r.np.netdev.ndo_start_xmit(rocket(r))).toBe(NETDEV_TX_OK);
+    expect(r.np.counters.tx_linearize).toBe(1);
+  });
+
+  it('TX_BUSY is decided before linearising or bouncing: the caller still owns its skb, untouched, and can send it later', () => {
+    for (const bounce of [false, true]) {
+      const r = makeRig();
+      fillTo(r, 2);
+      r.np.bounce = bounce; // as for an untrusted backend: every skb is copied to a fresh page
+      const skb = bounce ? linearSkb(r.pool, 300, 7) : rocket(r);
+      const len = skb.len;
+      const allocated = r.pool.allocated;
+      expect(r.np.netdev.ndo_start_xmit(skb)).toBe(NETDEV_TX_BUSY);
+      expect([skb.len, skb.inPool, r.pool.allocated]).toEqual([len, false, allocated]);
+      expect([r.np.counters.tx_linearize, r.np.counters.tx_bounce]).toEqual([0, 0]);
+    }
+  });
+
+  it('netif_needs_gso(): a GSO skb whose checksum is neither PARTIAL nor UNNECESSARY, or with a gso_type bit netfront lacks (TCP_ECN), is dropped as tx_needs_gso; DODGY (NETIF_F_GSO_ROBUST) is taken', () => {
+    const r = makeRig();
+    const gso = (type: number, summed: number): ReturnType<typeof linearSkb> => {
+      const skb = linearSkb(r.pool, 3000);
+      skb.gsoSize = 1448; skb.gsoType = type; skb.ipSummed = summed;
+      return skb;
+    };
+    r.np.netdev.ndo_start_xmit(gso(SKB_GSO_TCPV4, CHECKSUM_NONE));
+    r.np.netdev.ndo_start_xmit(gso(SKB_GSO_TCPV4 | SKB_GSO_TCP_ECN, CHECKSUM_PARTIAL));
+    expect(r.sim.drops.total({ reason: 'tx_needs_gso' })).toBe(2);
+    r.np.netdev.ndo_start_xmit(gso(SKB_GSO_TCPV4, CHECKSUM_UNNECESSARY));
+    r.np.netdev.ndo_start_xmit(gso(SKB_GSO_TCPV6 | SKB_GSO_DODGY, CHECKSUM_PARTIAL));
+    expect(r.sim.drops.total({ reason: 'tx_needs_gso' })).toBe(2);
+    expect(r.be.readTxPacket()!.extras[0]!.gso?.type).toBe(1);
+    expect(r.be.readTxPacket()!.extras[0]!.gso?.type).toBe(2);
+  });
+});
+
 describe('xennet_tx_buf_gc()', () => {
   it('ERROR and DROPPED responses are not acted upon: the skb, ids and grants are released as for OKAY, the device is fine', () => {
     const r = makeRig();
@@ -120,6 +179,7 @@ describe('xennet_tx_buf_gc()', () => {
     const skb = linearSkb(r.pool, 3000, 3);
     skb.gsoSize = 1400;
     skb.gsoType = SKB_GSO_TCPV4;
+    skb.ipSummed = CHECKSUM_PARTIAL;
     r.np.netdev.ndo_start_xmit(skb);
     const p = r.be.readTxPacket()!;
     r.be.respond(p);
