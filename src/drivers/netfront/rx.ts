@@ -59,7 +59,7 @@ import {
   rxResponseFlags, rxResponseId, rxResponseOffset, rxResponseStatus, writeRxRequest,
 } from '../../io/netif';
 import {
-  E2BIG, EBADR, EINVAL, ENOENT, ENOMEM, INVALID_GRANT_REF, NET_RX_RING_SIZE, NET_RX_SLOTS_MIN, RX_COPY_THRESHOLD,
+  E2BIG, EBADR, EINVAL, ENOENT, ENOMEM, ETH_HLEN, INVALID_GRANT_REF, NET_RX_RING_SIZE, NET_RX_SLOTS_MIN, RX_COPY_THRESHOLD,
   RX_DFL_MIN_TARGET, RX_MAX_TARGET, XEN_EOI_FLAG_SPURIOUS,
 } from './constants';
 import type { NetfrontQueue } from './queue';
@@ -625,10 +625,12 @@ export function handle_incoming_queue(q: NetfrontQueue): number {
       dropped++;
       continue;
     }
+    // 2.6.18's netif_poll counts the frame before eth_type_trans(); handle_incoming_queue after it.
+    const bytes = np.classic ? skb.len : Math.max(skb.len - ETH_HLEN, 0);
     dev.stats.rx_packets++;
-    dev.stats.rx_bytes += skb.len;
+    dev.stats.rx_bytes += bytes;
     np.counters.rx_packets++;
-    np.counters.rx_bytes += skb.len;
+    np.counters.rx_bytes += bytes;
     // 2.6.18 netif_poll calls netif_receive_skb itself: the guest stack's own step shows it.
     if (np.tpStep.on && !np.classic) emitStep(np.tpStep, skb.id, 'napi_gro_receive', 'domU', np.xen.domid, 0, `len ${skb.len}`);
     np.stack.napi_gro_receive(dev, skb);

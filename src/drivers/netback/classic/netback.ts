@@ -784,7 +784,7 @@ export class ClassicNetback implements SkbDestructor {
     if (nb.tpStep.on) nb.step(skb.id, 'netbk_fill_frags', 0, `${skb.nrFrags} frag(s), ${skb.len} B`);
     skb.dev = vif;
     vif.stats.rx_packets++;
-    vif.stats.rx_bytes += skb.len;
+    vif.stats.rx_bytes += skb.len - ETH_HLEN; // after eth_type_trans(), as net_tx_action counts
     if (nb.tpStep.on) nb.step(skb.id, 'net_tx_submit', 0, `${skb.len} B to netif_rx`);
     nb.flushCost();
     nb.stack.netif_rx(skb);

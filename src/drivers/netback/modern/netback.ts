@@ -878,9 +878,10 @@ function xenvif_tx_submit(q: XenvifQueue): number {
       if (skb.gsoSize !== 0) skb.gsoSegs = Math.ceil((skb.len - hdrlen) / skb.gsoSize);
       if (tpOn) nb.step(skb.id, 'checksum_setup', 0, `csum_start ${skb.csumStart} csum_offset ${skb.csumOffset}`);
     }
-    vif.stats.rx_bytes += skb.len;
+    // Counted after eth_type_trans() has pulled the Ethernet header, as Linux counts it.
+    vif.stats.rx_bytes += skb.len - ETH_HLEN;
     vif.stats.rx_packets++;
-    q.stats.rx_bytes += skb.len;
+    q.stats.rx_bytes += skb.len - ETH_HLEN;
     q.stats.rx_packets++;
     workDone++;
     if (skb.destructor !== null) vif.counters.tx_zerocopy_sent++;
