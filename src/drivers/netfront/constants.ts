@@ -41,6 +41,7 @@ export const EBADR = 53;
 export const ENOMEM = 12;
 export const ENODEV = 19;
 export const EAGAIN = 11;
+export const EPROTO = 71;
 
 export const XENBUS_STATE_NAMES: readonly string[] = [
   'Unknown', 'Initialising', 'InitWait', 'Initialised', 'Connected', 'Closing', 'Closed', 'Reconfiguring', 'Reconfigured',

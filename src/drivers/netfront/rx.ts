@@ -59,13 +59,14 @@ import {
   rxResponseFlags, rxResponseId, rxResponseOffset, rxResponseStatus, writeRxRequest,
 } from '../../io/netif';
 import {
-  E2BIG, EBADR, EINVAL, ENOENT, ENOMEM, ETH_HLEN, INVALID_GRANT_REF, NET_RX_RING_SIZE, NET_RX_SLOTS_MIN, RX_COPY_THRESHOLD,
+  E2BIG, EBADR, EINVAL, ENOENT, ENOMEM, EPROTO, ETH_HLEN, INVALID_GRANT_REF, NET_RX_RING_SIZE, NET_RX_SLOTS_MIN, RX_COPY_THRESHOLD,
   RX_DFL_MIN_TARGET, RX_MAX_TARGET, XEN_EOI_FLAG_SPURIOUS,
 } from './constants';
 import type { NetfrontQueue } from './queue';
 import type { NetfrontInfo } from './info';
 import { xennet_handle_tx_irq } from './tx';
 import { copyBytes } from '../../wire/copy';
+import { skbChecksumSetup } from '../../net/checksum-setup';
 
 const PAGE_SIZE = 4096;
 const RX_MASK = NET_RX_RING_SIZE - 1;
@@ -422,28 +423,20 @@ function freeTmp(q: NetfrontQueue, from: number): void {
 }
 
 /**
- * A GSO packet must be CHECKSUM_PARTIAL (buggy peers forget csum_blank); CHECKSUM_PARTIAL needs
- * csum_start/offset from the IPv4 and TCP/UDP headers. Returns 0 or -EPROTO.
- * @models torvalds/linux drivers/net/xen-netfront.c checksum_setup() (skb_checksum_setup for IPv4)
- * @simplified IPv4 only (IPv6 packets needing setup are dropped).
+ * A GSO packet must be CHECKSUM_PARTIAL (buggy peers forget csum_blank; its check field is then
+ * recalculated); CHECKSUM_PARTIAL needs csum_start/offset from the IPv4 or IPv6 and TCP/UDP
+ * headers (skb_checksum_setup). Returns 0 or -EPROTO.
+ * @models torvalds/linux drivers/net/xen-netfront.c checksum_setup()
  */
 export function checksum_setup(np: NetfrontInfo, skb: SkBuff): number {
+  let recalculate = false;
   if (skb.ipSummed !== CHECKSUM_PARTIAL && skb.gsoSize !== 0) {
     np.counters.rx_gso_checksum_fixup++;
     skb.ipSummed = CHECKSUM_PARTIAL;
+    recalculate = true;
   }
   if (skb.ipSummed !== CHECKSUM_PARTIAL) return 0;
-  const h = skb.head;
-  const d = skb.data;
-  if (skb.headLen < 14 + 20 || h[d + 12] !== 0x08 || h[d + 13] !== 0x00) return -71;
-  const ihl = (h[d + 14]! & 15) * 4;
-  const proto = h[d + 14 + 9];
-  if (ihl < 20) return -71;
-  skb.csumStart = 14 + ihl;
-  if (proto === 6) skb.csumOffset = 16;
-  else if (proto === 17) skb.csumOffset = 6;
-  else return -71;
-  return 0;
+  return skbChecksumSetup(skb, recalculate) < 0 ? -EPROTO : 0;
 }
 
 /** Builds the skb of the packet collected in tmp: head pull, frags, checksum state. Null on error. */

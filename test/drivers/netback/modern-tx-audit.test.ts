@@ -5,6 +5,7 @@
  * errors and their log lines), the multi-slot header copy, zero-size slots, credit scheduling.
  */
 import { describe, expect, it } from 'vitest';
+import { csum_tcpudp_magic } from '../../../src/wire/checksum';
 import { makeHost, Frontend, udpFrame, skbBytes, type Host } from './harness';
 import {
   NETIF_RSP_OKAY, NETIF_RSP_ERROR, NETIF_RSP_NULL, NETTXF_more_data, NETTXF_extra_info, NETTXF_csum_blank,
@@ -383,6 +384,11 @@ describe('xenvif_tx_check_gop() map errors and xenvif_tx_submit()', () => {
     expect(h.stack.received).toHaveLength(1);
     expect(h.stack.received[0]!.ipSummed).toBe(CHECKSUM_PARTIAL);
     expect(fe.vif.counters.rx_gso_checksum_fixup).toBe(1);
+    // recalculate_partial_csum: the TCP check field now holds the pseudo-header sum.
+    const got = new Uint8Array(3000);
+    h.stack.received[0]!.copyBits(0, got, 0, 3000);
+    const ip = (o: number): number => ((frame[o]! << 24) | (frame[o + 1]! << 16) | (frame[o + 2]! << 8) | frame[o + 3]!) >>> 0;
+    expect((got[50]! << 8) | got[51]!).toBe(~csum_tcpudp_magic(ip(26), ip(30), 3000 - 34, 6, 0) & 0xffff);
     expect(h.sim.drops.total({ reason: 'checksum_setup' })).toBe(1);
     // The dropped skb's mapped page went back through the zerocopy callback: answered OKAY.
     expect(fe.tx.sring.rsp_prod).toBe(1);

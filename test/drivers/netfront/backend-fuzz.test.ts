@@ -10,18 +10,7 @@ import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { RING_GET_RESPONSE } from '../../../src/io/ring';
 import { writeRxResponse } from '../../../src/io/netif';
-import { linearSkb, makeRig, run, type Rig } from './backend';
-
-/** An Ethernet/IPv4/TCP frame of `len` bytes (headers valid enough for checksum_setup). */
-function tcpFrame(len: number, seed = 0): Uint8Array {
-  const f = new Uint8Array(len);
-  for (let i = 0; i < len; i++) f[i] = (i * 29 + seed) & 0xff;
-  if (len >= 24) {
-    f[12] = 0x08; f[13] = 0x00;
-    f[14] = 0x45; f[23] = 6;
-  }
-  return f;
-}
+import { linearSkb, makeRig, type Rig, run, tcpFrame } from './backend';
 
 type RxPick =
   | { kind: 'data'; len: number; offset: number; flags: number; status: number | null }

@@ -257,6 +257,20 @@ export function linearSkb(pool: SkbPool, len: number, seed = 1): SkBuff {
   return skb;
 }
 
+/**
+ * An Ethernet/IPv4/TCP frame of `len` bytes, patterned from `seed`, with the headers
+ * checksum_setup reads: IPv4, ihl 5, DF and no fragment offset, TCP.
+ */
+export function tcpFrame(len: number, seed = 0): Uint8Array {
+  const f = new Uint8Array(len);
+  for (let i = 0; i < len; i++) f[i] = (i * 29 + seed) & 0xff;
+  if (len >= 24) {
+    f[12] = 0x08; f[13] = 0x00;
+    f[14] = 0x45; f[20] = 0x40; f[21] = 0; f[23] = 6;
+  }
+  return f;
+}
+
 /** Runs the simulation for `ns` of virtual time. */
 export function run(r: Rig, ns = 1_000_000): void {
   r.sim.run({ until: r.sim.now + ns });

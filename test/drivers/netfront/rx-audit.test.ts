@@ -6,18 +6,10 @@
 import { describe, expect, it } from 'vitest';
 import { CHECKSUM_PARTIAL, CHECKSUM_UNNECESSARY } from '../../../src/net/skb';
 import { RING_GET_REQUEST, RING_GET_RESPONSE } from '../../../src/io/ring';
-import { NETRXF_extra_info, NETRXF_more_data, rxRequestGref, rxRequestId } from '../../../src/io/netif';
+import { NETRXF_csum_blank, NETRXF_extra_info, NETRXF_more_data, XEN_NETIF_GSO_TYPE_TCPV4, rxRequestGref, rxRequestId } from '../../../src/io/netif';
+import { csum_tcpudp_magic } from '../../../src/wire/checksum';
 import { INVALID_GRANT_REF } from '../../../src/drivers/netfront/constants';
-import { linearSkb, makeRig, run, type Rig } from './backend';
-
-/** An Ethernet/IPv4/TCP frame of `len` bytes (headers valid enough for checksum_setup). */
-function tcpFrame(len: number, seed = 0): Uint8Array {
-  const f = new Uint8Array(len);
-  for (let i = 0; i < len; i++) f[i] = (i * 29 + seed) & 0xff;
-  f[12] = 0x08; f[13] = 0x00;
-  f[14] = 0x45; f[23] = 6;
-  return f;
-}
+import { linearSkb, makeRig, type Rig, run, tcpFrame } from './backend';
 
 /** Writes a raw extra_info response (8 bytes) in the next rx slot, consuming its request. */
 function rxRawExtra(r: Rig, bytes: number[]): void {
@@ -72,9 +64,9 @@ describe('xennet_poll() flags and bookkeeping', () => {
   it('work_done does not count packets that checksum_setup dropped (work_done -= handle_incoming_queue())', () => {
     const r = makeRig();
     const polls = r.sim.trace.record('netfront.rx.poll');
-    // csum_blank on a frame that is not IPv4: checksum_setup fails, the packet is dropped.
+    // csum_blank on a frame that is not IP (ARP): checksum_setup fails, the packet is dropped.
     const bad = tcpFrame(200, 4);
-    bad[12] = 0x86; bad[13] = 0xdd;
+    bad[12] = 0x08; bad[13] = 0x06;
     r.be.rxSlot(bad, 0x0002);
     r.be.rxSlot(bad, 0x0002);
     r.be.rxSlot(tcpFrame(200, 5), 0);
@@ -85,6 +77,54 @@ describe('xennet_poll() flags and bookkeeping', () => {
     expect(r.sim.drops.total({ reason: 'rx_csum_setup' })).toBe(2);
     // handle_incoming_queue: dev->stats.rx_errors++ for each.
     expect(r.np.netdev.stats.rx_errors).toBe(2);
+  });
+});
+
+describe('handle_incoming_queue(): checksum_setup() is skb_checksum_setup()', () => {
+  /** Delivers one frame with `flags` (and a GSO extra when gsoSize > 0); returns the received skb's bytes or null. */
+  function deliverOne(frame: Uint8Array, flags: number, gsoSize = 0): { r: Rig; bytes: Uint8Array | null } {
+    const r = makeRig();
+    r.be.rxSlot(frame, flags | (gsoSize > 0 ? NETRXF_extra_info : 0));
+    if (gsoSize > 0) r.be.rxGsoExtra(gsoSize, XEN_NETIF_GSO_TYPE_TCPV4);
+    r.be.pushRx();
+    run(r);
+    return { r, bytes: r.received.length === 1 ? r.received[0]!.bytes : null };
+  }
+
+  it('csum_blank on an IPv4 fragment (MF, or an offset) or on a frame too short for its TCP header: -EPROTO, dropped with rx_errors', () => {
+    const mf = tcpFrame(300); mf[20] = 0x20;
+    const off = tcpFrame(300); off[21] = 0x08;
+    const short = tcpFrame(14 + 20 + 12);
+    for (const f of [mf, off, short]) {
+      const { r, bytes } = deliverOne(f, NETRXF_csum_blank);
+      expect(bytes).toBeNull();
+      expect(r.sim.drops.total({ reason: 'rx_csum_setup' })).toBe(1);
+      expect(r.np.netdev.stats.rx_errors).toBe(1);
+    }
+    expect(deliverOne(tcpFrame(14 + 20 + 20), NETRXF_csum_blank).bytes).not.toBeNull();
+  });
+
+  it('csum_blank on IPv6/TCP is set up (csum_start 54, csum_offset 16), not dropped', () => {
+    const f = tcpFrame(400);
+    f[12] = 0x86; f[13] = 0xdd; f[14] = 0x60; f[20] = 6;
+    const { r } = deliverOne(f, NETRXF_csum_blank);
+    expect(r.received.length).toBe(1);
+    expect(r.received[0]!.skb.ipSummed).toBe(CHECKSUM_PARTIAL);
+  });
+
+  it('a GSO packet without csum_blank gets its TCP check field rewritten with the pseudo-header sum (recalculate_partial_csum)', () => {
+    const f = tcpFrame(1000);
+    const { bytes } = deliverOne(f, 0, 500);
+    expect(bytes).not.toBeNull();
+    const saddr = ((f[26]! << 24) | (f[27]! << 16) | (f[28]! << 8) | f[29]!) >>> 0;
+    const daddr = ((f[30]! << 24) | (f[31]! << 16) | (f[32]! << 8) | f[33]!) >>> 0;
+    const check = ~csum_tcpudp_magic(saddr, daddr, 1000 - 34, 6, 0) & 0xffff;
+    expect((bytes![34 + 16]! << 8) | bytes![34 + 17]!).toBe(check);
+    expect(check).not.toBe((f[50]! << 8) | f[51]!);
+    expect(Array.from(bytes!.subarray(52))).toEqual(Array.from(f.subarray(52)));
+    // With csum_blank the guest's field is kept as it came.
+    const kept = deliverOne(f, NETRXF_csum_blank, 500).bytes!;
+    expect(Array.from(kept)).toEqual(Array.from(f));
   });
 });
 

@@ -6,18 +6,9 @@ import {
 import { GTF_accept_transfer, GTF_permit_access } from '../../../src/io/xen-constants';
 import { INVALID_MFN } from '../../../src/xen/constants';
 import { NET_RX_SLOTS_MIN, RX_DFL_MIN_TARGET } from '../../../src/drivers/netfront';
-import { DEFAULT_FEATURES, makeRig, run, type Rig } from './backend';
+import { DEFAULT_FEATURES, makeRig, type Rig, run, tcpFrame } from './backend';
 
 
-
-/** An Ethernet/IPv4/TCP frame of `len` bytes (headers valid enough for checksum_setup). */
-function tcpFrame(len: number, seed = 0): Uint8Array {
-  const f = new Uint8Array(len);
-  for (let i = 0; i < len; i++) f[i] = (i * 31 + seed) & 0xff;
-  f[12] = 0x08; f[13] = 0x00; // IPv4
-  f[14] = 0x45; f[23] = 6; // ihl 5, TCP
-  return f;
-}
 
 function deliver(r: Rig, ...slots: [Uint8Array, number][]): void {
   for (const [b, fl] of slots) r.be.rxSlot(b, fl);

@@ -59,7 +59,7 @@ import {
   ETH_HLEN, INVALID_PENDING_IDX, tx_credit_exceeded, MAX_PENDING_REQS, NETBACK_INVALID_HANDLE, XEN_NETBACK_TX_COPY_LEN,
   XEN_NETBK_LEGACY_SLOTS_MAX, XEN_NETBK_MCAST_MAX, type XenvifQueue,
 } from '../common';
-import { skbChecksumSetup } from '../csum';
+import { skbChecksumSetup } from '../../../net/checksum-setup';
 import type { XenVif } from '../interface';
 import { copyBytes } from '../../../wire/copy';
 import { bufferOf, byteOffsetOf } from '../../../wire/views';
@@ -864,12 +864,14 @@ function xenvif_tx_submit(q: XenvifQueue): number {
     if (tpOn) nb.step(skb.id, 'xenvif_fill_frags', 0, `${skb.nrFrags} frag(s), ${skb.len} B`);
     skb.dev = vif;
     // eth_type_trans + checksum_setup
+    let recalculate = false;
     if (skb.ipSummed !== CHECKSUM_PARTIAL && skb.gsoSize !== 0) {
       vif.counters.rx_gso_checksum_fixup++;
       skb.ipSummed = CHECKSUM_PARTIAL;
+      recalculate = true;
     }
     if (skb.ipSummed === CHECKSUM_PARTIAL) {
-      const hdrlen = skbChecksumSetup(skb);
+      const hdrlen = skbChecksumSetup(skb, recalculate);
       if (hdrlen < 0) {
         vif.dropGuestTx('checksum_setup', skb.len);
         pool.free(skb);
