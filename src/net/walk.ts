@@ -59,6 +59,7 @@ export function emitStep(tp: TracePoint<'pkt.step'>, pkt: number, fn: string, la
 }
 
 const PAGE_WALK_IDS = new WeakMap<Uint8Array, Uint32Array>();
+const PAGE_WALK_BORN = new WeakMap<Uint8Array, Float64Array>();
 
 /**
  * The packet-id side table of one shared ring page (256 slots, created on first use), keyed by
@@ -72,6 +73,22 @@ export function ringPageWalkIds(page: Uint8Array): Uint32Array {
   if (t === undefined) {
     t = new Uint32Array(256);
     PAGE_WALK_IDS.set(page, t);
+  }
+  return t;
+}
+
+/**
+ * The birth-time side table of one shared ring page, beside `ringPageWalkIds`: the producer of a
+ * slot writes the packet's `skb.bornAt` (virtual ns), the consumer gives the skb it builds the
+ * same birth time, so a socket's latency is the sender's `udp_sendmsg` to its `udp_rcv` across
+ * the ring, as the wire carries it across the link. Metadata, like the id: nothing in the model's
+ * behaviour depends on it.
+ */
+export function ringPageWalkBorn(page: Uint8Array): Float64Array {
+  let t = PAGE_WALK_BORN.get(page);
+  if (t === undefined) {
+    t = new Float64Array(256);
+    PAGE_WALK_BORN.set(page, t);
   }
   return t;
 }

@@ -214,9 +214,9 @@ export function stepsPerPacket(records: readonly AnyTraceRecord[], ids: readonly
 
 /**
  * Per-packet latency from each packet's first step to its first `until` step (default
- * 'udp_rcv'), ns, in the order of `ids`; packets that never reached `until` are left out. Unlike
- * a socket's latency (which starts at the skb the receiving stack got), this follows the packet
- * id from the sender's first step, also across netfront on a receiving guest.
+ * 'udp_rcv'), ns, in the order of `ids`; packets that never reached `until` are left out. The
+ * trace's view of what a socket measures (its latency runs from the sender's skb.bornAt, which
+ * rides beside the ring slots and the wire), for any step as the end and without a socket.
  */
 export function deliveryLatencies(records: readonly AnyTraceRecord[], ids: readonly number[], until = 'udp_rcv'): number[] {
   const first = new Map<number, number>();

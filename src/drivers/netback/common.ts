@@ -176,6 +176,9 @@ export class XenvifQueue implements SkbDestructor {
   /** Packet-walk side tables of the two rings (see walk-ids.ts). */
   txWalk: Uint32Array = new Uint32Array(256);
   rxWalk: Uint32Array = new Uint32Array(256);
+  /** Birth times (skb.bornAt) beside them (src/net/walk.ts ringPageWalkBorn). */
+  txBorn: Float64Array = new Float64Array(256);
+  rxBorn: Float64Array = new Float64Array(256);
   txIrq = 0;
   rxIrq = 0;
 

@@ -34,6 +34,7 @@ import { EINVAL } from '../../xen/constants';
 import type { GnttabMapGrantRef } from '../../xen/grant_table';
 import { lateeoiIrqRows, XEN_EOI_FLAG_SPURIOUS, type IrqRow } from '../../xen/event_channel';
 import { ringWalkIds } from './walk-ids';
+import { ringPageWalkBorn } from '../../net/walk';
 import { XenvifQueue, XEN_NETBACK_TX_COPY_LEN } from './common';
 import type { NetbackDriver } from './driver';
 import {
@@ -360,6 +361,8 @@ export class XenVif extends NetDevice {
     if (((rxs.req_prod - rxs.rsp_prod) >>> 0) > RING_SIZE(rx)) return -EIO;
     q.txWalk = ringWalkIds(mem, txMfn);
     q.rxWalk = ringWalkIds(mem, rxMfn);
+    q.txBorn = ringPageWalkBorn(mem.page(txMfn));
+    q.rxBorn = ringPageWalkBorn(mem.page(rxMfn));
     // Staging frames for the tx header copies (32 per frame) and whole-slot copies.
     if (this.design === 'modern') {
       const small = Math.ceil(nb.params.napi_weight / (XEN_PAGE_SIZE / XEN_NETBACK_TX_COPY_LEN));

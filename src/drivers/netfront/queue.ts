@@ -64,6 +64,9 @@ export class NetfrontQueue implements SkbDestructor {
   txSlotPkt: Uint32Array = new Uint32Array(NET_TX_RING_SIZE);
   /** Packet id the backend gave the packet in each rx ring slot (the rx ring page's side table). */
   rxSlotPkt: Uint32Array = new Uint32Array(NET_RX_RING_SIZE);
+  /** Birth times (skb.bornAt) beside the ids (src/net/walk.ts ringPageWalkBorn). */
+  txSlotBorn: Float64Array = new Float64Array(NET_TX_RING_SIZE);
+  rxSlotBorn: Float64Array = new Float64Array(NET_RX_RING_SIZE);
 
   // ---- receive ----------------------------------------------------------------------------
   rx!: FrontRing;

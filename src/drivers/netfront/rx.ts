@@ -445,9 +445,10 @@ function buildSkb(q: NetfrontQueue, first: number): SkBuff | null {
   const xen = np.xen;
   const skb = np.stack.skbs.alloc();
   skb.dev = np.netdev;
-  skb.bornAt = np.sim.now;
   const walkId = np.rxPacketId !== null ? np.rxPacketId(q.id, first) : q.rxSlotPkt[first & 255]!;
   if (walkId > 0) skb.id = walkId;
+  // The sender's birth time, left beside the slot by the backend (src/net/walk.ts ringPageWalkBorn).
+  skb.bornAt = np.rxPacketId === null && walkId > 0 ? q.rxSlotBorn[first & 255]! : np.sim.now;
   if (q.gsoExtraType !== 0 && xennet_set_skb_gso(q, skb) !== 0) {
     np.stack.skbs.free(skb);
     q.rxErrReason = 'rx_bad_gso';

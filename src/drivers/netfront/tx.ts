@@ -162,6 +162,7 @@ export function xennet_tx_setup_grant(q: NetfrontQueue, skb: SkBuff, buf: Uint8A
   q.txPktRefs[curPkt]!++;
   writeTxRequest(q.tx.sring.view, slot, ref, pageOff, 0, id, len);
   q.txSlotPkt[idx & (NET_TX_RING_SIZE - 1)] = skb.id;
+  q.txSlotBorn[idx & (NET_TX_RING_SIZE - 1)] = skb.bornAt;
   // Pending only once the producer index is about to be raised (xennet_mark_tx_pending).
   add_id_to_list(q, 'pend', id);
   curSlot = slot;

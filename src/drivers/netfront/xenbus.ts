@@ -44,7 +44,7 @@ import { NetfrontQueue } from './queue';
 import { xenbus_scan_u32 } from '../../xen/xenbus';
 import { napiRun, rx_refill_timeout, xennet_alloc_rx_buffers, xennet_interrupt, xennet_rx_interrupt } from './rx';
 import { xennet_tx_interrupt } from './tx';
-import { ringPageWalkIds } from '../../net/walk';
+import { ringPageWalkBorn, ringPageWalkIds } from '../../net/walk';
 import { NETIF_F_IP_CSUM, NETIF_F_IPV6_CSUM, NETIF_F_SG, NETIF_F_TSO, NETIF_F_TSO6 } from '../../net/netdevice';
 
 /** The frontend's view of the xenbus device (struct xenbus_device + the driver's error state). */
@@ -319,6 +319,8 @@ export function setup_netfront(np: NetfrontInfo, q: NetfrontQueue, split: boolea
   q.rx = XEN_FRONT_RING_INIT(q.rxSring);
   q.txSlotPkt = ringPageWalkIds(xen.page(txPfn));
   q.rxSlotPkt = ringPageWalkIds(xen.page(rxPfn));
+  q.txSlotBorn = ringPageWalkBorn(xen.page(txPfn));
+  q.rxSlotBorn = ringPageWalkBorn(xen.page(rxPfn));
   const tref = xen.gnttab_grant_foreign_access(np.otherendId, xen.pfn_to_gfn(txPfn), false);
   const rref = xen.gnttab_grant_foreign_access(np.otherendId, xen.pfn_to_gfn(rxPfn), false);
   if (tref < 0 || rref < 0) return tref < 0 ? tref : rref;

@@ -535,6 +535,7 @@ export class ClassicNetback implements SkbDestructor {
       let size = v.getUint16(o + 10, true);
       const total = size;
       const pkt = q.txWalk[i & 255]!;
+      const born = q.txBorn[i & 255]!;
       // Credit-based scheduling: over this window's credit, the request stays on the ring and the
       // vif leaves the schedule list until tx_credit_callback.
       if (size > q.remaining_credit && tx_credit_exceeded(q, size, this.addCredit)) {
@@ -592,7 +593,7 @@ export class ClassicNetback implements SkbDestructor {
       const dataLen = size > PKT_PROT_LEN && frags < CLASSIC_MAX_SKB_FRAGS ? PKT_PROT_LEN : size;
       const skb = nb.stack.pool.alloc();
       if (pkt !== 0) skb.id = pkt;
-      skb.bornAt = nb.sim.now;
+      skb.bornAt = pkt !== 0 ? born : nb.sim.now;
       if (haveGso) { skb.gsoSize = gsoSize; skb.gsoType = SKB_GSO_TCPV4; }
       const k = this.runCount++;
       this.runSkbs[k] = skb;
@@ -1139,6 +1140,7 @@ export class ClassicNetback implements SkbDestructor {
       const slot0 = idx;
       writeRxResponse(v, RING_GET_RESPONSE(r, idx), this.metaId[m0]!, this.metaOff[m0]!, flags, ok ? this.metaLen[m0]! : NETIF_RSP_ERROR);
       q.rxWalk[idx & 255] = skb.id;
+      q.rxBorn[idx & 255] = skb.bornAt;
       idx = (idx + 1) >>> 0;
       if (skb.gsoSize !== 0) {
         // One GSO extra: size, type TCPV4 (whatever the skb's gso_type), pad 0, features 0, flags 0.

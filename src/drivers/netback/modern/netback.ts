@@ -508,6 +508,7 @@ function xenvif_tx_build_gops(q: XenvifQueue, budget: number): void {
     // rmb(): see the request before we copy it.
     copyTxRequest(q, idx);
     const pkt = q.txWalk[idx & 255]!;
+    const born = q.txBorn[idx & 255]!;
     nReqsThisPoll++;
     // Credit-based scheduling: the packet's total size is charged; the request stays unconsumed.
     if (rqSize > q.remaining_credit && tx_credit_exceeded(q, rqSize, tx_add_credit)) break;
@@ -566,7 +567,7 @@ function xenvif_tx_build_gops(q: XenvifQueue, budget: number): void {
 
     const skb = pool.alloc();
     if (pkt !== 0) skb.id = pkt;
-    skb.bornAt = nb.sim.now;
+    skb.bornAt = pkt !== 0 ? born : nb.sim.now;
     const k = q.txSkbCount++;
     q.txSkbs[k] = skb;
     q.txSkbDataLen[k] = dataLen;

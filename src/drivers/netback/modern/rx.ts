@@ -339,6 +339,7 @@ export function xenvif_rx_skb(q: XenvifQueue): void {
     if (pkSlot !== 0 && pkExtraCount !== 0) xenvif_rx_extra_slot(q, rspOff);
     else xenvif_rx_data_slot(q, reqOff, rspOff);
     q.rxWalk[r.req_cons & 255] = skb.id;
+    q.rxBorn[r.req_cons & 255] = skb.bornAt;
     r.req_cons = (r.req_cons + 1) >>> 0;
     pkSlot++;
   } while (pkRemaining > 0 || pkExtraCount !== 0);
