@@ -31,7 +31,10 @@ declare module '../sim/trace' {
       /** The real kernel / Xen function name of the step. */
       fn: string;
       lane: Lane;
-      /** Domain id where the step ran (-1 outside any Xen domain: the wire, an external host). */
+      /**
+       * Domain id whose CPU ran the step (-1 outside any Xen domain: the wire, an external host);
+       * for a hypercall (lane 'xen') the domain that made it.
+       */
       dom: number;
       /** CPU time charged for this step, ns (0 for pure latency such as wire propagation). */
       cpuNs: number;

@@ -193,7 +193,7 @@ export function walkSummary(records: readonly AnyTraceRecord[], pkt: number, unt
   for (const s of w) {
     cpu += s.cpu_ns;
     byWhere[s.where] = (byWhere[s.where] ?? 0) + s.cpu_ns;
-    if (s.dom === 0 && !dom0.includes(s.fn)) dom0.push(s.fn);
+    if (s.dom === 0 && s.lane !== 'xen' && !dom0.includes(s.fn)) dom0.push(s.fn);
   }
   return { steps: w.length, latencyNs: Math.round(end.t_us * 1000), cpuNs: cpu, byWhere, dom0Functions: dom0 };
 }

@@ -421,7 +421,8 @@ export function rxCostMeter(host: XenHost, guests?: readonly string[]): RxCostMe
         const byFn = new Map<string, number>();
         const compOf = new Map<string, string>();
         for (const r of steps.records as unknown as RxStepRecord[]) {
-          if (r.dom !== d.domid || r.cpuNs <= 0 || r.lane === 'host') continue;
+          // Hypercall steps (lane 'xen') are counted from Xen's own records below.
+          if (r.dom !== d.domid || r.cpuNs <= 0 || r.lane === 'host' || r.lane === 'xen') continue;
           byFn.set(r.fn, (byFn.get(r.fn) ?? 0) + r.cpuNs);
           if (!compOf.has(r.fn)) compOf.set(r.fn, rxComponentOf(r.fn, r.lane));
         }

@@ -142,7 +142,7 @@ export function walkSpans(walk: readonly WalkRow[], opts: WalkSpanOptions = {}):
       endNs = next > startNs ? next : startNs + markNs;
       kind = next > startNs ? 'wire' : 'mark';
     } else {
-      // One cursor per CPU: a domain's CPU, the hypervisor, or the external host (dom -1, lanes nic/host).
+      // One cursor per CPU: a domain's CPU (its hypercalls included), or the external host (dom -1, lanes nic/host).
       const cpu = w.dom >= 0 ? `d${w.dom}` : w.lane === 'xen' ? 'xen' : 'external';
       startNs = Math.max(w.t_ns, after, cursor.get(cpu) ?? -Infinity);
       kind = w.cpu_ns > 0 ? 'cpu' : 'mark';
@@ -546,7 +546,8 @@ export function dom0CpuByStep(records: readonly AnyTraceRecord[], opts: CpuBySte
   const hyper: [string, string, number][] = [];
   for (const r of records) {
     if (r.ev === 'pkt.step') {
-      if (r.dom === dom) add(`step:${String(r.fn)}`, String(r.fn), String(r.lane), Number(r.cpuNs));
+      // Hypercall steps (lane 'xen') are counted from Xen's own records below.
+      if (r.dom === dom && r.lane !== 'xen') add(`step:${String(r.fn)}`, String(r.fn), String(r.lane), Number(r.cpuNs));
     } else if (r.dom === dom && HYPERCALL_ROWS[r.ev] !== undefined) {
       hyper.push([r.ev, HYPERCALL_ROWS[r.ev]!, Number(r.costNs)]);
     }

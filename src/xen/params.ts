@@ -53,7 +53,7 @@ export const XEN_PARAMS = defineParams('xen', {
   }),
   tlb_flush_ns: int({
     default: 2000, min: 0, unit: 'ns',
-    help: 'CPU cost of the TLB flush Xen does once per batch of up to 32 unmap ops (and once per transfer op).',
+    help: 'CPU cost of the TLB flush Xen does once per batch of up to 32 unmap ops (a page transfer\'s flush is part of gnttab_transfer_ns).',
     models: 'estimate: flush_tlb_mask() IPIs every CPU the domain ran on (GNTTAB_UNMAP_BATCH_SIZE = 32 in grant_table.c)',
   }),
   gnttab_copy_op_ns: int({

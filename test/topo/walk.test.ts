@@ -9,13 +9,13 @@
  * gnttab_batch_copy + gnttab_map_refs, xenvif_tx_submit (xenvif_tx_check_gop, xenvif_fill_frags,
  * checksum_setup for the guest's CHECKSUM_PARTIAL datagram) → netif_receive_skb → the bridge → dev_queue_xmit → ixgbe_xmit_frame → the wire → the
  * external host; the NIC's completion frees the skb, xenvif_zerocopy_callback queues the pending
- * slot for the dealloc thread (xenvif_tx_dealloc_action: gnttab_unmap_refs, make_tx_response),
+ * slot for the dealloc thread (xenvif_tx_dealloc_action, gnttab_unmap_refs, make_tx_response),
  * and netfront's xennet_tx_interrupt → xennet_tx_buf_gc ends the grant and frees the skb.
  *
  * Classic (2.6.18): netif_be_int → the net_tx_action tasklet (netbk_count_requests,
  * netbk_get_requests, GNTTABOP_map_grant_ref, netbk_tx_check_mop, netbk_fill_frags) → netif_rx →
  * process_backlog; the unmap happens after dom0 frees the pages (netif_idx_release →
- * net_tx_action_dealloc → make_tx_response).
+ * net_tx_action_dealloc → gnttab_unmap_grant_ref → make_tx_response).
  *
  * Guest receive: the NIC's ixgbe_clean_rx_irq → the bridge → the vif's start_xmit → netback rx
  * (modern: xenvif_rx_action/xenvif_rx_skb/xenvif_rx_copy_flush with gnttab_batch_copy; classic:
@@ -121,7 +121,7 @@ describe('the guest-transmit walk, xennet_start_xmit to the wire and back to xen
       'netif_receive_skb', ...DOM0_BRIDGE_TO_WIRE,
       'xenvif_zerocopy_callback',
       ...EXTERNAL_RX,
-      'xenvif_tx_dealloc_action', 'make_tx_response',
+      'xenvif_tx_dealloc_action', 'gnttab_unmap_refs', 'make_tx_response',
       ...GUEST_TX_DONE,
     ]);
     // Lanes follow the packet across the host: the grant hypercalls run in Xen's lane.
@@ -141,7 +141,7 @@ describe('the guest-transmit walk, xennet_start_xmit to the wire and back to xen
       'netif_be_int', 'net_tx_action', 'netbk_count_requests', 'netbk_get_requests',
       'gnttab_map_grant_ref', 'netbk_tx_check_mop', 'netbk_fill_frags', 'net_tx_submit',
       'netif_rx', 'process_backlog', ...DOM0_BRIDGE_TO_WIRE_2618,
-      'netif_idx_release', 'net_tx_action_dealloc', 'make_tx_response',
+      'netif_idx_release', 'net_tx_action_dealloc', 'gnttab_unmap_grant_ref', 'make_tx_response',
       ...EXTERNAL_RX,
       ...GUEST_TX_DONE,
     ]);
@@ -159,7 +159,7 @@ describe('the 2.6.18 netfront walks under the 2.6.18 function names', () => {
       'netif_be_int', 'net_tx_action', 'netbk_count_requests', 'netbk_get_requests',
       'gnttab_map_grant_ref', 'netbk_tx_check_mop', 'netbk_fill_frags', 'net_tx_submit',
       'netif_rx', 'process_backlog', ...DOM0_BRIDGE_TO_WIRE_2618,
-      'netif_idx_release', 'net_tx_action_dealloc', 'make_tx_response',
+      'netif_idx_release', 'net_tx_action_dealloc', 'gnttab_unmap_grant_ref', 'make_tx_response',
       ...EXTERNAL_RX,
       ...GUEST_TX_DONE_2618,
     ]);

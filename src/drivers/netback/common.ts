@@ -299,3 +299,13 @@ export class XenvifQueue implements SkbDestructor {
 export const THREAD_WAIT = 0;
 export const THREAD_IDLE = 1;
 export const THREAD_SHARE = 2;
+
+/**
+ * One packet's share (ns) of a batched hypercall that cost `costNs` for `packets` packets, for
+ * its 'xen' step: the shares of a batch add up to its cost (the last packet takes the rounding).
+ */
+export function hypercallShare(costNs: number, packets: number, k: number): number {
+  if (packets <= 0) return 0;
+  const each = Math.floor(costNs / packets);
+  return k === packets - 1 ? costNs - each * (packets - 1) : each;
+}

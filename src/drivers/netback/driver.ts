@@ -157,9 +157,13 @@ export class NetbackDriver {
     }
   }
 
-  /** Emits one pkt.step (callers check tpStep.on first). */
+  /**
+   * Emits one pkt.step (callers check tpStep.on first). A step on the 'xen' lane is a hypercall
+   * dom0 made: it runs on dom0's CPU, so it carries dom0's domid, and its cpuNs is the packet's
+   * share of the batch's cost (`hypercallShare`).
+   */
   step(pkt: number, fn: string, cpuNs: number, detail?: string, lane: Lane = 'dom0'): void {
-    emitStep(this.tpStep, pkt, fn, lane, lane === 'xen' ? -1 : this.hv.backend.domid, cpuNs, detail);
+    emitStep(this.tpStep, pkt, fn, lane, this.hv.backend.domid, cpuNs, detail);
   }
 
   /** True (and the event re-queued) when dom0's CPU is still busy: the caller must return. */
@@ -318,3 +322,4 @@ export class NetbackDriver {
     xenvif_zerocopy_callback(q, skb);
   }
 }
+

@@ -82,7 +82,7 @@ describe('classic (2.6.18) netback', () => {
     h.sim.run();
     expect(rec.records.map((r) => r.fn)).toEqual([
       'netif_be_int', 'net_tx_action', 'netbk_count_requests', 'netbk_get_requests', 'gnttab_map_grant_ref', 'netbk_tx_check_mop', 'netbk_fill_frags',
-      'net_tx_submit', 'netif_idx_release', 'net_tx_action_dealloc', 'make_tx_response',
+      'net_tx_submit', 'netif_idx_release', 'net_tx_action_dealloc', 'gnttab_unmap_grant_ref', 'make_tx_response',
     ]);
   });
 

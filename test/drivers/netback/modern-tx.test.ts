@@ -145,7 +145,7 @@ describe('modern netback guest transmit', () => {
     expect(fns).toEqual([
       'xenvif_tx_interrupt', 'xenvif_tx_build_gops', 'xenvif_count_requests', 'xenvif_get_requests', 'gnttab_batch_copy', 'gnttab_map_refs',
       'xenvif_tx_submit', 'xenvif_tx_check_gop', 'xenvif_fill_frags',
-      'xenvif_zerocopy_callback', 'xenvif_tx_dealloc_action', 'make_tx_response',
+      'xenvif_zerocopy_callback', 'xenvif_tx_dealloc_action', 'gnttab_unmap_refs', 'make_tx_response',
     ]);
   });
 });

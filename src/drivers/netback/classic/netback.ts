@@ -77,7 +77,7 @@ import {
   writeTxNullResponse, writeTxResponse,
 } from '../../../io/netif';
 import { GnttabCopyBatch, type GnttabTransfer } from '../../../xen/grant_table';
-import { ETH_HLEN, makeMapOps, makeUnmapOps, SkbQueue, tx_credit_exceeded, type XenvifQueue } from '../common';
+import { ETH_HLEN, hypercallShare, makeMapOps, makeUnmapOps, SkbQueue, tx_credit_exceeded, type XenvifQueue } from '../common';
 import type { NetbackDriver } from '../driver';
 import type { XenVif } from '../interface';
 import { copyBytes } from '../../../wire/copy';
@@ -485,6 +485,7 @@ export class ClassicNetback implements SkbDestructor {
     const cost = nu === 0 ? 0 : nb.hv.unmap(this.txUnmapOps, nu);
     nb.stepCost += cost;
     if (nb.tpDealloc.on) nb.tpDealloc.emit({ vif: '*', queue: 0, design: 'classic', unmaps: nu, costNs: cost });
+    let u = 0;
     for (let i = 0; i < n; i++) {
       const p = rel[i]!;
       inList[p] = 0;
@@ -497,7 +498,11 @@ export class ClassicNetback implements SkbDestructor {
         this.mmapPage[p] = null;
         this.mmapMfn[p] = -1;
       }
-      if (nb.tpStep.on) nb.step(this.ptPkt[p]!, 'net_tx_action_dealloc', i === 0 ? nb.costs.dealloc_ns : 0, `unmap batch of ${n}`);
+      if (nb.tpStep.on) {
+        nb.step(this.ptPkt[p]!, 'net_tx_action_dealloc', i === 0 ? nb.costs.dealloc_ns : 0, `unmap batch of ${n}`);
+        if (wasMapped) nb.step(this.ptPkt[p]!, 'gnttab_unmap_grant_ref', hypercallShare(cost, nu, u), `${nu} op(s) in the batch`, 'xen');
+      }
+      if (wasMapped) u++;
       this.make_tx_response(vif, this.ptId[p]!, this.ptFlags[p]!, NETIF_RSP_OKAY, this.ptPkt[p]!);
       this.ptVif[p] = null;
       // `pending_ring[MASK_PEND_IDX(pending_prod++)] = pending_idx;` — for a slot whose map
@@ -634,7 +639,7 @@ export class ClassicNetback implements SkbDestructor {
       const vif = this.runVif[k]!;
       this.runVif[k] = null;
       vif.counters.tx_map_ops += 1 + this.runNrFrags[k]!;
-      if (tpOn) nb.step(skb.id, 'gnttab_map_grant_ref', 0, `${nMops} op(s) in the batch`, 'xen');
+      if (tpOn) nb.step(skb.id, 'gnttab_map_grant_ref', hypercallShare(cost, this.runCount, k), `${nMops} op(s) in the batch`, 'xen');
       const ok = this.netbk_tx_check_mop(k, m);
       m += 1 + this.runNrFrags[k]!;
       nb.stepCost += nb.costs.tx_skb_ns;
@@ -1088,12 +1093,14 @@ export class ClassicNetback implements SkbDestructor {
     }
     if (npk === 0) return;
     const nTransfer = this.nTransfer;
-    if (copy.count > 0) nb.stepCost += nb.hv.copy(copy, copy.count);
+    let hcCost = 0;
+    if (copy.count > 0) hcCost += nb.hv.copy(copy, copy.count);
     let transferFailed = false;
     if (nTransfer > 0) {
       const rc = nb.hv.transfer(this.rxTransfer, nTransfer);
-      if (rc < 0) transferFailed = true; else nb.stepCost += rc;
+      if (rc < 0) transferFailed = true; else hcCost += rc;
     }
+    nb.stepCost += hcCost;
     const runVifs = this.runRxVifs;
     runVifs.length = 0;
     let errors = 0;
@@ -1121,7 +1128,7 @@ export class ClassicNetback implements SkbDestructor {
       else vif.counters.rx_transfer_ops += nr + 1;
       if (!ok) errors++;
       if (tpOn) {
-        nb.step(skb.id, vif.rxCopy ? 'gnttab_copy' : 'gnttab_transfer', 0, `${vif.rxCopy ? copy.count : nTransfer} op(s) in the multicall`, 'xen');
+        nb.step(skb.id, vif.rxCopy ? 'gnttab_copy' : 'gnttab_transfer', hypercallShare(hcCost, npk, k), `${vif.rxCopy ? copy.count : nTransfer} op(s) in the multicall`, 'xen');
         nb.step(skb.id, 'netbk_check_gop', 0, ok ? 'ok' : 'error');
       }
       // make_rx_response(): `resp->status = (s16)size; if (st < 0) resp->status = (s16)st;`

@@ -56,7 +56,7 @@ import {
   CHECKSUM_PARTIAL, CHECKSUM_UNNECESSARY, MAX_SKB_FRAGS, SKB_GSO_TCPV4, SKB_GSO_TCPV6, type SkBuff,
 } from '../../../net/skb';
 import {
-  ETH_HLEN, INVALID_PENDING_IDX, tx_credit_exceeded, MAX_PENDING_REQS, NETBACK_INVALID_HANDLE, XEN_NETBACK_TX_COPY_LEN,
+  ETH_HLEN, hypercallShare, INVALID_PENDING_IDX, tx_credit_exceeded, MAX_PENDING_REQS, NETBACK_INVALID_HANDLE, XEN_NETBACK_TX_COPY_LEN,
   XEN_NETBK_LEGACY_SLOTS_MAX, XEN_NETBK_MCAST_MAX, type XenvifQueue,
 } from '../common';
 import { skbChecksumSetup } from '../../../net/checksum-setup';
@@ -702,11 +702,13 @@ export function xenvif_tx_action(q: XenvifQueue, budget: number): number {
   nReqsThisPoll = 0;
   xenvif_tx_build_gops(q, budget);
   const nCops = q.txCopyOps.count;
-  let hcCost = 0;
+  let copyCost = 0;
+  let mapCost = 0;
   if (nCops !== 0) {
-    hcCost += nb.hv.copy(q.txCopyOps, nCops);
-    if (nMapOps !== 0) hcCost += nb.hv.map(q.txMapOps, nMapOps);
+    copyCost = nb.hv.copy(q.txCopyOps, nCops);
+    if (nMapOps !== 0) mapCost = nb.hv.map(q.txMapOps, nMapOps);
   }
+  const hcCost = copyCost + mapCost;
   nb.stepCost += hcCost;
   const c = q.vif.counters;
   c.tx_polls++;
@@ -717,10 +719,11 @@ export function xenvif_tx_action(q: XenvifQueue, budget: number): number {
     nb.tpBatch.emit({ vif: q.vif.name, queue: q.id, design: 'modern', reqs: nReqsThisPoll, skbs: q.txSkbCount, copies: nCops, maps: nMapOps, costNs: hcCost });
   }
   if (nb.tpStep.on && nCops !== 0) {
-    for (let k = 0; k < q.txSkbCount; k++) {
+    const n = q.txSkbCount;
+    for (let k = 0; k < n; k++) {
       const id = q.txSkbs[k]!.id;
-      nb.step(id, 'gnttab_batch_copy', 0, `${nCops} op(s) in the batch`, 'xen');
-      if (nMapOps !== 0) nb.step(id, 'gnttab_map_refs', 0, `${nMapOps} op(s) in the batch`, 'xen');
+      nb.step(id, 'gnttab_batch_copy', hypercallShare(copyCost, n, k), `${nCops} op(s) in the batch`, 'xen');
+      if (nMapOps !== 0) nb.step(id, 'gnttab_map_refs', hypercallShare(mapCost, n, k), `${nMapOps} op(s) in the batch`, 'xen');
     }
   }
   if (nCops === 0) return 0;
@@ -1025,7 +1028,10 @@ export function xenvif_tx_dealloc_action(q: XenvifQueue): void {
   if (nb.tpDealloc.on) nb.tpDealloc.emit({ vif: q.vif.name, queue: q.id, design: 'modern', unmaps: n, costNs: cost });
   for (let i = 0; i < n; i++) {
     const p = q.pendingIdxRelease[i]!;
-    if (nb.tpStep.on) nb.step(q.ptPkt[p]!, 'xenvif_tx_dealloc_action', i === 0 ? nb.costs.dealloc_ns : 0, `gnttab_unmap_refs ${n} op(s)`);
+    if (nb.tpStep.on) {
+      nb.step(q.ptPkt[p]!, 'xenvif_tx_dealloc_action', i === 0 ? nb.costs.dealloc_ns : 0, `gnttab_unmap_refs ${n} op(s)`);
+      nb.step(q.ptPkt[p]!, 'gnttab_unmap_refs', hypercallShare(cost, n, i), `${n} op(s) in the batch`, 'xen');
+    }
     xenvif_idx_release(q, p, NETIF_RSP_OKAY);
   }
   nb.flushCost();

@@ -40,7 +40,7 @@ import {
   writeExtraGso, writeRxResponse,
 } from '../../../io/netif';
 import { CHECKSUM_PARTIAL, CHECKSUM_UNNECESSARY, SKB_GSO_TCPV4, type SkBuff } from '../../../net/skb';
-import { COPY_BATCH_SIZE, RX_BATCH_SIZE, type XenvifQueue } from '../common';
+import { COPY_BATCH_SIZE, hypercallShare, RX_BATCH_SIZE, type XenvifQueue } from '../common';
 import { copyBytes } from '../../../wire/copy';
 import { NETBK_COMMON_EOI, NETBK_RX_EOI, xenvif_lateeoi } from './netback';
 import { XEN_EOI_FLAG_SPURIOUS } from '../../../xen/event_channel';
@@ -144,8 +144,10 @@ export function xenvif_rx_copy_flush(q: XenvifQueue): boolean {
   const nb = q.vif.nb;
   const r = q.rx!;
   const n = q.rxCopy.count;
+  let copyCost = 0;
   if (n > 0) {
-    nb.stepCost += nb.hv.copy(q.rxCopy, n);
+    copyCost = nb.hv.copy(q.rxCopy, n);
+    nb.stepCost += copyCost;
     batchCopies += n;
     q.vif.counters.rx_copy_ops += n;
     for (let i = 0; i < n; i++) {
@@ -166,11 +168,14 @@ export function xenvif_rx_copy_flush(q: XenvifQueue): boolean {
   const pool = nb.stack.pool;
   let skb: SkBuff | null;
   const tpOn = nb.tpStep.on;
+  const skbs = q.rxCompleted.length;
+  let k = 0;
   while ((skb = q.rxCompleted.shift()) !== null) {
     if (tpOn) {
       nb.step(skb.id, 'xenvif_rx_copy_flush', 0, `${n} copy op(s), notify ${notify}`);
-      if (n > 0) nb.step(skb.id, 'gnttab_batch_copy', 0, `${n} op(s) in the batch`, 'xen');
+      if (n > 0) nb.step(skb.id, 'gnttab_batch_copy', hypercallShare(copyCost, skbs, k), `${n} op(s) in the batch`, 'xen');
     }
+    k++;
     pool.free(skb);
   }
   return notify;
