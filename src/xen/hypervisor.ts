@@ -341,16 +341,34 @@ export class Hypervisor {
    * is still mapped by another domain.
    */
   decrease_reservation(domid: number, pfn: number): number {
+    return this.decrease_reservation_extents(domid, [pfn], 1) === 1 ? 0 : -1;
+  }
+
+  /**
+   * XENMEM_decrease_reservation with `count` order-0 extents (`pfns[0..count)`): one hypercall
+   * that frees each page in turn and stops at the first it cannot (still mapped by another
+   * domain). Returns the extents done (nr_done).
+   * @models xen-project/xen xen/common/memory.c decrease_reservation(), guest_remove_page()
+   * @simplified the per-extent work (guest_remove_page) is not charged beyond the hypercall's entry.
+   */
+  decrease_reservation_extents(domid: number, pfns: ArrayLike<number>, count: number): number {
     const d = this.caller(domid, 'decrease_reservation');
-    d.checkPfn(pfn, 'decrease_reservation');
-    const mfn = d.p2m[pfn]!;
-    if (mfn === INVALID_MFN) throw new Error(`decrease_reservation: d${domid} pfn ${pfn} is not populated`);
-    if (this.mem.mapRefs[mfn] !== 0) return -1;
-    this.mem.free(mfn);
-    d.p2m[pfn] = INVALID_MFN;
-    d.totPages--;
+    if (!Number.isInteger(count) || count < 0 || count > pfns.length) {
+      throw new RangeError(`decrease_reservation: count ${count} is not allowed; use an integer in 0..${pfns.length}`);
+    }
+    let done = 0;
+    for (; done < count; done++) {
+      const pfn = pfns[done]!;
+      d.checkPfn(pfn, 'decrease_reservation');
+      const mfn = d.p2m[pfn]!;
+      if (mfn === INVALID_MFN) throw new Error(`decrease_reservation: d${domid} pfn ${pfn} is not populated`);
+      if (this.mem.mapRefs[mfn] !== 0) break;
+      this.mem.free(mfn);
+      d.p2m[pfn] = INVALID_MFN;
+      d.totPages--;
+    }
     this.charge(d, this.costs.hypercall_ns);
-    return 0;
+    return done;
   }
 
   // ---- event-channel hypercalls ------------------------------------------------------------------

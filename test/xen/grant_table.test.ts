@@ -453,6 +453,22 @@ describe('XENMEM_decrease_reservation and XENMEM_populate_physmap (a balloon in 
     expect(h.hv.populate_physmap(1, 11)).toBeGreaterThanOrEqual(0);
   });
 
+  test('decrease_reservation with several extents is one hypercall; it stops at the first page another domain still maps (nr_done)', () => {
+    const h = host();
+    const d = h.hv.domainById(1);
+    const calls = d.hypercalls;
+    const tot = d.totPages;
+    const mfn13 = d.p2m[13]!;
+    h.hv.mem.mapRefs[mfn13]!++; // a foreign mapping of pfn 13, as a grant map leaves it
+    expect(h.hv.decrease_reservation_extents(1, [10, 11, 12, 13, 14], 5)).toBe(3);
+    expect(d.hypercalls).toBe(calls + 1);
+    expect(d.totPages).toBe(tot - 3);
+    expect([10, 11, 12, 13, 14].map((p) => d.p2m[p] === INVALID_MFN)).toEqual([true, true, true, false, false]);
+    h.hv.mem.mapRefs[mfn13]!--;
+    expect(h.hv.decrease_reservation_extents(1, [13, 14], 2)).toBe(2);
+    expect(() => h.hv.decrease_reservation_extents(1, [15], 2)).toThrow(/count 2 is not allowed; use an integer in 0\.\.1/);
+  });
+
   test('populate_physmap refuses a domain at max_pages with -1 and leaves the pfn unpopulated', () => {
     const sim = new Simulator({ seed: 1 });
     const hv = new Hypervisor(sim, Params.defaults().with({ 'xen.host_pages': 1024 }));

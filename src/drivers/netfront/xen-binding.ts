@@ -100,11 +100,8 @@ export function hypervisorPort(hv: Hypervisor, domid: number, opts: HypervisorPo
     gnttab_grant_foreign_transfer_ref: (ref, dom, pfn) => gt.gnttab_grant_foreign_transfer_ref(ref, dom, pfn),
     gnttab_end_foreign_transfer_ref: (ref) => gt.gnttab_end_foreign_transfer_ref(ref),
     decrease_reservation: (pfns, count) => {
-      let cost = 0;
-      for (let i = 0; i < count; i++) {
-        if (hv.decrease_reservation(domid, pfns[i]!) === 0) cost += hv.lastCostNs;
-      }
-      return cost;
+      hv.decrease_reservation_extents(domid, pfns, count);
+      return hv.lastCostNs;
     },
     remapTransferredPage: (pfn, mfn) => {
       // Xen's transfer already entered the frame in our p2m/m2p (see gnttab_transfer); a PV
