@@ -64,15 +64,17 @@ export abstract class NetDevice implements NetDeviceRef {
   up = true;
   /** netif_carrier_ok() */
   carrier = true;
-  /** netif_queue_stopped() for the device's (single) transmit queue. */
-  txStopped = false;
+  /** dev->real_num_tx_queues: a multi-queue driver sets it when it knows (netif_set_real_num_tx_queues). */
+  numTxQueues = 1;
+  /** netif_tx_queue_stopped() of each transmit queue (1 = stopped), indexed by queue. */
+  txqStopped: Uint8Array = new Uint8Array(1);
   /** The bridge's (or another master's) rx handler, if the device is enslaved. */
   rxHandler: RxHandler | null = null;
   /** Taps that see every frame (captures). */
   readonly taps: FrameTap[] = [];
   readonly stats: NetDeviceStats = { rx_packets: 0, rx_bytes: 0, rx_dropped: 0, rx_errors: 0, tx_packets: 0, tx_bytes: 0, tx_dropped: 0 };
-  /** Called when a stopped queue is woken (netif_wake_queue), so the qdisc can run again. */
-  onWake: (() => void) | null = null;
+  /** Called with the queue when a stopped queue is woken (netif_tx_wake_queue), so its qdisc can run again. */
+  onWake: ((queue: number) => void) | null = null;
   /** dev->features: NETIF_F_* bits (offloads the device does itself). */
   features = 0;
   /** dev->tx_queue_len: the pfifo qdisc's limit, read on each enqueue (0 when registered = noqueue). */
@@ -101,16 +103,69 @@ export abstract class NetDevice implements NetDeviceRef {
    */
   ndo_select_queue?(skb: SkBuff): number;
 
-  /** netif_stop_queue() */
-  netif_stop_queue(): void {
-    this.txStopped = true;
+  /** netif_queue_stopped(): whether transmit queue 0 (a single-queue device's only one) is stopped. */
+  get txStopped(): boolean {
+    return this.txqStopped[0] !== 0;
   }
 
-  /** netif_wake_queue(): restarts the queue and lets the qdisc send what it holds. */
+  set txStopped(stopped: boolean) {
+    this.txqStopped[0] = stopped ? 1 : 0;
+  }
+
+  /**
+   * netif_set_real_num_tx_queues(): the number of transmit queues in use, 1..64 (a driver sets
+   * it when it knows, e.g. after negotiating queues with its peer). Queues added start running.
+   */
+  netif_set_real_num_tx_queues(n: number): void {
+    if (!Number.isInteger(n) || n < 1 || n > 64) {
+      throw new RangeError(`netif_set_real_num_tx_queues: ${this.name} n ${n} is not allowed; use an integer in 1..64`);
+    }
+    if (n > this.txqStopped.length) {
+      const t = new Uint8Array(n);
+      t.set(this.txqStopped);
+      this.txqStopped = t;
+    }
+    this.numTxQueues = n;
+  }
+
+  /** netif_tx_queue_stopped() */
+  netif_tx_queue_stopped(queue: number): boolean {
+    return this.txqStopped[queue] === 1;
+  }
+
+  /** netif_tx_stop_queue(): stops one transmit queue; the others keep going. */
+  netif_tx_stop_queue(queue: number): void {
+    this.checkQueue('netif_tx_stop_queue', queue);
+    this.txqStopped[queue] = 1;
+  }
+
+  /** netif_tx_wake_queue(): restarts one transmit queue and lets its qdisc send what it holds. */
+  netif_tx_wake_queue(queue: number): void {
+    this.checkQueue('netif_tx_wake_queue', queue);
+    if (this.txqStopped[queue] === 0) return;
+    this.txqStopped[queue] = 0;
+    if (this.onWake !== null) this.onWake(queue);
+  }
+
+  /** netif_tx_wake_all_queues() */
+  netif_tx_wake_all_queues(): void {
+    for (let q = 0; q < this.numTxQueues; q++) this.netif_tx_wake_queue(q);
+  }
+
+  /** netif_stop_queue(): stops queue 0. */
+  netif_stop_queue(): void {
+    this.netif_tx_stop_queue(0);
+  }
+
+  /** netif_wake_queue(): restarts queue 0 and lets its qdisc send what it holds. */
   netif_wake_queue(): void {
-    if (!this.txStopped) return;
-    this.txStopped = false;
-    if (this.onWake !== null) this.onWake();
+    this.netif_tx_wake_queue(0);
+  }
+
+  private checkQueue(fn: string, queue: number): void {
+    if (!Number.isInteger(queue) || queue < 0 || queue >= this.numTxQueues) {
+      throw new RangeError(`${fn}: ${this.name} queue ${queue} is not allowed; use an integer in 0..${this.numTxQueues - 1}`);
+    }
   }
 
   /**

@@ -24,7 +24,7 @@
  *
  * Drops (all counted through `sim.drops.count(where, reason, bytes)`):
  *   `<stack>.backlog` backlog_full      netif_rx with netdev_max_backlog packets queued
- *   `<dev>`          qdisc_full         the device's qdisc holds tx_queue_len packets
+ *   `<dev>`          qdisc_full         the transmit queue's qdisc holds tx_queue_len packets
  *   `<dev>`          noqueue_stopped    a noqueue device (tx_queue_len 0) returned busy / was stopped
  *   `<dev>`          dev_down           transmit on a device that is not up
  *   `<dev>`          unhandled_proto    received frame with no rx handler and no protocol handler
@@ -34,9 +34,9 @@
  * @models linux net/core/dev.c netif_rx(), enqueue_to_backlog(), process_backlog(), napi_schedule(),
  *   net_rx_action(), napi_poll(), napi_complete_done(), __netif_receive_skb_core(), dev_queue_xmit(),
  *   __dev_xmit_skb(), dev_hard_start_xmit(), __netif_schedule(), net_tx_action();
- *   net/sched/sch_generic.c __qdisc_run(), dev_requeue_skb(), pfifo_fast
- * @simplified one CPU per stack (no RPS/XPS), one transmit queue per device, pfifo_fast's three
- *   bands are one FIFO; GRO is not modeled; a NAPI poll that does less than its weight without
+ *   net/sched/sch_generic.c __qdisc_run(), dev_requeue_skb(), pfifo_fast; net/sched/sch_mq.c (a
+ *   multi-queue device: one pfifo per transmit queue, each stopped and woken on its own)
+ * @simplified one CPU per stack (no RPS/XPS), pfifo_fast's three bands are one FIFO; GRO is not modeled; a NAPI poll that does less than its weight without
  *   calling napi_complete_done is completed for it (Linux would leave it scheduled forever).
  */
 import type { Simulator } from '../sim/simulator';
@@ -90,7 +90,10 @@ export class NapiStruct {
   }
 }
 
-/** One device's transmit queue discipline: a pfifo of `limit` skbs (0 = noqueue). */
+/**
+ * One transmit queue's queue discipline: a pfifo of `limit` skbs (0 = noqueue). A multi-queue
+ * device has one per transmit queue, as Linux's mq qdisc gives each queue its own pfifo_fast.
+ */
 class Qdisc {
   head = 0;
   len = 0;
@@ -102,7 +105,7 @@ class Qdisc {
   readonly noqueue: boolean;
   ring: (SkBuff | null)[];
 
-  constructor(readonly dev: NetDevice) {
+  constructor(readonly dev: NetDevice, readonly queue: number) {
     this.noqueue = dev.txQueueLen === 0;
     this.ring = new Array<SkBuff | null>(Math.max(dev.txQueueLen, 1)).fill(null);
   }
@@ -182,7 +185,8 @@ export class NetStack {
   readonly costs: NetCosts;
   /** Devices by ifindex (index 0 unused). */
   readonly devices: (NetDevice | null)[] = [null];
-  private readonly qdiscs: (Qdisc | null)[] = [null];
+  /** Per device (by ifindex), one qdisc per transmit queue (created when the queue is first used). */
+  private readonly qdiscs: Qdisc[][] = [[]];
   private readonly protoHandlers: (ProtocolHandler | null)[] = [null];
 
   /** softnet_data counters (as /proc/net/softnet_stat) and more. */
@@ -232,7 +236,7 @@ export class NetStack {
     this.tpStep = sim.trace.point('pkt.step');
     this.tpCsumSetup = sim.trace.point('dev.checksum_setup');
     this.hNetRx = sim.register(`${this.name}.net_rx_action`, () => this.net_rx_action());
-    this.hNetTx = sim.register(`${this.name}.net_tx_action`, (ifindex) => this.net_tx_action(ifindex));
+    this.hNetTx = sim.register(`${this.name}.net_tx_action`, (ifindex, queue) => this.net_tx_action(ifindex, queue));
     this.backlogNapi = new NapiStruct('backlog', (budget) => this.process_backlog(budget), this.costs.dev_weight);
     this.netif_napi_add(this.backlogNapi);
   }
@@ -254,10 +258,10 @@ export class NetStack {
     }
     dev.ifindex = this.devices.length;
     this.devices.push(dev);
-    this.qdiscs.push(new Qdisc(dev));
+    this.qdiscs.push([new Qdisc(dev, 0)]);
     this.protoHandlers.push(null);
     const ifindex = dev.ifindex;
-    dev.onWake = () => this.__netif_schedule(ifindex);
+    dev.onWake = (queue) => this.__netif_schedule(ifindex, queue);
   }
 
   /** The registered device called `name`. */
@@ -272,11 +276,37 @@ export class NetStack {
     this.protoHandlers[dev.ifindex] = handler;
   }
 
-  /** Qdisc statistics of a device (tc -s qdisc show dev X). */
-  qdiscStats(dev: NetDevice): { qlen: number; limit: number; enqueued: number; dropped: number; requeues: number; bypass: number } {
+  /**
+   * Qdisc statistics of a device (tc -s qdisc show dev X): summed over its transmit queues' qdiscs
+   * (as the mq root shows them), or of one queue's.
+   */
+  qdiscStats(dev: NetDevice, queue?: number): { qlen: number; limit: number; enqueued: number; dropped: number; requeues: number; bypass: number } {
     this.checkDev('qdiscStats', dev);
-    const q = this.qdiscs[dev.ifindex]!;
-    return { qlen: q.len, limit: q.limit, ...q.stats };
+    const all = this.qdiscs[dev.ifindex]!;
+    if (queue !== undefined && (!Number.isInteger(queue) || queue < 0 || queue >= dev.numTxQueues)) {
+      throw new RangeError(`qdiscStats: ${dev.name} queue ${queue} is not allowed; use an integer in 0..${dev.numTxQueues - 1}`);
+    }
+    const qs = queue === undefined ? all : [this.qdiscOf(dev, queue)];
+    const out = { qlen: 0, limit: dev.txQueueLen, enqueued: 0, dropped: 0, requeues: 0, bypass: 0 };
+    for (const q of qs) {
+      out.qlen += q.len;
+      out.enqueued += q.stats.enqueued;
+      out.dropped += q.stats.dropped;
+      out.requeues += q.stats.requeues;
+      out.bypass += q.stats.bypass;
+    }
+    return out;
+  }
+
+  /** The qdisc of transmit queue `queue` of a registered device. */
+  private qdiscOf(d: NetDevice, queue: number): Qdisc {
+    const qs = this.qdiscs[d.ifindex]!;
+    let q = qs[queue];
+    if (q === undefined) {
+      while (qs.length <= queue) qs.push(new Qdisc(d, qs.length));
+      q = qs[queue]!;
+    }
+    return q;
   }
 
   /** Packets waiting in the backlog. */
@@ -543,8 +573,13 @@ export class NetStack {
     }
     this.step(skb, 'dev_queue_xmit', this.costs.dev_queue_xmit_ns);
     if (skb.protoCsumBlank && !this.xenChecksumSetup(skb, d)) return 1;
-    // netdev_core_pick_tx: the driver's ndo_select_queue for a multi-queue device, else queue 0.
-    skb.queueMapping = d.ndo_select_queue === undefined ? 0 : d.ndo_select_queue(skb);
+    // netdev_core_pick_tx: the driver's ndo_select_queue for a multi-queue device, else queue 0;
+    // netdev_cap_txqueue: a choice past real_num_tx_queues falls back to 0.
+    if (d.ndo_select_queue === undefined) skb.queueMapping = 0;
+    else {
+      const qm = d.ndo_select_queue(skb);
+      skb.queueMapping = qm >= 0 && qm < d.numTxQueues ? qm : 0;
+    }
     if (!d.up) {
       d.stats.tx_dropped++;
       this.kfree_skb(skb, d.name, 'dev_down');
@@ -563,22 +598,24 @@ export class NetStack {
         return 1;
       }
     }
-    const q = this.qdiscs[d.ifindex]!;
+    const qi = skb.queueMapping;
+    const q = qi === 0 ? this.qdiscs[d.ifindex]![0]! : this.qdiscOf(d, qi);
+    const stopped = d.txqStopped;
     if (q.noqueue) {
       // noqueue (virtual devices): straight to the driver.
-      if (!d.txStopped && this.dev_hard_start_xmit(skb, d) === NETDEV_TX_OK) return NETDEV_TX_OK;
+      if (stopped[qi] === 0 && this.dev_hard_start_xmit(skb, d) === NETDEV_TX_OK) return NETDEV_TX_OK;
       d.stats.tx_dropped++;
       this.kfree_skb(skb, d.name, 'noqueue_stopped');
       return 1;
     }
-    if (q.len === 0 && !d.txStopped && !q.scheduled) {
+    if (q.len === 0 && stopped[qi] === 0 && !q.scheduled) {
       // TCQ_F_CAN_BYPASS: an empty pfifo sends directly.
       q.stats.bypass++;
       if (this.dev_hard_start_xmit(skb, d) === NETDEV_TX_BUSY) {
         q.stats.requeues++;
         q.requeue(skb);
-        // The driver stopped its queue; netif_wake_queue will run the qdisc.
-        if (!d.txStopped) this.__netif_schedule(d.ifindex);
+        // The driver stopped its queue; netif_tx_wake_queue will run the qdisc.
+        if (d.txqStopped[qi] === 0) this.__netif_schedule(d.ifindex, qi);
       }
       return NETDEV_TX_OK;
     }
@@ -607,34 +644,39 @@ export class NetStack {
   /** @models linux net/sched/sch_generic.c __qdisc_run(), qdisc_restart(), sch_direct_xmit() */
   private qdisc_run(q: Qdisc): void {
     const d = q.dev;
+    const qi = q.queue;
     let quota = DEV_TX_WEIGHT;
-    while (q.len > 0 && !d.txStopped) {
+    // netif_xmit_frozen_or_stopped(txq): only this queue's state matters.
+    while (q.len > 0 && d.txqStopped[qi] === 0) {
       if (quota-- === 0) {
-        this.__netif_schedule(d.ifindex);
+        this.__netif_schedule(d.ifindex, qi);
         return;
       }
       const skb = q.dequeue();
       if (this.dev_hard_start_xmit(skb, d) === NETDEV_TX_BUSY) {
         q.stats.requeues++;
         q.requeue(skb);
-        if (!d.txStopped) this.__netif_schedule(d.ifindex);
+        if (d.txqStopped[qi] === 0) this.__netif_schedule(d.ifindex, qi);
         return;
       }
     }
   }
 
-  /** __netif_schedule(): raise NET_TX_SOFTIRQ to run the device's qdisc (netif_wake_queue lands here). */
-  __netif_schedule(ifindex: number): void {
-    const q = this.qdiscs[ifindex]!;
-    if (q.scheduled || q.len === 0) return;
+  /**
+   * __netif_schedule(): raise NET_TX_SOFTIRQ to run the qdisc of transmit queue `queue`
+   * (netif_tx_wake_queue lands here).
+   */
+  __netif_schedule(ifindex: number, queue = 0): void {
+    const q = this.qdiscs[ifindex]![queue];
+    if (q === undefined || q.scheduled || q.len === 0) return;
     q.scheduled = true;
     const t = Math.max(this.sim.now, this.cpu.busyUntil) + this.costs.softirq_latency_ns;
-    this.sim.at(t, this.hNetTx, ifindex);
+    this.sim.at(t, this.hNetTx, ifindex, queue);
   }
 
   /** NET_TX_SOFTIRQ for one qdisc. @models linux net/core/dev.c net_tx_action() */
-  private net_tx_action(ifindex: number): void {
-    const q = this.qdiscs[ifindex]!;
+  private net_tx_action(ifindex: number, queue: number): void {
+    const q = this.qdiscs[ifindex]![queue]!;
     q.scheduled = false;
     this.counters.net_tx_action++;
     this.qdisc_run(q);

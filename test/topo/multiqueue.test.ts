@@ -126,3 +126,80 @@ describe('multi-queue vifs: which queue a packet takes', () => {
     expect(host.guest('a').stack.hashrnd).not.toBe(host.dom0.hashrnd);
   });
 });
+
+describe('multi-queue: a stopped transmit queue stops only itself (netif_tx_stop_queue)', () => {
+  /** Two source ports of guest a's flows to the client that netfront puts on different queues. */
+  function twoPorts(host: XenHost): [number, number] {
+    const np = host.guest('a').netfront;
+    const queueOf = (sport: number): number => {
+      const before = np.queues.map((q) => q.tx.req_prod_pvt);
+      host.guest('a').endpoint.sendUdp('10.0.0.100', 9000, 64, sport);
+      host.runFor(host.ms(1));
+      return np.queues.findIndex((q, i) => q.tx.req_prod_pvt !== before[i]);
+    };
+    let b = 20001;
+    const qa = queueOf(20000);
+    while (queueOf(b) === qa) b++;
+    return qa === 0 ? [20000, b] : [b, 20000];
+  }
+
+  it('netfront: queue 0 full and stopped (237 outstanding), a flow on queue 1 still reaches ring 1; queue 0 restarts when dom0 answers', () => {
+    const host = mqHost(3, 2);
+    const a = host.guest('a');
+    const np = a.netfront;
+    const [p0, p1] = twoPorts(host);
+    // The guest runs alone at one instant: dom0 answers nothing meanwhile.
+    for (let i = 0; i < 300 && !np.queues[0]!.txStopped; i++) a.endpoint.sendUdp('10.0.0.100', 9000, 64, p0);
+    expect(np.queues[0]!.txOutstanding).toBe(237);
+    expect([np.netdev.netif_tx_queue_stopped(0), np.netdev.netif_tx_queue_stopped(1)]).toEqual([true, false]);
+    const prod1 = np.queues[1]!.tx.req_prod_pvt;
+    for (let i = 0; i < 5; i++) a.endpoint.sendUdp('10.0.0.100', 9000, 64, p1);
+    expect(np.queues[1]!.tx.req_prod_pvt - prod1).toBe(5);
+    // More for queue 0 waits in its own qdisc, and goes once netback has answered.
+    for (let i = 0; i < 5; i++) a.endpoint.sendUdp('10.0.0.100', 9000, 64, p0);
+    expect(a.stack.qdiscStats(np.netdev, 0).qlen).toBe(5);
+    expect(a.stack.qdiscStats(np.netdev, 1).qlen).toBe(0);
+    host.runFor(host.ms(2));
+    expect(np.netdev.netif_tx_queue_stopped(0)).toBe(false);
+    expect(a.stack.qdiscStats(np.netdev).qlen).toBe(0);
+    expect(host.sim.drops.total()).toBe(0);
+  });
+
+  it('netback: a guest that stops receiving on queue 0 fills that queue (the vif\'s txq 0 stops); a flow on queue 1 is still delivered', () => {
+    const host = mqHost(3, 2);
+    const a = host.guest('a');
+    const vq = a.vif.queues;
+    const sock = a.endpoint.socket(7000)!;
+    host.dom0Endpoint.sendUdp(a.ip, 7000, 64, 1999); // ARP first
+    host.runFor(host.ms(1));
+    // Source ports of dom0's flows that land on vif queues 0 and 1.
+    const portFor: number[] = [];
+    for (let port = 2000; port < 2100 && (portFor[0] === undefined || portFor[1] === undefined); port++) {
+      const before = vq.map((q) => q.stats.tx_packets);
+      host.dom0Endpoint.sendUdp(a.ip, 7000, 100, port);
+      host.runFor(host.ms(1));
+      vq.forEach((q, i) => { if (q.stats.tx_packets !== before[i] && portFor[i] === undefined) portFor[i] = port; });
+    }
+    expect(portFor[0]).toBeDefined();
+    expect(portFor[1]).toBeDefined();
+    host.hv.guest(a.domid).mask_evtchn(a.netfront.queues[0]!.rx_evtchn);
+    for (let k = 0; k < 40; k++) {
+      for (let i = 0; i < 20; i++) host.dom0Endpoint.sendUdp(a.ip, 7000, 1400, portFor[0]);
+      host.runFor(host.ms(1));
+    }
+    expect(vq[0]!.rx_queue_len).toBeGreaterThanOrEqual(vq[0]!.rx_queue_max);
+    expect([a.vif.netif_tx_queue_stopped(0), a.vif.netif_tx_queue_stopped(1)]).toEqual([true, false]);
+    const got = sock.packets;
+    for (let i = 0; i < 10; i++) host.dom0Endpoint.sendUdp(a.ip, 7000, 100, portFor[1]);
+    host.runFor(host.ms(5));
+    expect(sock.packets - got).toBe(10);
+  });
+
+  it('a device refuses a queue outside its real_num_tx_queues by name', () => {
+    const host = mqHost(3, 2);
+    const dev = host.guest('a').netfront.netdev;
+    expect(dev.numTxQueues).toBe(2);
+    expect(() => dev.netif_tx_stop_queue(2)).toThrow(/netif_tx_stop_queue: eth0 queue 2 is not allowed; use an integer in 0\.\.1/);
+    expect(() => dev.netif_set_real_num_tx_queues(0)).toThrow(/n 0 is not allowed; use an integer in 1\.\.64/);
+  });
+});

@@ -300,6 +300,7 @@ export class XenVif extends NetDevice {
     this.drainTimeoutNs = (rxNotify ? nb.params.rx_drain_timeout_msecs : 30) * 1_000_000;
     this.stallTimeoutNs = rxNotify ? nb.params.rx_stall_timeout_msecs * 1_000_000 : 0;
     this.disabled = false;
+    this.netif_set_real_num_tx_queues(cfg.queues.length);
     for (let i = 0; i < cfg.queues.length; i++) {
       const q = new XenvifQueue(this, i);
       q.uid = nb.addQueue(q);

@@ -727,7 +727,7 @@ function classic_connect(be: BackendInfo): number {
   be.connectConfig = cfg;
   switchState(be, XenbusStateConnected);
   be.state = XenbusStateConnected;
-  vif.netif_wake_queue();
+  vif.netif_tx_wake_all_queues();
   return 0;
 }
 

@@ -336,7 +336,7 @@ function stopQueue(q: NetfrontQueue): void {
   if (q.txStopped) return;
   q.txStopped = true;
   np.counters.tx_stop++;
-  np.netdev.netif_stop_queue();
+  np.netdev.netif_tx_stop_queue(q.id);
   if (np.tpTxStop.on) np.tpTxStop.emit({ dev: np.netdev.name, queue: q.id, outstanding: q.txOutstanding });
 }
 
@@ -350,9 +350,7 @@ export function xennet_maybe_wake_tx(q: NetfrontQueue): void {
     q.txStopped = false;
     np.counters.tx_wake++;
     if (np.tpTxWake.on) np.tpTxWake.emit({ dev: np.netdev.name, queue: q.id, outstanding: q.txOutstanding });
-    let anyStopped = false;
-    for (const o of np.queues) if (o.txStopped) anyStopped = true;
-    if (!anyStopped) np.netdev.netif_wake_queue();
+    np.netdev.netif_tx_wake_queue(q.id);
   }
 }
 

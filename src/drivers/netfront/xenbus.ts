@@ -229,6 +229,7 @@ export function talk_to_netback(np: NetfrontInfo): number {
     if (q === null) return fatal(np, -12, 'creating queues');
     np.queues.push(q);
   }
+  np.netdev.netif_set_real_num_tx_queues(numQueues);
   for (const q of np.queues) {
     const e = setup_netfront(np, q, split);
     if (e !== 0) return fatal(np, e, 'setting up rings');

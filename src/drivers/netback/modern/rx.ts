@@ -64,8 +64,8 @@ export function rx_slots_needed(skb: SkBuff): number {
  */
 export function xenvif_rx_queue_tail(q: XenvifQueue, skb: SkBuff, expires: number): boolean {
   if (q.rx_queue_len >= q.rx_queue_max) {
-    if (!q.vif.txStopped) q.vif.counters.rx_queue_stops++;
-    q.vif.netif_stop_queue();
+    if (!q.vif.netif_tx_queue_stopped(q.id)) q.vif.counters.rx_queue_stops++;
+    q.vif.netif_tx_stop_queue(q.id);
     return false;
   }
   if (q.rx_queue.length === 0) q.rx_slots_needed = rx_slots_needed(skb);
@@ -84,7 +84,7 @@ export function xenvif_rx_dequeue(q: XenvifQueue): SkBuff | null {
     const next = q.rx_queue.peek();
     q.rx_slots_needed = next !== null ? rx_slots_needed(next) : 0;
     q.rx_queue_len -= skb.len;
-    if (q.rx_queue_len < q.rx_queue_max) q.vif.netif_wake_queue();
+    if (q.rx_queue_len < q.rx_queue_max) q.vif.netif_tx_wake_queue(q.id);
   }
   return skb;
 }
