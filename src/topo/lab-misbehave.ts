@@ -350,9 +350,10 @@ function printkTime(ns: number): string {
  * dom0's kernel log as Linux's netback writes it for the given `netback.fatal` and
  * `netback.carrier` records: for a fatal error the check's own `netdev_err` message, then
  * `xenvif_fatal_tx_err`'s "fatal error; disabling device"; for a guest-rx stall or recovery
- * "Guest Rx stalled" / "Guest Rx ready". netdev_err prefixes the driver and bus id of the
+ * "Guest Rx stalled" / "Guest Rx ready" (a modern vif's connect logs "Guest Rx ready" too: its
+ * carrier comes on from the queues' kthreads). netdev_err prefixes the driver and bus id of the
  * xen-backend device (`vif vif-<domid>-<handle>`) and the interface name. Carrier changes of
- * other causes (connect, the kthread acting on a fatal error) log nothing.
+ * other causes (a classic vif's connect, the kthread acting on a fatal error) log nothing.
  */
 export function netbackKernelLog(records: readonly AnyTraceRecord[]): KernelLogLine[] {
   if (!Array.isArray(records)) fail('netbackKernelLog', 'records must be an array of trace records');

@@ -260,6 +260,8 @@ export class XenvifQueue implements SkbDestructor {
   readonly rxCompleted = new SkbQueue(RX_BATCH_SIZE);
   kthreadScheduled = false;
   kthreadStopped = false;
+  /** The guest-rx kthread has run its first lines (kthread_run at connect). */
+  kthreadStarted = false;
   /**
    * Since when the guest-rx / dealloc kthread has been runnable without a turn of its own (-1:
    * asleep, or it last ran on an idle CPU), and the CPU it used since (NetbackDriver threadTurn).

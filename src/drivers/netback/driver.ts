@@ -273,7 +273,7 @@ export class NetbackDriver {
     }
     const cpu = this.stack.cpu;
     const before = cpu.busyNs;
-    xenvif_kthread_guest_rx(q);
+    xenvif_kthread_guest_rx(q, timer);
     q.rxWaitCpuNs += cpu.busyNs - before;
     // Still runnable (it loops while xenvif_have_rx_work), or asleep until the next kick.
     if (!q.kthreadScheduled) q.rxWaitSince = -1;

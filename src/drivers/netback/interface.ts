@@ -205,7 +205,8 @@ export class XenVif extends NetDevice {
     if (index >= nq) index %= nq;
     const q = this.queues[index]!;
     if (q.rx === null || !this.schedulable) { this.dropXmit(skb, this.disabled ? 'vif_disabled' : 'not_connected'); return NETDEV_TX_OK; }
-    if (!this.carrier) { this.dropXmit(skb, 'carrier_off'); return NETDEV_TX_OK; }
+    // No carrier test: with the carrier off (Guest Rx stalled) a skb that still gets here is
+    // queued, and the drain timeout drops it; the bridge stops forwarding to the port first.
     if (this.multicastControl) {
       // skb->pkt_type == PACKET_MULTICAST (as eth_type_trans classed it): group bit set, not broadcast.
       const dst = macKeyAt(skb.head, skb.data);
@@ -312,9 +313,15 @@ export class XenVif extends NetDevice {
     }
     if (this.design === 'classic') nb.classic.netif_map(this, rxNotify);
     this.connected = true;
-    this.stalledQueues = this.stallTimeoutNs !== 0 ? this.queues.length : 0;
-    for (const q of this.queues) q.stalled = this.stallTimeoutNs !== 0;
-    this.setCarrier(true, 'connected');
+    if (this.design === 'classic') {
+      this.stalledQueues = 0;
+      this.setCarrier(true, 'connected');
+    } else {
+      // connect(): stalled_queues = requested_num_queues; xenvif_connect_data(): queue->stalled.
+      // The carrier comes on from the queues' kthreads, the last logging "Guest Rx ready".
+      this.stalledQueues = this.queues.length;
+      for (const q of this.queues) q.stalled = true;
+    }
     if (nb.tpConnect.on) {
       const k = cfg.queues[0]!;
       nb.tpConnect.emit({ vif: this.name, queues: cfg.queues.length, rxCopy: cfg.rxCopy, sg: this.canSg, gsoMask: this.gsoMask, split: k.txEvtchn !== k.rxEvtchn, rc: 0, reason: 'connected' });

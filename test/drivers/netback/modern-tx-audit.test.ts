@@ -730,6 +730,9 @@ describe('xenvif_fatal_tx_err()', () => {
     h.sim.run();
     const lines = netbackKernelLog(rec.records).map((l) => l.line.replace(/^\[[ .0-9]+\] /, ''));
     expect(lines).toEqual([
+      // Each connect: the queue's kthread turns the carrier on (xenvif_queue_carrier_on).
+      'vif vif-1-0 vif1.0: Guest Rx ready',
+      'vif vif-2-0 vif2.0: Guest Rx ready',
       'vif vif-1-0 vif1.0: txreq.offset: 3500, size: 1000, end: 4500',
       'vif vif-1-0 vif1.0: fatal error; disabling device',
     ]);

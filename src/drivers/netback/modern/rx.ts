@@ -425,10 +425,20 @@ export function xenvif_have_rx_work(q: XenvifQueue): boolean {
  * @simplified the kthread is an event run on each wake-up (kick, rx interrupt, the head packet's
  *   drain deadline); its body is the loop body of the real thread.
  */
-export function xenvif_kthread_guest_rx(q: XenvifQueue): void {
+export function xenvif_kthread_guest_rx(q: XenvifQueue, timedOut = false): void {
   const vif = q.vif;
   q.kthreadScheduled = false;
   if (q.kthreadStopped || q.rx === null) return;
+  if (!q.kthreadStarted) {
+    // The thread's first lines: without stall detection the queue is ready at once.
+    q.kthreadStarted = true;
+    if (vif.stallTimeoutNs === 0) xenvif_queue_carrier_on(q);
+  }
+  // xenvif_wait_for_rx_work(): woken with nothing to do (and not by its timeout), it sleeps again.
+  if (!timedOut && !xenvif_have_rx_work(q)) {
+    xenvif_rx_sleep(q);
+    return;
+  }
   if (vif.disabled && q.id === 0) {
     // The frontend was found rogue: disable the interface from kthread context.
     vif.setCarrier(false, 'fatal error');
@@ -446,19 +456,26 @@ export function xenvif_kthread_guest_rx(q: XenvifQueue): void {
   // xenvif_wait_for_rx_work() returns at once while there is work (which includes a stall or a
   // recovery that became due after the checks above): loop.
   if (xenvif_have_rx_work(q)) vif.nb.kickRxThread(q, 0);
-  else {
-    // About to sleep: the rx channel gets the late EOI its interrupt deferred.
-    //   if (atomic_fetch_andnot(NETBK_RX_EOI | NETBK_COMMON_EOI, &queue->eoi_pending) &
-    //       (NETBK_RX_EOI | NETBK_COMMON_EOI))
-    //     xen_irq_lateeoi(queue->rx_irq, 0);
-    const ep = vif.eoiPending;
-    const old = ep[q.id]!;
-    if ((old & (NETBK_RX_EOI | NETBK_COMMON_EOI)) !== 0) {
-      ep[q.id] = old & ~(NETBK_RX_EOI | NETBK_COMMON_EOI);
-      xenvif_lateeoi(vif, q.rxIrq, 0);
-    }
-    vif.nb.armRxTimer(q);
+  else xenvif_rx_sleep(q);
+}
+
+/**
+ * The kthread goes to sleep in xenvif_wait_for_rx_work(): the rx channel gets the late EOI its
+ * interrupt deferred, and the thread sleeps until a kick or the head packet's drain deadline.
+ *   if (atomic_fetch_andnot(NETBK_RX_EOI | NETBK_COMMON_EOI, &queue->eoi_pending) &
+ *       (NETBK_RX_EOI | NETBK_COMMON_EOI))
+ *     xen_irq_lateeoi(queue->rx_irq, 0);
+ *   ret = schedule_timeout(xenvif_rx_queue_timeout(queue));
+ */
+function xenvif_rx_sleep(q: XenvifQueue): void {
+  const vif = q.vif;
+  const ep = vif.eoiPending;
+  const old = ep[q.id]!;
+  if ((old & (NETBK_RX_EOI | NETBK_COMMON_EOI)) !== 0) {
+    ep[q.id] = old & ~(NETBK_RX_EOI | NETBK_COMMON_EOI);
+    xenvif_lateeoi(vif, q.rxIrq, 0);
   }
+  vif.nb.armRxTimer(q);
 }
 
 /**
