@@ -8,6 +8,25 @@
 import { describe, expect, it } from 'vitest';
 import { buildXenHost } from '../../src/topo/host';
 import { hangGuestRx, netbackKernelLog } from '../../src/topo/lab-misbehave';
+import type { XenHostOptions } from '../../src/topo/host';
+
+/**
+ * Guest a (10.0.0.11) stops receiving (hangGuestRx) after one datagram from the client; then the
+ * client sends `bursts` bursts of 20 1000-byte datagrams, `gapMs` apart.
+ */
+function hungGuest(opts: XenHostOptions, bursts: number, gapMs: number) {
+  const host = buildXenHost({ ...opts, guests: [{ name: 'a', ip: '10.0.0.11' }] });
+  const a = host.guest('a');
+  a.endpoint.bind(7000);
+  host.external.endpoint.sendUdp(a.ip, 7000, 64, 1000);
+  host.runFor(host.ms(5));
+  hangGuestRx(host, a, true);
+  for (let t = 0; t < bursts; t++) {
+    for (let i = 0; i < 20; i++) host.external.endpoint.sendUdp(a.ip, 7000, 1000, 1000);
+    host.runFor(host.ms(gapMs));
+  }
+  return { host, a };
+}
 
 describe('modern vif: carrier at connect', () => {
   it.each([1, 2])('a hot-plugged guest with %i queue(s): the carrier comes on once, from the kthreads, logged "Guest Rx ready"', (queues) => {
@@ -32,16 +51,7 @@ describe('modern vif: carrier at connect', () => {
 
 describe('modern vif: the guest-rx kthread woken without work sleeps again', () => {
   it('50 packets queued while the guest posts no buffers run xenvif_rx_action 0 times; they wait, then the drain timeout drops them', () => {
-    const host = buildXenHost({ params: { 'netback.rx_drain_timeout_msecs': 20 }, guests: [{ name: 'a', ip: '10.0.0.11' }] });
-    const a = host.guest('a');
-    a.endpoint.bind(7000);
-    host.external.endpoint.sendUdp(a.ip, 7000, 64, 1000);
-    host.runFor(host.ms(5));
-    hangGuestRx(host, a, true);
-    for (let t = 0; t < 15; t++) {
-      for (let i = 0; i < 20; i++) host.external.endpoint.sendUdp(a.ip, 7000, 1000, 1000);
-      host.runFor(host.ms(1));
-    }
+    const { host, a } = hungGuest({ params: { 'netback.rx_drain_timeout_msecs': 20 } }, 15, 1);
     const batches = host.sim.trace.record('netback.rx.batch');
     const runs = a.vif.counters.rx_runs;
     const drained = host.sim.drops.total({ reason: 'drain_timeout' });
@@ -58,16 +68,7 @@ describe('modern vif: the guest-rx kthread woken without work sleeps again', () 
 
 describe('modern vif: xenvif_start_xmit has no carrier test', () => {
   it('routed to a stalled guest (carrier off), packets are queued and drained (drain_timeout), not dropped in start_xmit', () => {
-    const host = buildXenHost({ mode: 'route', params: { 'netback.rx_stall_timeout_msecs': 50, 'netback.rx_drain_timeout_msecs': 20 }, guests: [{ name: 'a', ip: '10.0.0.11' }] });
-    const a = host.guest('a');
-    a.endpoint.bind(7000);
-    host.external.endpoint.sendUdp(a.ip, 7000, 64, 1000);
-    host.runFor(host.ms(5));
-    hangGuestRx(host, a, true);
-    for (let t = 0; t < 40; t++) {
-      for (let i = 0; i < 20; i++) host.external.endpoint.sendUdp(a.ip, 7000, 1000, 1000);
-      host.runFor(host.ms(5));
-    }
+    const { host, a } = hungGuest({ mode: 'route', params: { 'netback.rx_stall_timeout_msecs': 50, 'netback.rx_drain_timeout_msecs': 20 } }, 40, 5);
     expect(a.vif.carrier).toBe(false);
     const drops = host.sim.drops.table().filter((d) => d.where === a.vif.name);
     expect(drops.map((d) => d.reason)).toEqual(['drain_timeout']);
