@@ -94,8 +94,12 @@ export interface WalkSpan {
   start_us: number;
   end_us: number;
   cpu_ns: number;
-  /** 'cpu': CPU work of the step; 'mark': a step that costs no CPU (drawn `markNs` wide); 'wire': time on the wire. */
-  kind: 'cpu' | 'mark' | 'wire';
+  /**
+   * 'cpu': CPU work of the step; 'mark': a step that costs no CPU (drawn `markNs` wide); 'wire':
+   * time on the wire; 'dma': the NIC reading a frame from memory before its first bit leaves (see
+   * `WalkSpanOptions.propagationNs`).
+   */
+  kind: 'cpu' | 'mark' | 'wire' | 'dma';
   /** Function names of the steps merged into this span (see `merge`). */
   steps: string;
 }
@@ -108,6 +112,15 @@ export interface WalkSpanOptions {
    * one bar per visit of a lane, labelled with its first function.
    */
   merge?: boolean;
+  /**
+   * The cable's one-way propagation delay, ns (the host's `link.propagation_ns`). Given, a frame's
+   * wire bar runs from its first bit leaving to its last bit arriving — `phy_rx` minus this minus
+   * the serialisation time the `phy_tx` step records (its detail ends in `<n> ns`) → `phy_rx` —
+   * and the time from the NIC driver's step before it to that first bit (the NIC's DMA read of
+   * descriptor and frame, and any wait for the wire) is a 'dma' span `(NIC DMA)` on the 'nic'
+   * lane. Not given, the wire bar runs from the end of the step before it to `phy_rx`.
+   */
+  propagationNs?: number;
 }
 
 /**
@@ -117,16 +130,31 @@ export interface WalkSpanOptions {
  * the hypervisor, the external host — gets a cursor, and a step starts at the latest of: its
  * time, the end of the previous step on its CPU, and (when stamped with the same time) the end
  * of the packet's previous step. It lasts its CPU time (`markNs` if it costs none). A step on
- * the wire lasts until the packet's next wire step (serialisation and propagation: `phy_tx` →
- * `phy_rx`). Steps of the external host's NIC (lane 'nic', dom -1) go on the 'host' lane.
+ * the wire lasts until the packet's next wire step (`phy_tx` → `phy_rx`: the NIC's DMA read,
+ * serialisation and propagation), or with `propagationNs` from the frame's first bit to its
+ * arrival, after a `(NIC DMA)` span. Steps of the external host's NIC (lane 'nic', dom -1) go
+ * on the 'host' lane.
  */
 export function walkSpans(walk: readonly WalkRow[], opts: WalkSpanOptions = {}): WalkSpan[] {
   if (!Array.isArray(walk)) fail('walkSpans', 'walk must be an array of rows from packetWalk()');
   const markNs = opts.markNs ?? 40;
   checkInt('walkSpans', 'markNs', markNs, 0, 1_000_000);
+  const prop = opts.propagationNs === undefined ? -1 : checkInt('walkSpans', 'propagationNs', opts.propagationNs, 0);
   const t0 = walk.length > 0 ? walk[0]!.t_ns : 0;
   const cursor = new Map<string, number>();
   const spans: WalkSpan[] = [];
+  const usedRx = new Set<number>();
+  const put = (span: WalkSpan): void => {
+    const last = spans[spans.length - 1];
+    if (opts.merge && last !== undefined && last.lane === span.lane && span.start_us - last.end_us < 1e-9 + markNs / 1000) {
+      last.end_us = Math.max(last.end_us, span.end_us);
+      last.cpu_ns += span.cpu_ns;
+      last.steps += ` → ${span.fn}`;
+      if (last.kind === 'mark' && span.kind !== 'mark') last.kind = span.kind;
+    } else {
+      spans.push(span);
+    }
+  };
   let prevT = -1;
   let prevEnd = -Infinity;
   for (let i = 0; i < walk.length; i++) {
@@ -135,7 +163,31 @@ export function walkSpans(walk: readonly WalkRow[], opts: WalkSpanOptions = {}):
     let startNs: number;
     let endNs: number;
     let kind: WalkSpan['kind'];
-    if (w.lane === 'wire') {
+    const tx = prop >= 0 && w.lane === 'wire' && w.fn === 'phy_tx' ? /^(.*) (\d+) ns$/.exec(w.detail) : null;
+    let rx = -1;
+    if (tx !== null) {
+      // Its phy_rx: the first one not yet paired on the same link and direction (a link is a FIFO).
+      for (let j = i + 1; j < walk.length; j++) {
+        const x = walk[j]!;
+        if (x.lane === 'wire' && x.fn === 'phy_rx' && x.detail === tx[1] && !usedRx.has(j)) { rx = j; break; }
+      }
+    }
+    if (tx !== null && rx >= 0) {
+      usedRx.add(rx);
+      endNs = walk[rx]!.t_ns;
+      startNs = Math.max(w.t_ns, endNs - prop - Number(tx[2]));
+      kind = 'wire';
+      // The NIC's DMA read (and any wait for the wire) since the driver's step just before, if any.
+      const prev = i > 0 ? walk[i - 1]! : undefined;
+      if (prev !== undefined && prev.lane === 'nic' && prev.t_ns === w.t_ns && startNs > prevEnd) {
+        put({ lane: 'nic', fn: '(NIC DMA)', start_us: (prevEnd - t0) / 1000, end_us: (startNs - t0) / 1000, cpu_ns: 0, kind: 'dma', steps: '(NIC DMA)' });
+      }
+    } else if (usedRx.has(i)) {
+      // The arrival of a frame whose wire bar ends here: a mark that ends at the arrival.
+      endNs = w.t_ns;
+      startNs = endNs - markNs;
+      kind = 'mark';
+    } else if (w.lane === 'wire') {
       let next = -1;
       for (let j = i + 1; j < walk.length; j++) if (walk[j]!.lane === 'wire') { next = walk[j]!.t_ns; break; }
       startNs = Math.max(w.t_ns, after);
@@ -151,19 +203,10 @@ export function walkSpans(walk: readonly WalkRow[], opts: WalkSpanOptions = {}):
     }
     prevT = w.t_ns;
     prevEnd = endNs;
-    const span: WalkSpan = {
+    put({
       // The external host's NIC is drawn on the host's lane, so the 'nic' lane is dom0's NIC only.
       lane: w.dom < 0 && w.lane === 'nic' ? 'host' : w.lane, fn: w.fn, start_us: (startNs - t0) / 1000, end_us: (endNs - t0) / 1000, cpu_ns: w.cpu_ns, kind, steps: w.fn,
-    };
-    const last = spans[spans.length - 1];
-    if (opts.merge && last !== undefined && last.lane === span.lane && span.start_us - last.end_us < 1e-9 + markNs / 1000) {
-      last.end_us = Math.max(last.end_us, span.end_us);
-      last.cpu_ns += span.cpu_ns;
-      last.steps += ` → ${span.fn}`;
-      if (last.kind === 'mark' && span.kind !== 'mark') last.kind = span.kind;
-    } else {
-      spans.push(span);
-    }
+    });
   }
   for (const s of spans) {
     s.start_us = Math.round(s.start_us * 1000) / 1000;

@@ -100,6 +100,70 @@ describe('walkSpans()', () => {
   });
 });
 
+describe('walkSpans() with propagationNs', () => {
+  it('draws the wire bar from the first bit to phy_rx and the NIC\'s DMA read before it', () => {
+    const tx = row(5000, 'wire', 'phy_tx', -1, 0);
+    tx.detail = 'wire dir 0 1230 ns';
+    const rx = row(9000, 'wire', 'phy_rx', -1, 0);
+    rx.detail = 'wire dir 0';
+    const walk = [row(5000, 'dom0', 'dev_queue_xmit', 0, 300), row(5000, 'nic', 'ixgbe_xmit_frame', 0, 200), tx, rx, row(9000, 'nic', 'ixgbe_clean_rx_irq', -1, 100)];
+    const s = walkSpans(walk, { markNs: 10, propagationNs: 500 });
+    expect(s.map((x) => [x.lane, x.fn, x.kind, x.start_us, x.end_us])).toEqual([
+      ['dom0', 'dev_queue_xmit', 'cpu', 0, 0.3],
+      ['nic', 'ixgbe_xmit_frame', 'cpu', 0.3, 0.5],
+      ['nic', '(NIC DMA)', 'dma', 0.5, 2.27],      // first bit: 9000 − 500 − 1230 = 7270 ns
+      ['wire', 'phy_tx', 'wire', 2.27, 4],
+      ['wire', 'phy_rx', 'mark', 3.99, 4],
+      ['host', 'ixgbe_clean_rx_irq', 'cpu', 4, 4.1],
+    ]);
+    const m = walkSpans(walk, { markNs: 10, propagationNs: 500, merge: true });
+    expect(m.map((x) => [x.lane, x.steps, x.start_us, x.end_us])).toEqual([
+      ['dom0', 'dev_queue_xmit', 0, 0.3],
+      ['nic', 'ixgbe_xmit_frame → (NIC DMA)', 0.3, 2.27],
+      ['wire', 'phy_tx → phy_rx', 2.27, 4],
+      ['host', 'ixgbe_clean_rx_irq', 4, 4.1],
+    ]);
+    expect(() => walkSpans(walk, { propagationNs: -1 })).toThrow(/walkSpans: propagationNs -1 is not allowed/);
+  });
+
+  it('a real walk: the wire bar is serialisation plus propagation, after the NIC\'s DMA read', () => {
+    const { host, web } = warmHost('modern');
+    const rec = host.sim.trace.record('pkt.step');
+    const id = web.endpoint.sendUdp('10.0.0.100', 9000, 1472);
+    host.runFor(host.ms(1));
+    const walk = packetWalk(rec.records, id);
+    const prop = host.params.get('link.propagation_ns') as number;
+    const spans = walkSpans(walk, { propagationNs: prop });
+    const wire = spans.find((x) => x.fn === 'phy_tx')!;
+    const ser = Number(/(\d+) ns$/.exec(walk.find((w) => w.fn === 'phy_tx')!.detail)![1]);
+    expect(wire.kind).toBe('wire');
+    expect(wire.end_us).toBe(walk.find((w) => w.fn === 'phy_rx')!.t_us);
+    expect(Math.abs((wire.end_us - wire.start_us) * 1000 - (ser + prop))).toBeLessThanOrEqual(1);
+    const dma = spans.find((x) => x.kind === 'dma')!;
+    expect(dma).toMatchObject({ lane: 'nic', fn: '(NIC DMA)', cpu_ns: 0 });
+    expect(dma.start_us).toBe(spans.find((x) => x.fn === 'ixgbe_xmit_frame')!.end_us);
+    expect(dma.end_us).toBe(wire.start_us);
+    // At least the NIC's DMA latency and the frame's bytes at the DMA rate.
+    expect((dma.end_us - dma.start_us) * 1000).toBeGreaterThanOrEqual((host.params.get('nic.dma_latency_ns') as number) + 1514 * (host.params.get('nic.dma_byte_ns') as number) - 1);
+  });
+
+  it('pairs each TSO frame with its own arrival', () => {
+    const { host, web } = warmHost('modern');
+    const rec = host.sim.trace.record('pkt.step');
+    const gso = buildGsoSkb(host, web, { payload: 8000, mss: 1448, fragOffset: 2500 });
+    web.stack.dev_queue_xmit(gso.skb, web.eth0);
+    host.runFor(host.ms(1));
+    const walk = packetWalk(rec.records, gso.id);
+    const spans = walkSpans(walk, { propagationNs: host.params.get('link.propagation_ns') as number });
+    const wires = spans.filter((x) => x.kind === 'wire');
+    const arrivals = walk.filter((w) => w.fn === 'phy_rx').map((w) => w.t_us);
+    expect(wires.length).toBe(6);
+    expect(wires.map((x) => x.end_us)).toEqual(arrivals);
+    for (let i = 1; i < wires.length; i++) expect(wires[i]!.start_us).toBeGreaterThanOrEqual(wires[i - 1]!.start_us);
+    expect(spans.filter((x) => x.kind === 'dma').length).toBe(1);
+  });
+});
+
 describe('buildGsoSkb() and txSlotRows()', () => {
   it('a GSO skb with a frag crossing two page boundaries takes first + extra + 3 frag slots; bytes add up to the packet', () => {
     const { host, web } = warmHost();
