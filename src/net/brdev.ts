@@ -138,7 +138,7 @@ export class BridgeDevice extends NetDevice {
     }
     if (n === 0) {
       // Every copy was refused: the core has counted the drop (unless nothing was decided at all).
-      if (!dropped) st.sim.drops.count(this.where, 'no_egress_port', skb.len);
+      if (!dropped) st.sim.drops.count(this.where, 'no_egress_port', skb.len, skb.id);
       st.pool.free(skb);
     }
   }

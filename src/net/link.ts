@@ -283,12 +283,12 @@ export class EthernetLink {
     if (this.tpStep.on) emitStep(this.tpStep, pkt, 'phy_tx', 'wire', -1, 0, `${this.name} dir ${end} ${Math.round(wire)} ns`);
     if (this.costs.loss_rate > 0 && this.rng.uniform() < this.costs.loss_rate) {
       d.stats.lost++;
-      this.sim.drops.count(this.name, 'wire_loss', len);
+      this.sim.drops.count(this.name, 'wire_loss', len, pkt);
       return endT;
     }
     if (this.ends[end === 0 ? 1 : 0] === null) {
       d.stats.lost++;
-      this.sim.drops.count(this.name, 'no_link_partner', len);
+      this.sim.drops.count(this.name, 'no_link_partner', len, pkt);
       return endT;
     }
     // Commit the slot (it is the tail of the FIFO).

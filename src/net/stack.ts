@@ -357,7 +357,7 @@ export class NetStack {
 
   /** Drops an skb (kfree_skb with a reason): counts it and frees it. */
   kfree_skb(skb: SkBuff, where: string, reason: string): void {
-    this.sim.drops.count(where, reason, skb.len);
+    this.sim.drops.count(where, reason, skb.len, skb.id);
     this.cpu.run(this.sim.now, this.costs.skb_free_ns);
     this.pool.free(skb);
   }

@@ -10,12 +10,12 @@ import { defineTraceEvents, type TraceBus, type TracePoint } from './trace';
 
 declare module './trace' {
   interface TraceEvents {
-    drop: { where: string; reason: string; bytes: number };
+    drop: { where: string; reason: string; bytes: number; pkt: number };
   }
 }
 
 defineTraceEvents({
-  drop: 'A packet was discarded; `where` names the component and `reason` says why.',
+  drop: 'A packet was discarded; `where` names the component and `reason` says why; `pkt` is its packet id (skb.id; 0 where the component does not know it).',
 });
 
 export interface DropRow {
@@ -34,8 +34,8 @@ export class DropCounters {
     this.tp = trace.point('drop');
   }
 
-  /** Counts one dropped packet of `bytes` bytes at `where` for `reason`. */
-  count(where: string, reason: string, bytes: number): void {
+  /** Counts one dropped packet of `bytes` bytes at `where` for `reason`; `pkt` is its packet id (0: unknown). */
+  count(where: string, reason: string, bytes: number, pkt = 0): void {
     const key = where + '\u0000' + reason;
     let row = this.rows.get(key);
     if (row === undefined) {
@@ -45,7 +45,7 @@ export class DropCounters {
     row.packets++;
     row.bytes += bytes;
     this.totalPackets++;
-    if (this.tp.on) this.tp.emit({ where, reason, bytes });
+    if (this.tp.on) this.tp.emit({ where, reason, bytes, pkt });
   }
 
   /** Packets dropped in total, or at one component / for one reason. */

@@ -9,7 +9,7 @@
  *   const host = buildRxLabHost({ guests: [{ name: 'old', design: 'classic', rxMode: 'flip' }] });
  *   const stream = rxStream(host, { to: 'old', port: 7000, payload: 1472, packets: 100, gapNs: 5000 });
  *   host.runFor(host.ms(2));
- *   stream.latenciesNs           // wire-to-socket latency of each delivered datagram
+ *   stream.latenciesNs           // one-way latency (udp_sendmsg → udp_rcv) of each delivered datagram
  *
  * Why a builder of its own: `buildXenHost`'s GuestSpec chooses the netback design of a guest's vif
  * but neither the guest's own netfront parameters (a 2.6.18 netfront, `rx_mode`, its refill pool,
@@ -22,6 +22,7 @@
  * the sender's `udp_sendmsg` to the guest's `udp_rcv`; rxStream matches deliveries to sends by it.
  */
 import { MS } from '../sim/units';
+import type { Cpu } from '../sim/cpu';
 import type { AnyTraceRecord } from '../sim/trace';
 import { Params } from '../params';
 import type { UdpSocket } from '../net/endpoint';
@@ -44,6 +45,12 @@ export type RxGuestSpec = GuestSpec;
 /** Options of buildRxLabHost: those of buildXenHost, with RxGuestSpec guests. */
 export interface RxLabHostOptions extends Omit<XenHostOptions, 'guests'> {
   guests?: RxGuestSpec[];
+  /**
+   * Keep a timeline of every CPU (dom0's, each guest's vCPU, the external host's) so that rxWalk
+   * (given the host) places each step where its CPU really ran it and shows the CPU work that no
+   * step names (default false: it records every pkt.step, so use it for walks of a few packets).
+   */
+  stepTimes?: boolean;
 }
 
 /**
@@ -63,7 +70,129 @@ export function buildRxLabHost(opts: RxLabHostOptions = {}): XenHost {
     const design = s.design ?? (base.get('netback.design') as 'modern' | 'classic');
     return { ...s, params: { 'netfront.design': design, ...(s.params ?? {}) } };
   });
-  return new XenHost({ ...opts, params: base, guests });
+  const { stepTimes, ...hostOpts } = opts;
+  const host = new XenHost({ ...hostOpts, params: base, guests });
+  if (stepTimes === true) installStepTimes(host);
+  return host;
+}
+
+/** Where one step ran on its CPU (NaN start: not placed yet), and the unnamed CPU work after it. */
+interface StepPlace {
+  start: number;
+  end: number;
+  /** CPU of the same run that no step names, placed after the packet's last step of the run. */
+  extra?: { start: number; end: number; packets: number };
+  /** CPU charged in the same event just before the step's own charge that no step names. */
+  before?: { start: number; end: number };
+}
+
+/** The CPU timelines of a host built with `stepTimes`: each step's place, by step occurrence. */
+interface StepTimes {
+  places: Map<string, StepPlace>;
+  seen: Map<string, number>;
+}
+
+const STEP_TIMES = new WeakMap<XenHost, StepTimes>();
+
+function stepKey(r: { t: number; pkt: number; fn: string; dom: number; detail?: string }): string {
+  return `${r.t}\u0000${r.pkt}\u0000${r.fn}\u0000${r.dom}\u0000${r.detail ?? ''}`;
+}
+
+/** The CPU a step ran on: its domain's, the external host's (lanes host and nic outside Xen), or none (the wire). */
+function cpuKeyOf(r: { dom: number; lane: string }): string | null {
+  if (r.dom >= 0) return String(r.dom);
+  return r.lane === 'host' || r.lane === 'nic' ? 'ext' : null;
+}
+
+/**
+ * Follows every CPU of the host (dom0's, the external host's, each guest's vCPU) and places each
+ * `pkt.step` on it. The model charges a CPU with `Cpu.run(now, cost)`, either just before the step
+ * it pays for (the stack's functions) or once for the steps emitted since the last charge, plus
+ * work no step names (a driver's poll, netfront building the skb and, when flipping, remapping
+ * pages). So a charge that follows uncharged steps pays for them, in order, and what is left of it
+ * is that packet's unnamed work; a charge with no step waiting pays for the steps that follow
+ * it in the same event. The wrappers only watch: every call goes to the CPU unchanged.
+ */
+function installStepTimes(host: XenHost): void {
+  const st: StepTimes = { places: new Map(), seen: new Map() };
+  STEP_TIMES.set(host, st);
+  const cpus = new Map<string, Cpu>([['0', host.dom0.cpu], ['ext', host.external.stack.cpu]]);
+  for (const g of host.guests) cpus.set(String(g.domid), g.stack.cpu);
+  interface Waiting { rec: RxStepRecord; place: StepPlace }
+  interface Ahead { start: number; at: number; end: number }
+  interface CpuState { pending: Waiting[]; now: number; ahead: Ahead[] }
+  const state = new Map<string, CpuState>();
+  for (const [k, cpu] of cpus) {
+    const c: CpuState = { pending: [], now: -1, ahead: [] };
+    state.set(k, c);
+    const run = cpu.run.bind(cpu);
+    cpu.run = (now: number, cost: number): number => {
+      const start = now > cpu.busyUntil ? now : cpu.busyUntil;
+      const end = run(now, cost);
+      if (cost <= 0) return end;
+      if (c.pending.length === 0) {
+        // Paid ahead for a step that follows in this event.
+        if (c.now !== now) c.ahead = [];
+        c.now = now;
+        c.ahead.push({ start, at: start, end });
+        return end;
+      }
+      c.ahead = [];
+      let at = start;
+      let i = 0;
+      for (; i < c.pending.length; i++) {
+        const w = c.pending[i]!;
+        if (at + w.rec.cpuNs > end) break;
+        w.place.start = at;
+        w.place.end = at + w.rec.cpuNs;
+        at += w.rec.cpuNs;
+      }
+      const covered = c.pending.splice(0, i);
+      if (c.pending.length === 0 && end > at && covered.length > 0) {
+        // The rest of the charge: shown after each packet's last step of the run (not a hypercall).
+        const last = new Map<number, Waiting>();
+        for (const w of covered) {
+          const had = last.get(w.rec.pkt);
+          if (had === undefined || w.rec.lane !== 'xen' || had.rec.lane === 'xen') last.set(w.rec.pkt, w);
+        }
+        for (const w of last.values()) w.place.extra = { start: at, end, packets: last.size };
+      }
+      return end;
+    };
+  }
+  host.sim.trace.on('pkt.step', (r0) => {
+    const r = r0 as unknown as RxStepRecord;
+    const key = stepKey(r);
+    const n = st.seen.get(key) ?? 0;
+    st.seen.set(key, n + 1);
+    const k = cpuKeyOf(r);
+    const c = k === null ? undefined : state.get(k);
+    if (c === undefined) return;
+    const place: StepPlace = { start: NaN, end: NaN };
+    st.places.set(`${key}#${n}`, place);
+    // A charge made just before in this event: the one of exactly this cost, else the first big enough.
+    let j = -1;
+    if (r.cpuNs > 0 && c.now === r.t) {
+      j = c.ahead.findIndex((a) => a.end - a.at === r.cpuNs);
+      if (j < 0) j = c.ahead.findIndex((a) => a.end - a.at >= r.cpuNs);
+    }
+    if (j >= 0) {
+      const a = c.ahead[j]!;
+      // Charges skipped over, right before this one, are unnamed work the step waited for.
+      let from = a.at;
+      for (let i = j - 1; i >= 0 && c.ahead[i]!.end === from && c.ahead[i]!.at === c.ahead[i]!.start; i--) from = c.ahead[i]!.start;
+      if (from < a.at) place.before = { start: from, end: a.at };
+      place.start = a.at;
+      place.end = a.at + r.cpuNs;
+      a.at = place.end;
+      c.ahead.splice(0, a.at === a.end ? j + 1 : j);
+    } else if (r.cpuNs > 0 || c.pending.length > 0) {
+      c.pending.push({ rec: { t: r.t, pkt: r.pkt, fn: r.fn, lane: r.lane, dom: r.dom, cpuNs: r.cpuNs }, place });
+    } else {
+      const busy = cpus.get(k!)!.busyUntil;
+      place.start = place.end = busy > r.t ? busy : r.t;
+    }
+  });
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -99,6 +228,16 @@ export interface RxStream {
   readonly delivered: { sentNs: number; deliveredNs: number; latencyNs: number }[];
   /** Latencies (ns) of the delivered datagrams, in delivery order. */
   readonly latenciesNs: number[];
+  /**
+   * Datagrams of this stream dropped on the way and never delivered, found by the packet id of
+   * the `drop` trace events wherever the drop happened (the wire, the NIC's rx ring, netback's vif,
+   * any stack's kfree_skb: a flooded copy another guest's ip_rcv threw away counts too). A drop
+   * whose component does not know the packet id (the bridge's decision core, netfront's response
+   * checks) is not seen here: it stays in sent − delivered − dropped.
+   */
+  dropped: number;
+  /** Where and why each dropped datagram of this stream was dropped (its first drop), by packet id. */
+  readonly drops: Map<number, { where: string; reason: string }>;
 }
 
 /**
@@ -118,11 +257,19 @@ export function rxStream(host: XenHost, o: RxStreamOptions): RxStream {
   checkInt('rxStream', 'opts.burst', burst, 1, 100_000);
   checkInt('rxStream', 'opts.port', port, 1, 65535);
   const sock = g.endpoint.socket(port) ?? g.endpoint.bind(port);
-  const s: RxStream = { sock, sentAt: new Map(), sent: 0, delivered: [], latenciesNs: [] };
+  const s: RxStream = { sock, sentAt: new Map(), sent: 0, delivered: [], latenciesNs: [], dropped: 0, drops: new Map() };
+  host.sim.trace.on('drop', (r) => {
+    const id = r.pkt as number;
+    if (id === 0 || !s.sentAt.has(id) || s.drops.has(id)) return;
+    s.drops.set(id, { where: r.where as string, reason: r.reason as string });
+    s.dropped++;
+  });
   sock.onReceive = (k, skb) => {
     const t0 = s.sentAt.get(skb.id);
     if (t0 === undefined) return;
     s.sentAt.delete(skb.id);
+    // A copy of it (a flood) may have been dropped elsewhere: it was delivered all the same.
+    if (s.drops.delete(skb.id)) s.dropped--;
     const lat = k.lastRxAt - t0;
     s.delivered.push({ sentNs: t0, deliveredNs: k.lastRxAt, latencyNs: lat });
     s.latenciesNs.push(lat);
@@ -145,7 +292,9 @@ export function rxStream(host: XenHost, o: RxStreamOptions): RxStream {
  * external host and every guest (`ip neigh add … nud permanent`, so no ARP exchange shows up in
  * a walk and a guest that cannot receive is still addressable), then one small datagram from the
  * external host to dom0 and one from each guest to the external host (discard port 9), so that
- * xenbr0 has learned every MAC (br_fdb_update) and floods nothing later. Runs the host for 1.1 ms.
+ * xenbr0 has learned every MAC (br_fdb_update) and floods nothing later. Runs the host for 1.1 ms,
+ * or longer until xenbr0 knows every guest's MAC and the guests' datagrams have reached the
+ * external host (a guest with a slow vCPU sends late); throws if a MAC is still unknown after 1 s.
  */
 export function rxWarmUp(host: XenHost): void {
   const ext = host.external.endpoint;
@@ -158,12 +307,25 @@ export function rxWarmUp(host: XenHost): void {
   ext.addNeighbour(d0.ip, MacAddr.fromBytes(d0.dev.mac).toString());
   ext.sendUdp(d0.ip, 9, 18);
   host.runFor(MS / 10);
+  const sock = ext.socket(9)!;
+  const heard = sock.packets + host.guests.length;
   for (const g of host.guests) {
     ext.addNeighbour(g.ip, g.mac);
     g.endpoint.addNeighbour(ext.ip, extMac);
     g.endpoint.sendUdp(ext.ip, 9, 18);
   }
   host.runFor(MS);
+  // A guest whose datagram is slow to leave (a busy vCPU) is waited for, 0.1 ms at a time.
+  const unknown = () => {
+    const known = new Set(host.bridge.fdb().map((r) => String(r.mac)));
+    return host.guests.filter((g) => !known.has(g.mac)).map((g) => g.name);
+  };
+  for (let waited = 0; unknown().length > 0; waited += MS / 10) {
+    if (waited >= 1000 * MS) throw new Error(`rxWarmUp: after 1 s xenbr0 has still not learned the MAC of ${unknown().join(', ')}`);
+    host.runFor(MS / 10);
+  }
+  // Let the last warm-up datagram reach the external host.
+  for (let waited = 0; sock.packets < heard && waited < 10 * MS; waited += MS / 10) host.runFor(MS / 10);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -197,6 +359,8 @@ export interface RxWalkRow {
   detail: string;
   /** False for completion work beside the packet's path (the sender's tx-ring cleanup …). */
   on_path: boolean;
+  /** The component of an `other driver work` row (that of the step it follows); rxComponentOf otherwise. */
+  component?: string;
 }
 
 /**
@@ -209,6 +373,8 @@ export const RX_COMPLETION_STEPS: ReadonlySet<string> = new Set([
   'xenvif_tx_dealloc_action', 'xenvif_idx_release', 'netif_idx_release', 'net_tx_action_dealloc',
   // the guest's tx completion: the interrupt for netback's tx responses and ending the grants
   'xennet_tx_interrupt', 'gnttab_end_foreign_access_ref',
+  // netback unmapping a guest's tx pages once dom0 is done with them (the dealloc batch)
+  'gnttab_unmap_refs', 'gnttab_unmap_grant_ref',
 ]);
 
 /**
@@ -223,12 +389,25 @@ function isCompletionStep(fn: string, detail: string | undefined): boolean {
 
 /**
  * Orders the `pkt.step` records of the packets `pkts` (all records when omitted) into a walk, and
- * places each step on its CPU's timeline: the steps of one event run one after another on the CPU
- * of their domain (the external host's steps on its own CPU), as the model's Cpu serves work in
- * submission order; a step that costs nothing (a hand-off, a hypercall whose cost its caller was
- * charged, the frame leaving on the wire) starts when the step before it in the same event ended.
+ * places each step on its CPU's timeline.
+ *
+ * Given a host built with `buildRxLabHost({ stepTimes: true })`, the places come from the CPUs
+ * themselves: each step starts where its CPU really began it, and the CPU a driver spent on the
+ * packet that no step names (a poll's fixed cost, netfront building the skb, the page remaps of
+ * page flipping) appears as a row `other driver work` right after the packet's last step of that
+ * charge, so the walk ends when the packet's last step really ended.
+ *
+ * Without the host the steps of one event run one after another on the CPU of their domain (the
+ * external host's steps on its own CPU), as the model's Cpu serves work in submission order, and
+ * CPU work no step names is left out (the walk can end earlier than the socket saw the packet);
+ * a step that costs nothing (a hand-off, the frame leaving on the wire) starts when the step
+ * before it in the same event ended.
  */
-export function rxWalk(records: readonly AnyTraceRecord[] | readonly RxStepRecord[], pkts?: readonly number[]): RxWalkRow[] {
+export function rxWalk(records: readonly AnyTraceRecord[] | readonly RxStepRecord[], pkts?: readonly number[], host?: XenHost): RxWalkRow[] {
+  const times = host === undefined ? undefined : STEP_TIMES.get(host);
+  if (host !== undefined && times === undefined) {
+    throw new Error('rxWalk(records, pkts, host): this host keeps no CPU timeline; build it with buildRxLabHost({ stepTimes: true }) or leave host out');
+  }
   const want = pkts === undefined ? null : new Set(pkts);
   const steps: RxStepRecord[] = [];
   for (const r of records as readonly Record<string, unknown>[]) {
@@ -238,25 +417,62 @@ export function rxWalk(records: readonly AnyTraceRecord[] | readonly RxStepRecor
   }
   steps.sort((a, b) => a.t - b.t); // stable: equal times keep emission order
   const cursor = new Map<string, number>();
+  const seen = new Map<string, number>();
   const rows: RxWalkRow[] = [];
-  for (let i = 0; i < steps.length; i++) {
-    const s = steps[i]!;
+  // 'other driver work' rows wait until the steps of their event that ran before them are listed.
+  let later: RxWalkRow[] = [];
+  for (const s of steps) {
+    const on_path = !isCompletionStep(s.fn, s.detail);
+    let place: StepPlace | undefined;
+    if (times !== undefined) {
+      const key = stepKey(s);
+      const n = seen.get(key) ?? 0;
+      seen.set(key, n + 1);
+      place = times.places.get(`${key}#${n}`);
+    }
+    const cpu = s.lane === 'host' || s.dom < 0 ? 'ext' : String(s.dom);
+    const placed = place !== undefined && !Number.isNaN(place.start);
+    const at = placed ? place!.start : s.t;
+    if (later.length > 0) {
+      rows.push(...later.filter((x) => x.t !== s.t || x.start <= at));
+      later = later.filter((x) => x.t === s.t && x.start > at);
+    }
+    const prev = rows.length > 0 ? rows[rows.length - 1]! : undefined;
     let start = s.t;
-    if (s.cpuNs > 0) {
-      const cpu = s.lane === 'host' || s.dom < 0 ? 'ext' : String(s.dom);
+    if (placed) {
+      start = place!.start;
+    } else if (s.cpuNs > 0) {
       const c = cursor.get(cpu) ?? 0;
       if (c > start) start = c;
-      cursor.set(cpu, start + s.cpuNs);
-    } else if (i > 0 && steps[i - 1]!.t === s.t) {
+    } else if (prev !== undefined && prev.t === s.t && prev.end > start) {
       // A step that costs nothing runs when the work before it in the same event is done.
-      const prev = rows[i - 1]!;
-      if (prev.end > start) start = prev.end;
+      start = prev.end;
+    }
+    if (s.cpuNs > 0 && start + s.cpuNs > (cursor.get(cpu) ?? 0)) cursor.set(cpu, start + s.cpuNs);
+    const b = place?.before;
+    if (b !== undefined) {
+      rows.push({
+        step: 0, fn: 'other driver work', lane: s.lane, dom: s.dom, t: s.t, start: b.start, end: b.end, cpu_ns: b.end - b.start,
+        detail: 'CPU charged just before the next step that no step names', on_path, component: rxComponentOf(s.fn, s.lane),
+      });
     }
     rows.push({
-      step: i + 1, fn: s.fn, lane: s.lane, dom: s.dom, t: s.t, start, end: start + s.cpuNs,
-      cpu_ns: s.cpuNs, detail: s.detail ?? '', on_path: !isCompletionStep(s.fn, s.detail),
+      step: 0, fn: s.fn, lane: s.lane, dom: s.dom, t: s.t, start, end: start + s.cpuNs,
+      cpu_ns: s.cpuNs, detail: s.detail ?? '', on_path,
     });
+    const x = place?.extra;
+    if (x !== undefined) {
+      later.push({
+        step: 0, fn: 'other driver work', lane: s.lane === 'xen' ? (s.dom === 0 ? 'dom0' : 'domU') : s.lane, dom: s.dom, t: s.t,
+        start: x.start, end: x.end, cpu_ns: x.end - x.start,
+        detail: `CPU of the same charge that no step names${x.packets > 1 ? `, shared by ${x.packets} packets` : ''}`,
+        on_path, component: rxComponentOf(s.fn, s.lane),
+      });
+      if (x.end > (cursor.get(cpu) ?? 0)) cursor.set(cpu, x.end);
+    }
   }
+  rows.push(...later);
+  rows.forEach((r, i) => { r.step = i + 1; });
   return rows;
 }
 
@@ -267,7 +483,7 @@ export function rxWalk(records: readonly AnyTraceRecord[] | readonly RxStepRecor
  * netif_receive_skb belongs to its stack.
  */
 export function rxComponentOf(fn: string, lane: string): string {
-  if (lane === 'dom0' && /^(xenvif_|netbk_|netif_be_|net_rx_action|net_tx_action|make_tx_response|netif_idx_release)/.test(fn)) return 'netback';
+  if (lane === 'dom0' && /^(xenvif_|netbk_|netif_be_|net_rx_action|net_tx_action|make_tx_response|make_rx_response|netif_idx_release)/.test(fn)) return 'netback';
   if (lane === 'domU' && /^(xennet_|napi_gro_receive$|network_|netif_poll$|netif_int$)/.test(fn)) return 'netfront';
   if (lane === 'domU') return 'guest stack';
   if (lane === 'dom0') return 'dom0 stack';
@@ -326,7 +542,7 @@ export function rxBreakdown(walk: readonly RxWalkRow[]): RxBreakdownRow[] {
   let prevDom = path.length > 0 ? path[0]!.dom : -1;
   let prevXen = false;
   for (const w of path) {
-    const comp = rxComponentOf(w.fn, w.lane);
+    const comp = w.component ?? rxComponentOf(w.fn, w.lane);
     const gap = w.start - prevEnd;
     const viaXen = w.dom >= 0 && w.lane !== 'xen' && (prevXen || (prevDom >= 0 && prevDom !== w.dom));
     if (gap > 0) add(viaXen ? 'xen' : comp, 'wait', gap);

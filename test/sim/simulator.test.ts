@@ -105,14 +105,14 @@ describe('Simulator', () => {
     const rec = sim.trace.record('drop');
     sim.drops.count('bridge', 'invalid_src_mac', 60);
     sim.drops.count('bridge', 'invalid_src_mac', 64);
-    sim.drops.count('netback', 'no_rx_slots', 1514);
+    sim.drops.count('netback', 'no_rx_slots', 1514, 42);
     expect(sim.drops.total()).toBe(3);
     expect(sim.drops.total({ where: 'bridge' })).toBe(2);
     expect(sim.drops.table()).toEqual([
       { where: 'bridge', reason: 'invalid_src_mac', packets: 2, bytes: 124 },
       { where: 'netback', reason: 'no_rx_slots', packets: 1, bytes: 1514 },
     ]);
-    expect(rec.records.map((r) => r.reason)).toEqual(['invalid_src_mac', 'invalid_src_mac', 'no_rx_slots']);
+    expect(rec.records.map((r) => [r.reason, r.pkt])).toEqual([['invalid_src_mac', 0], ['invalid_src_mac', 0], ['no_rx_slots', 42]]);
   });
 
   it('counters are registered per component and snapshot', () => {

@@ -34,3 +34,18 @@ describe.each(['modern', 'classic'] as const)('byte counters, %s netback and net
     expect(bytes).toEqual([10 * FRAME, 10 * (FRAME - 14), 10 * FRAME, 10 * (design === 'modern' ? FRAME - 14 : FRAME)]);
   });
 });
+
+describe('drop records name the packet', () => {
+  it('a datagram to a port nobody listens on is dropped at the client (no_socket) under its packet id', () => {
+    const host = buildXenHost({ seed: 1, guests: [{ name: 'g' }] });
+    const g = host.guest('g');
+    g.endpoint.sendUdp(host.external.endpoint.ip, 9001, 64);
+    host.runFor(host.ms(2));
+    const steps = host.sim.trace.record('pkt.step');
+    const drops = host.sim.trace.record('drop');
+    g.endpoint.sendUdp(host.external.endpoint.ip, 9001, 64);
+    host.runFor(host.ms(2));
+    const id = steps.records.find((r) => r.fn === 'udp_sendmsg')!.pkt;
+    expect(drops.records.map((r) => [r.reason, r.pkt])).toEqual([['no_socket', id]]);
+  });
+});

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   buildRxLabHost, dropTimeline, rxBreakdown, rxComponentOf, rxCostMeter, rxStream, rxSwimlane, rxWalk, rxWarmUp,
-  sampleEvery, type RxWalkRow,
+  sampleEvery, RX_COMPLETION_STEPS, type RxWalkRow,
 } from '../../src/topo/lab-rx';
 
 describe('buildRxLabHost', () => {
@@ -35,7 +35,7 @@ describe('buildRxLabHost', () => {
 
 describe('rxStream', () => {
   for (const spec of [{ design: 'modern' as const }, { design: 'classic' as const }, { design: 'classic' as const, rxMode: 'flip' as const }]) {
-    it(`rxStream() delivers every datagram with its wire-to-socket latency (${spec.design}${spec.rxMode ? ' ' + spec.rxMode : ''})`, () => {
+    it(`rxStream() delivers every datagram with its one-way latency (${spec.design}${spec.rxMode ? ' ' + spec.rxMode : ''})`, () => {
       const host = buildRxLabHost({ seed: 3, guests: [{ name: 'g', ...spec }] });
       rxWarmUp(host);
       const s = rxStream(host, { to: 'g', packets: 300, gapNs: 20_000, payload: 1000 });
@@ -250,5 +250,89 @@ describe('starvation helpers', () => {
     expect(filled.length).toBe(28);
     expect(filled.filter((b) => b.t_ms === 0).map((b) => b.drops)).toEqual([0, 0]);
     expect(filled.reduce((s, b) => s + b.drops, 0)).toBe(total);
+  });
+});
+
+describe('rxWalk with the CPU timeline (buildRxLabHost stepTimes)', () => {
+  for (const spec of [{ design: 'modern' as const }, { design: 'classic' as const }, { design: 'classic' as const, rxMode: 'flip' as const }]) {
+    const name = `${spec.design}${spec.rxMode ? ' ' + spec.rxMode : ''}`;
+    it(`rxWalk(records, pkts, host) ends where the socket measured the datagram, unnamed CPU included (${name})`, () => {
+      const host = buildRxLabHost({ seed: 7, stepTimes: true, guests: [{ name: 'g', ...spec }] });
+      rxWarmUp(host);
+      const rec = host.sim.trace.record('pkt.step');
+      const s = rxStream(host, { to: 'g', packets: 1, gapNs: 1 });
+      host.runFor(host.ms(1));
+      rec.stop();
+      const walk = rxWalk(rec.records, undefined, host);
+      const path = walk.filter((w) => w.on_path);
+      expect(Math.max(...path.map((w) => w.end)) - walk[0]!.start).toBe(s.latenciesNs[0]);
+      expect(rxBreakdown(walk).reduce((t, r) => t + r.ns, 0)).toBe(s.latenciesNs[0]);
+      expect(walk.map((w) => w.step)).toEqual(walk.map((_, i) => i + 1));
+      // The guest's poll charges more than its named steps (building the skb; remapping flipped pages).
+      const extra = walk.filter((w) => w.fn === 'other driver work' && w.lane === 'domU');
+      expect(extra.length).toBe(1);
+      expect(extra[0]!.component).toBe('netfront');
+      if (spec.rxMode === 'flip') expect(extra[0]!.cpu_ns).toBeGreaterThan(Number(host.params.get('netfront.flip_remap_ns')));
+      // Without the host the same records give the old walk, which leaves that CPU out.
+      const plain = rxWalk(rec.records);
+      expect(plain.some((w) => w.fn === 'other driver work')).toBe(false);
+      expect(Math.max(...plain.filter((w) => w.on_path).map((w) => w.end)) - plain[0]!.start).toBeLessThan(s.latenciesNs[0]!);
+    });
+  }
+
+  it('a ping walk accounts for the whole RTT, and the reply\'s wire wait equals the request\'s (modern and classic)', () => {
+    expect(RX_COMPLETION_STEPS.has('gnttab_unmap_refs') && RX_COMPLETION_STEPS.has('gnttab_unmap_grant_ref')).toBe(true);
+    for (const design of ['modern', 'classic'] as const) {
+      const host = buildRxLabHost({ seed: 7, stepTimes: true, guests: [{ name: 'g', design }] });
+      rxWarmUp(host);
+      const rec = host.sim.trace.record('pkt.step');
+      const p = host.external.endpoint.ping(host.guest('g').ip, { ident: 1, seq: 1, size: 56 });
+      host.runFor(host.ms(1));
+      rec.stop();
+      const walk = rxWalk(rec.records, [p.pkt], host);
+      expect(rxBreakdown(walk).reduce((t, r) => t + r.ns, 0), design).toBe(p.rttNs);
+      const cut = walk.findIndex((w) => w.fn === 'icmp_reply');
+      const wire = (rows: RxWalkRow[]) => rxBreakdown(rows).find((r) => r.component === 'wire')!.ns;
+      expect(wire(walk.slice(cut)), design).toBe(wire(walk.slice(0, cut)));
+    }
+    expect(() => rxWalk([], undefined, buildRxLabHost())).toThrow(/keeps no CPU timeline; build it with buildRxLabHost\(\{ stepTimes: true \}\)/);
+  });
+});
+
+describe('rxWarmUp and a stream\'s drops', () => {
+  it('rxWarmUp() waits until xenbr0 knows a slow guest\'s MAC, so the stream to it floods nothing', () => {
+    const host = buildRxLabHost({ seed: 7, guests: [{ name: 'slow', params: { 'netfront.rx_refill_ns': 6000 } }, { name: 'ok' }] });
+    const t0 = host.now;
+    rxWarmUp(host);
+    expect(host.now - t0).toBeGreaterThan(host.us(1100));
+    const macs = host.bridge.fdb().map((r) => r.mac);
+    for (const g of host.guests) expect(macs, g.name).toContain(g.mac);
+    const floods = host.sim.trace.record('bridge.flood');
+    rxStream(host, { to: 'slow', packets: 100, gapNs: 10_000 });
+    host.runFor(host.ms(2));
+    expect(floods.records.length).toBe(0);
+    // The default guest's warm-up is unchanged: 1.1 ms.
+    const quick = buildRxLabHost({ seed: 7 });
+    const q0 = quick.now;
+    rxWarmUp(quick);
+    expect(quick.now - q0).toBe(quick.us(1100));
+  });
+
+  it('rxStream() counts its datagrams dropped anywhere by packet id: a stalled guest\'s flooded frames dropped at its neighbour too', () => {
+    const host = buildRxLabHost({
+      seed: 7, params: { 'netback.rx_drain_timeout_msecs': 2, 'netback.rx_stall_timeout_msecs': 5 },
+      guests: [{ name: 'slow', params: { 'net.l4_rcv_ns': 6000, 'netfront.rx_pool_pages': 32 } }, { name: 'ok' }],
+    });
+    rxWarmUp(host);
+    const slow = rxStream(host, { to: 'slow', packets: 2500, gapNs: 4000 });
+    const ok = rxStream(host, { to: 'ok', packets: 400, gapNs: 25_000, port: 7001 });
+    host.runFor(host.ms(17));
+    expect(slow.latenciesNs.length).toBe(0);
+    expect(slow.dropped).toBe(slow.sent);
+    const where = new Set([...slow.drops.values()].map((d) => `${d.where} ${d.reason}`));
+    expect(where.has('ok/eth0 otherhost')).toBe(true);
+    expect(where.has('vif1.0 rx_queue_full')).toBe(true);
+    expect(host.sim.drops.total({ where: 'ok/eth0' })).toBeGreaterThan(0);
+    expect([ok.latenciesNs.length, ok.dropped]).toEqual([400, 0]);
   });
 });

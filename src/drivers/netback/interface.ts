@@ -239,7 +239,7 @@ export class XenVif extends NetDevice {
   /** Counts and frees a packet that will never reach the guest. */
   dropGuestRx(skb: SkBuff, reason: string): void {
     this.counters.rx_dropped++;
-    this.nb.sim.drops.count(this.dropWhere, reason, skb.len);
+    this.nb.sim.drops.count(this.dropWhere, reason, skb.len, skb.id);
     this.nb.stack.pool.free(skb);
   }
 

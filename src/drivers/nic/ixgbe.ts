@@ -336,7 +336,7 @@ export class IxgbeNic extends NetDevice implements LinkEndpoint {
     const err = (skb.gsoType & SKB_GSO_TCPV4) === 0 ? 'not TCPv4' : tsoLayout(src, len, l);
     if (err !== undefined || skb.gsoSize <= 0) {
       // The hardware would send garbage; the model counts the packet as dropped by the MAC.
-      this.stack.sim.drops.count(this.where, 'tso_bad_header', len);
+      this.stack.sim.drops.count(this.where, 'tso_bad_header', len, skb.id);
       return doorbell;
     }
     const mss = skb.gsoSize;
@@ -397,19 +397,19 @@ export class IxgbeNic extends NetDevice implements LinkEndpoint {
   /** A frame arrives from the link: DMA into the next free descriptor, or drop. */
   linkRx(buf: Uint8Array, off: number, len: number, pkt: number, bornAt: number, sumToken: number): Uint8Array {
     if (!this.up) {
-      this.stack.sim.drops.count(this.where, 'dev_down', len);
+      this.stack.sim.drops.count(this.where, 'dev_down', len, pkt);
       return buf;
     }
     if (len > this.mtu + 18 || len > 65535) {
       this.counters.rx_length_errors++;
       this.stats.rx_dropped++;
-      this.stack.sim.drops.count(this.where, 'rx_length_error', len);
+      this.stack.sim.drops.count(this.where, 'rx_length_error', len, pkt);
       return buf;
     }
     if (this.rxNtu - this.rxNtc >= this.rxRingSize - 1) {
       this.counters.rx_no_dma_resources++;
       this.stats.rx_dropped++;
-      this.stack.sim.drops.count(this.where, 'rx_ring_full', len);
+      this.stack.sim.drops.count(this.where, 'rx_ring_full', len, pkt);
       return buf;
     }
     const i = this.rxNtu % this.rxRingSize;
