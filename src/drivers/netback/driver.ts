@@ -67,6 +67,7 @@ export class NetbackDriver {
   private readonly hDealloc: number;
   private readonly hRxThread: number;
   private readonly hRxTimer: number;
+  private readonly hNotify: number;
   private readonly hCredit: number;
   private nextKaddr = 1;
 
@@ -99,6 +100,7 @@ export class NetbackDriver {
     this.hRxThread = sim.register(`netback.d${dom}.guest_rx`, (uid) => this.runRxThread(uid, false));
     this.hRxTimer = sim.register(`netback.d${dom}.guest_rx_timeout`, (uid) => this.runRxThread(uid, true));
     this.hCredit = sim.register(`netback.d${dom}.credit_timeout`, (uid) => this.runCredit(uid));
+    this.hNotify = sim.register(`netback.d${dom}.notify_remote_via_irq`, (port) => this.notifyNow(port));
     this.classic = new ClassicNetback(this);
   }
 
@@ -155,6 +157,22 @@ export class NetbackDriver {
       this.stack.cpu.run(this.sim.now, this.stepCost);
       this.stepCost = 0;
     }
+  }
+
+  /**
+   * notify_remote_via_irq() from the running step: the EVTCHNOP_send runs on dom0's CPU after the
+   * work charged before it (the grant copies, the responses), so the frontend's upcall cannot
+   * overtake that work. (netfront's chargeAndNotify does the same on the guest's vCPU.)
+   */
+  notifyRemote(port: number): void {
+    this.flushCost();
+    const busy = this.stack.cpu.busyUntil;
+    if (busy > this.sim.now) this.sim.at(busy, this.hNotify, port);
+    else this.stepCost += this.hv.send(port);
+  }
+
+  private notifyNow(port: number): void {
+    this.stack.cpu.run(this.sim.now, this.hv.send(port));
   }
 
   /**

@@ -390,7 +390,7 @@ export class ClassicNetback implements SkbDestructor {
     if (nb.tpStep.on) nb.step(pkt, 'make_tx_response', nb.costs.tx_response_ns, `id ${id} status ${status}`);
     const notify = RING_PUSH_RESPONSES_AND_CHECK_NOTIFY(r);
     if (notify) {
-      nb.stepCost += nb.hv.send(q.txIrq);
+      nb.notifyRemote(q.txIrq);
       c.tx_notifies++;
     }
     if (nb.tpResponse.on) nb.tpResponse.emit({ vif: vif.name, queue: 0, id, status, nulls, notify });
@@ -1182,7 +1182,7 @@ export class ClassicNetback implements SkbDestructor {
       const vif = runVifs[i]!;
       const st = this.rxState.get(vif)!;
       const q = vif.queues[0];
-      if (st.runNotify && q !== undefined) { nb.stepCost += nb.hv.send(q.rxIrq); vif.counters.rx_notifies++; }
+      if (st.runNotify && q !== undefined) { nb.notifyRemote(q.rxIrq); vif.counters.rx_notifies++; }
       vif.counters.rx_runs++;
       if (nb.tpRxBatch.on) nb.tpRxBatch.emit({ vif: vif.name, queue: 0, design: 'classic', skbs: st.runSkbs, slots: 0, copies: copy.count, transfers: nTransfer, errors, notify: st.runNotify, costNs: 0 });
     }

@@ -270,7 +270,7 @@ export function push_tx_responses(q: XenvifQueue): void {
   const nb = q.vif.nb;
   if (nb.tpResponse.on) nb.tpResponse.emit({ vif: q.vif.name, queue: q.id, id: lastRspId, status: lastRspStatus, nulls: lastRspNulls, notify });
   if (notify) {
-    nb.stepCost += nb.hv.send(q.txIrq);
+    nb.notifyRemote(q.txIrq);
     q.vif.counters.tx_notifies++;
   }
 }

@@ -161,10 +161,7 @@ export function xenvif_rx_copy_flush(q: XenvifQueue): boolean {
   }
   q.rxCopy.reset();
   const notify = RING_PUSH_RESPONSES_AND_CHECK_NOTIFY(r);
-  if (notify) {
-    nb.stepCost += nb.hv.send(q.rxIrq);
-    q.vif.counters.rx_notifies++;
-  }
+  // The walk: each completed packet's flush and its share of the copy hypercall, before the notify.
   const pool = nb.stack.pool;
   let skb: SkBuff | null;
   const tpOn = nb.tpStep.on;
@@ -177,6 +174,10 @@ export function xenvif_rx_copy_flush(q: XenvifQueue): boolean {
     }
     k++;
     pool.free(skb);
+  }
+  if (notify) {
+    nb.notifyRemote(q.rxIrq);
+    q.vif.counters.rx_notifies++;
   }
   return notify;
 }
