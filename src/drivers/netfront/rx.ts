@@ -35,7 +35,8 @@
  *   pages are recycled (not re-zeroed) through the skb destructor; no XDP program (an XDP extra's
  *   headroom is still honoured as rx->offset); the first min(status, 256) bytes are pulled into the
  *   head while the skb is built rather than in xennet_fill_frags / handle_incoming_queue, which
- *   accepts and refuses the same chains (17 data slots, 18 when the first holds <= 256 bytes);
+ *   accepts and refuses the same chains (17 data slots, 18 when the first holds <= 256 bytes;
+ *   empty slots do not count then, as the pull at MAX_SKB_FRAGS drops empty frags);
  *   an in-flight poll after disconnect (carrier off) does nothing, standing for napi_disable().
  * Receive errors count in netdev.stats.rx_errors, as Linux's, and in counters.rx_errors.
  *
@@ -469,6 +470,9 @@ function buildSkb(q: NetfrontQueue, first: number): SkBuff | null {
   // Pages of frags belong to the rx page pool until the stack frees the skb.
   skb.destructor = q;
   for (let k = 1; k < q.tmpN; k++) {
+    // At MAX_SKB_FRAGS Linux pulls the head (__pskb_pull_tail), which also drops every empty frag
+    // once the first slot is pulled whole; with the first slot's rest still a frag it fails.
+    if (skb.nrFrags >= MAX_SKB_FRAGS && len0 <= pull) dropEmptyFrags(q, skb);
     if (skb.nrFrags >= MAX_SKB_FRAGS) {
       freeTmp(q, k);
       np.stack.skbs.free(skb);
@@ -490,6 +494,25 @@ function buildSkb(q: NetfrontQueue, first: number): SkBuff | null {
   return skb;
 }
 let pullBytes = 0;
+
+/** The zero-size frags __pskb_pull_tail unrefs (their pages back to the rx pool); the rest keep their order. */
+function dropEmptyFrags(q: NetfrontQueue, skb: SkBuff): void {
+  const xen = q.info.xen;
+  let k = 0;
+  for (let i = 0; i < skb.nrFrags; i++) {
+    if (skb.fragLen[i] === 0) {
+      const pfn = xen.pfnOfView(skb.fragPage[i]!, 0);
+      if (q.rxPages.owns(pfn)) q.rxPages.push(pfn);
+      continue;
+    }
+    skb.fragPage[k] = skb.fragPage[i]!;
+    skb.fragOff[k] = skb.fragOff[i]!;
+    skb.fragLen[k] = skb.fragLen[i]!;
+    k++;
+  }
+  for (let i = k; i < skb.nrFrags; i++) skb.fragPage[i] = null;
+  skb.nrFrags = k;
+}
 
 function rxError(q: NetfrontQueue, cons: number): void {
   const np = q.info;

@@ -161,6 +161,37 @@ describe('xennet_get_responses() / xennet_fill_frags(): slot limits', () => {
   }
 });
 
+describe('xennet_fill_frags(): empty slots and the pull at MAX_SKB_FRAGS', () => {
+  /** `n` data slots, the first holding `first` bytes, slot 1 empty, the others 1000 bytes each. */
+  function chainWithEmpty(r: Rig, n: number, first: number): Uint8Array {
+    const f = tcpFrame(first + (n - 2) * 1000, n);
+    r.be.rxSlot(f.subarray(0, first), NETRXF_more_data);
+    r.be.rxSlot(f.subarray(first, first), NETRXF_more_data);
+    for (let k = 2; k < n; k++) r.be.rxSlot(f.subarray(first + (k - 2) * 1000, first + (k - 1) * 1000), k < n - 1 ? NETRXF_more_data : 0);
+    return f;
+  }
+
+  it('19 slots, the first 200 bytes and one empty: the pull drops the empty frag, the packet is delivered and the empty slot\'s page recycled', () => {
+    const r = makeRig();
+    const f = chainWithEmpty(r, 19, 200);
+    r.be.pushRx();
+    run(r);
+    expect(r.received.length).toBe(1);
+    expect(Array.from(r.received[0]!.bytes)).toEqual(Array.from(f));
+    expect(r.received[0]!.skb.nrFrags).toBe(17);
+    expect(r.np.queues[0]!.rxPages.outstanding).toBe(256);
+  });
+
+  it('18 slots, the first 1000 bytes and one empty: the pull only trims the first frag, rx_too_many_frags', () => {
+    const r = makeRig();
+    chainWithEmpty(r, 18, 1000);
+    r.be.pushRx();
+    run(r);
+    expect(r.received.length).toBe(0);
+    expect(r.sim.drops.total({ reason: 'rx_too_many_frags' })).toBe(1);
+  });
+});
+
 describe('xennet_get_extras()', () => {
   it('an XDP extra (Linux type 5) sets rx->offset to its headroom: the data is read from there', () => {
     const r = makeRig();
