@@ -27,6 +27,10 @@ export const MAX_XEN_SKB_FRAGS = 65536 / 4096 + 1;
 export const ETH_HLEN = 14;
 /** Stop the queue when this many tx slots are outstanding: NET_TX_RING_SIZE - XEN_NETIF_NR_SLOTS_MIN - 1. */
 export const TX_STOP_THRESHOLD = NET_TX_RING_SIZE - XEN_NETIF_NR_SLOTS_MIN - 1;
+/** 2.6.18's MAX_SKB_FRAGS with 4 KiB pages: 65536 / 4096 + 2. */
+export const CLASSIC_MAX_SKB_FRAGS = 18;
+/** 2.6.18's netfront_tx_slot_available: TX_MAX_TARGET (256) - MAX_SKB_FRAGS - 2 = 236. */
+export const CLASSIC_TX_STOP_THRESHOLD = Math.min(NET_TX_RING_SIZE, 256) - CLASSIC_MAX_SKB_FRAGS - 2;
 
 /** 2.6.18 adaptive rx fill target (drivers/xen/netfront/netfront.h). */
 export const RX_MIN_TARGET = 8;

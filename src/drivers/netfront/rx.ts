@@ -17,7 +17,7 @@
  * Two refill policies:
  *   modern  fill every free slot; publish only when at least NET_RX_SLOTS_MIN (19) requests would be
  *           outstanding, else arm the refill timer (HZ/10);
- *   classic 2.6.18's adaptive rx_target (8..256, starts at 64): refill only in batches of at least
+ *   classic 2.6.18's adaptive rx_target (64..256, starts at 64): refill only in batches of at least
  *           rx_target/2, double the target when the backend nearly ran dry, shrink it by one per poll
  *           when more than 3/4 of it sits unused. In flip mode each buffer is granted with
  *           GTF_accept_transfer and its frame given back to Xen; on receive the transferred frame is
@@ -36,7 +36,8 @@
  *   headroom is still honoured as rx->offset); the first min(status, 256) bytes are pulled into the
  *   head while the skb is built rather than in xennet_fill_frags / handle_incoming_queue, which
  *   accepts and refuses the same chains (17 data slots, 18 when the first holds <= 256 bytes;
- *   empty slots do not count then, as the pull at MAX_SKB_FRAGS drops empty frags);
+ *   empty slots do not count then, as the pull at MAX_SKB_FRAGS drops empty frags; a 2.6.18
+ *   netfront takes up to 18 frags, 18 or 19 slots, and pulls nothing at the limit);
  *   an in-flight poll after disconnect (carrier off) does nothing, standing for napi_disable().
  * Receive errors count in netdev.stats.rx_errors, as Linux's, and in counters.rx_errors.
  *
@@ -47,7 +48,7 @@
  * moved rsp_prod backwards, which marks it broken. Spurious EOIs count in
  * counters.spurious_events / jiffies_eoi_delayed.
  */
-import { CHECKSUM_PARTIAL, CHECKSUM_UNNECESSARY, MAX_SKB_FRAGS, SKB_GSO_DODGY, SKB_GSO_TCPV4, SKB_GSO_TCPV6, type SkBuff } from '../../net/skb';
+import { CHECKSUM_NONE, CHECKSUM_PARTIAL, CHECKSUM_UNNECESSARY, MAX_SKB_FRAGS, SKB_GSO_DODGY, SKB_GSO_TCPV4, SKB_GSO_TCPV6, type SkBuff } from '../../net/skb';
 import { emitStep } from '../../net/walk';
 import {
   RING_FINAL_CHECK_FOR_RESPONSES, RING_GET_REQUEST, RING_GET_RESPONSE, RING_PUSH_REQUESTS_AND_CHECK_NOTIFY,
@@ -60,7 +61,7 @@ import {
   rxResponseFlags, rxResponseId, rxResponseOffset, rxResponseStatus, writeRxRequest,
 } from '../../io/netif';
 import {
-  E2BIG, EBADR, EINVAL, ENOENT, ENOMEM, EPROTO, ETH_HLEN, INVALID_GRANT_REF, NET_RX_RING_SIZE, NET_RX_SLOTS_MIN, RX_COPY_THRESHOLD,
+  CLASSIC_MAX_SKB_FRAGS, E2BIG, EBADR, EINVAL, ENOENT, ENOMEM, EPROTO, ETH_HLEN, INVALID_GRANT_REF, NET_RX_RING_SIZE, NET_RX_SLOTS_MIN, RX_COPY_THRESHOLD,
   RX_DFL_MIN_TARGET, RX_MAX_TARGET, XEN_EOI_FLAG_SPURIOUS,
 } from './constants';
 import type { NetfrontQueue } from './queue';
@@ -357,8 +358,8 @@ export function xennet_get_responses(q: NetfrontQueue, rp: number): number {
         const mfn = xen.gnttab_end_foreign_transfer_ref(ref);
         if (mfn === 0) {
           if (err === 0) q.rxErrReason = 'rx_unfulfilled';
-          // 2.6.18 re-posts the slot; re-arm the transfer grant the revoke just cleared.
-          xen.gnttab_grant_foreign_transfer_ref(ref, np.otherendId, pfn);
+          // 2.6.18 re-posts the slot with the same ref, whose entry the revoke just cleared: a
+          // later transfer into it fails, so the slot stays unfulfilled from then on.
           xennet_move_rx_slot(q, pfn, ref);
           err = -ENOMEM;
           status = -1;
@@ -469,23 +470,28 @@ function buildSkb(q: NetfrontQueue, first: number): SkBuff | null {
   else q.rxPages.push(pfn0); // empty frag: the page goes back at once
   // Pages of frags belong to the rx page pool until the stack frees the skb.
   skb.destructor = q;
+  // 2.6.18 takes every frag xennet_get_responses let through (at most its MAX_SKB_FRAGS, 18).
+  const maxFrags = np.classic ? CLASSIC_MAX_SKB_FRAGS : MAX_SKB_FRAGS;
   for (let k = 1; k < q.tmpN; k++) {
     // At MAX_SKB_FRAGS Linux pulls the head (__pskb_pull_tail), which also drops every empty frag
     // once the first slot is pulled whole; with the first slot's rest still a frag it fails.
-    if (skb.nrFrags >= MAX_SKB_FRAGS && len0 <= pull) dropEmptyFrags(q, skb);
-    if (skb.nrFrags >= MAX_SKB_FRAGS) {
+    if (skb.nrFrags >= maxFrags && len0 <= pull && !np.classic) dropEmptyFrags(q, skb);
+    if (skb.nrFrags >= maxFrags) {
       freeTmp(q, k);
       np.stack.skbs.free(skb);
       q.rxErrReason = 'rx_too_many_frags';
       return null;
     }
-    skb.addFrag(xen.page(q.tmpPfn[k]!), q.tmpOff[k]!, q.tmpLen[k]!);
+    skb.addFrag(xen.page(q.tmpPfn[k]!), q.tmpOff[k]!, q.tmpLen[k]!, maxFrags);
   }
   q.tmpN = 0;
   const flags = q.rxFlags;
   if (np.classic) {
-    // Old backends do not assert data_validated but it can be inferred from csum_blank.
+    // Old backends do not assert data_validated but it can be inferred from csum_blank; the Xen
+    // core's proto_data_valid / proto_csum_blank say so to a forwarding dom (CONFIG_XEN).
     if (flags & (NETRXF_data_validated | NETRXF_csum_blank)) skb.ipSummed = CHECKSUM_UNNECESSARY;
+    skb.protoDataValid = skb.ipSummed !== CHECKSUM_NONE;
+    skb.protoCsumBlank = (flags & NETRXF_csum_blank) !== 0;
   } else if (flags & NETRXF_csum_blank) {
     skb.ipSummed = CHECKSUM_PARTIAL;
   } else if (flags & NETRXF_data_validated) {
@@ -634,7 +640,8 @@ export function handle_incoming_queue(q: NetfrontQueue): number {
   for (let k = 0; k < q.rxqN; k++) {
     const skb = q.rxq[k]!;
     q.rxq[k] = null;
-    if (checksum_setup(np, skb) !== 0) {
+    // 2.6.18's netif_poll has no checksum_setup: the flags alone set the checksum state.
+    if (!np.classic && checksum_setup(np, skb) !== 0) {
       np.netdev.stats.rx_errors++;
       np.counters.rx_errors++;
       np.drop('rx_csum_setup', skb.len);

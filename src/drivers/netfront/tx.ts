@@ -52,8 +52,8 @@ import {
   setTxRequestFlags, setTxRequestSize, txRequestFlags, txResponseId, txResponseStatus, writeExtraGso, writeTxRequest,
 } from '../../io/netif';
 import {
-  ETH_HLEN, INVALID_GRANT_REF, MAX_XEN_SKB_FRAGS, NET_TX_RING_SIZE, TX_LINK_NONE, TX_PENDING, TX_STOP_THRESHOLD,
-  XEN_EOI_FLAG_SPURIOUS,
+  CLASSIC_MAX_SKB_FRAGS, CLASSIC_TX_STOP_THRESHOLD, ETH_HLEN, INVALID_GRANT_REF, MAX_XEN_SKB_FRAGS, NET_TX_RING_SIZE,
+  TX_LINK_NONE, TX_PENDING, TX_STOP_THRESHOLD, XEN_EOI_FLAG_SPURIOUS,
 } from './constants';
 import { add_id_to_list, get_id_from_list, type NetfrontQueue } from './queue';
 import type { NetfrontInfo } from './info';
@@ -100,9 +100,12 @@ export function xennet_select_queue(np: NetfrontInfo, skb: SkBuff): number {
   return q;
 }
 
-/** netfront_tx_slot_available(): fewer than 256 - 18 - 1 = 237 requests outstanding. */
+/**
+ * netfront_tx_slot_available(): fewer than 256 - 18 - 1 = 237 requests outstanding (2.6.18:
+ * TX_MAX_TARGET - MAX_SKB_FRAGS - 2 = 236).
+ */
 export function netfront_tx_slot_available(q: NetfrontQueue): boolean {
-  return ((q.tx.req_prod_pvt - q.tx.rsp_cons) >>> 0) < TX_STOP_THRESHOLD;
+  return ((q.tx.req_prod_pvt - q.tx.rsp_cons) >>> 0) < (q.info.classic ? CLASSIC_TX_STOP_THRESHOLD : TX_STOP_THRESHOLD);
 }
 
 function dropTx(np: NetfrontInfo, skb: SkBuff, reason: string): NetdevTx {
@@ -222,6 +225,7 @@ export function xennet_start_xmit(np: NetfrontInfo, skb: SkBuff): NetdevTx {
   if (nq < 1) return dropTx(np, skb, 'tx_no_queues');
   if (np.broken) return dropTx(np, skb, 'tx_broken');
   const q = np.queues[skb.queueMapping % nq]!;
+  if (np.classic) return network_start_xmit(np, q, skb);
   if (skb.len > XEN_NETIF_MAX_TX_SIZE) return dropTx(np, skb, 'tx_too_big');
 
   let cost = p.start_xmit_ns;
@@ -256,7 +260,30 @@ export function xennet_start_xmit(np: NetfrontInfo, skb: SkBuff): NetdevTx {
     cost += Math.round(skb.len * p.copy_byte_ns);
   }
   if (drop !== null) return dropTx(np, skb, drop);
+  return xennet_queue_skb(np, q, skb, slots, cost);
+}
 
+/**
+ * 2.6.18's network_start_xmit() before it writes requests: an skb needing more than
+ * MAX_SKB_FRAGS + 1 (19) slots "rides the rocket" and is dropped (2.6.18 never linearises), and
+ * nothing is bounced or refused for its size.
+ * @models bronson/linux-2.6.18.8-ovz-xen drivers/xen/netfront/netfront.c network_start_xmit()
+ */
+function network_start_xmit(np: NetfrontInfo, q: NetfrontQueue, skb: SkBuff): NetdevTx {
+  const slots = xennet_count_skb_slots(skb);
+  if (slots > CLASSIC_MAX_SKB_FRAGS + 1) return dropTx(np, skb, 'tx_rocket');
+  if (!np.netdev.carrier) return dropTx(np, skb, 'tx_carrier_off');
+  if (slots > 1 && !np.featureSg) return dropTx(np, skb, 'tx_no_sg');
+  if (netif_needs_gso(np, skb)) return dropTx(np, skb, 'tx_needs_gso');
+  // The queue stopped in time in 2.6.18; a caller that ignores it gets TX_BUSY, as above.
+  if (RING_FREE_REQUESTS(q.tx) < slots + 1) return NETDEV_TX_BUSY;
+  curZero = false;
+  return xennet_queue_skb(np, q, skb, slots, np.p.start_xmit_ns);
+}
+
+/** Writes the requests of `skb` (`slots` data slots) on queue `q`, pushes them and notifies. */
+function xennet_queue_skb(np: NetfrontInfo, q: NetfrontQueue, skb: SkBuff, slots: number, cost: number): NetdevTx {
+  const p = np.p;
   const tr = np.tpStep.on;
   const dom = np.xen.domid;
   if (tr) emitStep(np.tpStep, skb.id, np.steps.startXmit, 'domU', dom, p.start_xmit_ns, `len ${skb.len} slots ${slots} queue ${q.id}`);

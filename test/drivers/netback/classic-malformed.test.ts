@@ -210,7 +210,7 @@ describe('classic netback: malformed transmit requests (2.6.18 source behaviour)
     }
   });
 
-  it('"Need more frags": a chain whose more_data runs past req_prod answers what was pushed; the rest arrives as new packets', () => {
+  it('"Need more frags" before the first frag: netbk_count_requests returns -0, so the first slot goes on alone (OKAY); the rest arrives as new packets', () => {
     const { h, fe } = rig();
     const p = fe.page(udpFrame(300), 0);
     const g = fe.grantRO(p.pfn);
@@ -218,16 +218,35 @@ describe('classic netback: malformed transmit requests (2.6.18 source behaviour)
     fe.pushTx();
     h.sim.run();
     // `if (frags >= work_to_do) { DPRINTK("Need more frags\n"); return -frags; }` with
-    // work_to_do = 0 → -0 → end = i: only the header.
-    expect(responses(fe)).toEqual([[50, NETIF_RSP_ERROR]]);
+    // work_to_do = 0 and frags = 0 returns 0, and `if (unlikely(ret < 0))` in net_tx_action is
+    // false: the first slot is a whole packet of txreq.size (300) bytes, no error.
+    expect(h.stack.received.filter((s) => s.dev === fe.vif).map((s) => s.len)).toEqual([300]);
     expect(reqCons(fe)).toBe(1);
+    h.stack.freeAll();
+    h.sim.run();
+    expect(responses(fe)).toEqual([[50, NETIF_RSP_OKAY]]);
     fe.txReq(g, 0, 0, 51, 100);
     fe.pushTx();
     h.sim.run();
     // The late fragment (flags 0, 100 B, offset 0) is a well-formed packet of its own.
     expect(h.stack.received.filter((s) => s.dev === fe.vif).map((s) => s.len)).toEqual([100]);
-    expect(drops(h, fe)).toEqual({ need_more_frags: 1 });
+    expect(drops(h, fe)).toEqual({});
     h.stack.freeAll();
+  });
+
+  it('"Frags galore" before the first frag (a first frag bigger than the packet): also -0, the first slot goes on alone and the frag is a packet of its own', () => {
+    const { h, fe } = rig();
+    const g = fe.grantRO(fe.page(udpFrame(300), 0).pfn);
+    const g2 = fe.grantRO(fe.page(udpFrame(400), 0).pfn);
+    fe.txReq(g, 0, NETTXF_more_data, 10, 300);
+    fe.txReq(g2, 0, 0, 11, 400);
+    fe.pushTx();
+    h.sim.run();
+    expect(h.stack.received.filter((s) => s.dev === fe.vif).map((s) => s.len)).toEqual([300, 400]);
+    h.stack.freeAll();
+    h.sim.run();
+    expect(responses(fe)).toEqual([[10, NETIF_RSP_OKAY], [11, NETIF_RSP_OKAY]]);
+    expect(drops(h, fe)).toEqual({});
   });
 
   it('req_prod 1000 ahead: no "Impossible number of requests" check in 2.6.18; every garbage slot is read and answered', () => {

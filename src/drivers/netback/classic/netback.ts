@@ -587,6 +587,10 @@ export class ClassicNetback implements SkbDestructor {
           frags++;
           if (foff + fsize > XEN_PAGE_SIZE) { countErr = 'cross_page'; break; }
         } while (fl & NETTXF_more_data);
+        // netbk_count_requests returns -frags: failing before the first frag it returns 0, which
+        // net_tx_action takes for "no frags" — the first slot goes on alone and the slots after it
+        // are read as new packets (XSA-39 turned these into errors in later kernels).
+        if (countErr !== '' && frags === 0) countErr = '';
         if (countErr !== '') { this.netbk_tx_err(vif, id, flags, (i + frags) >>> 0, pkt, countErr, total); continue; }
         nb.stepCost += nb.costs.tx_req_ns * frags;
       }
