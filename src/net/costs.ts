@@ -122,9 +122,9 @@ export const NET_PARAMS = defineParams('net', {
     models: 'linux net.core.netdev_budget = 300',
   }),
   netdev_budget_usecs: int({
-    default: 2000, min: 1, max: 1 << 20, unit: 'µs',
+    default: 8000, min: 1, max: 1 << 20, unit: 'µs',
     help: 'CPU time one run of net_rx_action may use before yielding (time_squeeze).',
-    models: 'linux net.core.netdev_budget_usecs = 2000 (2 * USEC_PER_SEC / HZ)',
+    models: 'linux net.core.netdev_budget_usecs = 2 * USEC_PER_SEC / HZ: 8000 at the model\'s HZ 250 (bridge.hz); 2000 at HZ 1000',
   }),
   tx_queue_len: int({
     default: 1000, min: 0, max: 1 << 20, unit: 'packets',

@@ -23,7 +23,7 @@
  * same shape through `stack.step()` or `emitStep()`.
  *
  * Drops (all counted through `sim.drops.count(where, reason, bytes)`):
- *   `<stack>.backlog` backlog_full      netif_rx with netdev_max_backlog packets queued
+ *   `<stack>.backlog` backlog_full      netif_rx with more than netdev_max_backlog packets queued
  *   `<dev>`          qdisc_full         the transmit queue's qdisc holds tx_queue_len packets
  *   `<dev>`          noqueue_stopped    a noqueue device (tx_queue_len 0) returned busy / was stopped
  *   `<dev>`          dev_down           transmit on a device that is not up
@@ -229,7 +229,8 @@ export class NetStack {
     this.pool = opts.pool ?? simPool(sim);
     this.params = opts.params ?? Params.defaults();
     this.costs = this.params.group(NET_PARAMS);
-    this.backlog = new Array<SkBuff | null>(this.costs.netdev_max_backlog).fill(null);
+    // enqueue_to_backlog takes a packet while qlen <= netdev_max_backlog: one more than the limit.
+    this.backlog = new Array<SkBuff | null>(this.costs.netdev_max_backlog + 1).fill(null);
     this.counters = sim.counters.register(`${this.name}.softnet`, {
       processed: 0, dropped: 0, time_squeeze: 0, net_rx_action: 0, net_tx_action: 0, napi_polls: 0, backlog_max: 0,
     });
@@ -463,7 +464,7 @@ export class NetStack {
   /**
    * netif_rx(): queues a received skb (skb.dev = the receiving device) on this CPU's backlog;
    * the backlog's NAPI instance delivers it from the softirq. Drops with `backlog_full` when
-   * netdev_max_backlog packets are already queued. Returns NET_RX_SUCCESS (0) or NET_RX_DROP (1).
+   * more than netdev_max_backlog packets are already queued (`qlen <= netdev_max_backlog` accepts). Returns NET_RX_SUCCESS (0) or NET_RX_DROP (1).
    * @models linux net/core/dev.c netif_rx(), enqueue_to_backlog()
    */
   netif_rx(skb: SkBuff): number {
@@ -531,6 +532,7 @@ export class NetStack {
     }
     const handler = dev.ifindex > 0 && this.devices[dev.ifindex] === dev ? this.protoHandlers[dev.ifindex]! : null;
     if (handler === null) {
+      dev.stats.rx_dropped++; // `atomic_long_inc(&skb->dev->rx_dropped)`: no handler took it
       this.kfree_skb(skb, dev.name, 'unhandled_proto');
       return;
     }
@@ -620,8 +622,8 @@ export class NetStack {
       return NETDEV_TX_OK;
     }
     if (q.len >= q.limit) {
+      // A qdisc drop shows in `tc -s qdisc`, not in the device's tx_dropped.
       q.stats.dropped++;
-      d.stats.tx_dropped++;
       this.kfree_skb(skb, d.name, 'qdisc_full');
       return 1;
     }

@@ -12,20 +12,20 @@ function setup(overrides: Record<string, number> = {}) {
 }
 
 describe('netif_rx() and the backlog', () => {
-  it('netif_rx() queues up to netdev_max_backlog and drops the rest as backlog_full', () => {
+  it('netif_rx() queues up to netdev_max_backlog + 1 (qlen <= max accepts) and drops the rest as backlog_full', () => {
     const { sim, stack } = setup({ 'net.netdev_max_backlog': 100 });
     const dev = new SlotDevice(stack, 'vif1.0', 10);
     const sink = new Sink(stack);
     stack.setProtocolHandler(dev, sink);
     let dropped = 0;
     for (let i = 0; i < 150; i++) dropped += stack.netif_rx(rxSkb(stack, dev));
-    expect(dropped).toBe(50);
-    expect(stack.backlogLength).toBe(100);
-    expect(sim.drops.total({ where: 'dom0.backlog', reason: 'backlog_full' })).toBe(50);
-    expect(dev.stats.rx_dropped).toBe(50);
+    expect(dropped).toBe(49);
+    expect(stack.backlogLength).toBe(101);
+    expect(sim.drops.total({ where: 'dom0.backlog', reason: 'backlog_full' })).toBe(49);
+    expect(dev.stats.rx_dropped).toBe(49);
     sim.run();
-    expect(sink.ids.length).toBe(100);
-    expect(stack.counters.processed).toBe(100);
+    expect(sink.ids.length).toBe(101);
+    expect(stack.counters.processed).toBe(101);
     expect(stack.pool.outstanding).toBe(0);
   });
 
@@ -130,11 +130,12 @@ describe('__netif_receive_skb_core()', () => {
     expect(sim.drops.total()).toBe(0);
   });
 
-  it('drops a frame nobody handles as unhandled_proto', () => {
+  it('drops a frame nobody handles as unhandled_proto, counted in the device\'s rx_dropped', () => {
     const { sim, stack } = setup();
     const dev = new SlotDevice(stack, 'eth0', 10);
     stack.netif_receive_skb(rxSkb(stack, dev, 60));
     expect(sim.drops.table()).toEqual([{ where: 'eth0', reason: 'unhandled_proto', packets: 1, bytes: 60 }]);
+    expect(dev.stats.rx_dropped).toBe(1);
     expect(stack.pool.outstanding).toBe(0);
   });
 });
@@ -155,7 +156,7 @@ describe('dev_queue_xmit() and the qdisc', () => {
     expect(stack.qdiscStats(dev).qlen).toBe(10);
     expect(drops).toBe(6);
     expect(sim.drops.total({ where: 'eth0', reason: 'qdisc_full' })).toBe(6);
-    expect(dev.stats.tx_dropped).toBe(6);
+    expect([dev.stats.tx_dropped, stack.qdiscStats(dev).dropped]).toEqual([0, 6]); // qdisc drops show in tc -s qdisc only
     dev.complete(); // frees 4, netif_wake_queue → net_tx_action
     expect(stack.qdiscStats(dev).qlen).toBe(10); // runs from the softirq, not inline
     sim.run();
