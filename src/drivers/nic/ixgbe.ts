@@ -374,8 +374,9 @@ export class IxgbeNic extends NetDevice implements LinkEndpoint {
       this.txSkb[i] = null;
       this.txNtc += this.txDescs[i]!;
       this.txFrames--;
-      this.stats.tx_packets++;
-      this.stats.tx_bytes += skb.len;
+      // total_packets += gso_segs; total_bytes += bytecount (a TSO skb's headers once per segment)
+      this.stats.tx_packets += this.txSegs[i]!;
+      this.stats.tx_bytes += this.txBytes[i]!;
       this.itrTx.total_packets += this.txSegs[i]!;
       this.itrTx.total_bytes += this.txBytes[i]!;
       st.cpu.run(st.sim.now, this.nic.clean_tx_ns);
@@ -576,8 +577,8 @@ function isTcpUdpV4(buf: Uint8Array, off: number, len: number): boolean {
 
 /**
  * What ixgbe's receive checksum offload reports for a frame: 1 when it is an unfragmented IPv4
- * TCP/UDP packet whose L4 checksum verifies (or a UDP packet without checksum), 0 when the
- * checksum is wrong, -1 when the hardware does not check this kind of frame. A `sumToken` from
+ * TCP/UDP packet whose L4 checksum verifies (or a UDP packet without checksum), 0 when the IPv4
+ * header checksum or the L4 checksum is wrong, -1 when the hardware does not check this kind of frame. A `sumToken` from
  * the wire (src/net/link.ts) whose range is exactly this frame's L4 segment stands for the
  * segment's sum; any other token is ignored and the segment is summed.
  */
@@ -587,6 +588,8 @@ export function l4ChecksumStatus(buf: Uint8Array, off: number, len: number, sumT
   const ihl = (buf[ip]! & 0xf) * 4;
   const total = (buf[ip + 2]! << 8) | buf[ip + 3]!;
   if (ihl < 20 || total < ihl || ip + total > off + len) return -1;
+  // IXGBE_RXD_STAT_IPCS with IXGBE_RXDADV_ERR_IPE: a bad IPv4 header checksum is an error too.
+  if (csum_fold(csum_partial(buf, ip, ip + ihl, 0)) !== 0) return 0;
   if ((((buf[ip + 6]! << 8) | buf[ip + 7]!) & 0x3fff) !== 0) return -1;
   const proto = buf[ip + 9]!;
   if (proto !== 6 && proto !== 17) return -1;

@@ -164,6 +164,13 @@ describe('ixgbe NIC transmit on a 10G wire', () => {
     expect(sock.packets).toBe(1);
   });
 
+  it('a frame whose IPv4 header checksum is wrong is a checksum error (IXGBE_RXDADV_ERR_IPE), whatever its UDP checksum', () => {
+    const f = buildUdpFrame({ ...SPEC, payloadLength: 100, checksum: 'full' });
+    expect(l4ChecksumStatus(f, 0, f.length)).toBe(1);
+    f[24] ^= 0x01; // the IPv4 header checksum
+    expect(l4ChecksumStatus(f, 0, f.length)).toBe(0);
+  });
+
   it('a UDP checksum that folds to 0 goes on the wire as 0xffff (0 would mean "no checksum"), by the NIC and by skb_checksum_help', () => {
     // A payload whose last word cancels the rest: the complete checksum folds to 0.
     const payload = new Uint8Array(100);
@@ -231,6 +238,8 @@ describe('ixgbe NIC transmit on a 10G wire', () => {
     const segs = Math.ceil(10_000 / 1448);
     expect(cap.capture.frames).toBe(segs);
     expect(a.nic.counters.tx_tso_segments).toBe(segs);
+    // ip -s link counts what left: one packet per segment, the headers once per segment.
+    expect([a.nic.stats.tx_packets, a.nic.stats.tx_bytes]).toEqual([segs, big.length + (segs - 1) * 54]);
     let bytes = 0;
     for (let i = 0; i < segs; i++) {
       const f = cap.capture.frame(i).data;
