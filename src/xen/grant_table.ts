@@ -342,8 +342,14 @@ export class GrantTableOps {
 
   // ---- GNTTABOP_map_grant_ref -------------------------------------------------------------
 
+  /**
+   * A free maptrack handle, or -1. The free list always keeps its last entry (the one new entries
+   * are linked after), so with one left a new page is added; its first entry is returned and the
+   * rest go in front of the old list.
+   * @models xen-project/xen xen/common/grant_table.c get_maptrack_handle(), _get_maptrack_handle()
+   */
   private get_maptrack_handle(ld: Domain): number {
-    if (ld.mtFreeHead < ld.mtFreeQueue.length) {
+    if (ld.mtFreeQueue.length - ld.mtFreeHead > 1) {
       const h = ld.mtFreeQueue[ld.mtFreeHead++]!;
       if (ld.mtFreeHead > 1024 && ld.mtFreeHead * 2 > ld.mtFreeQueue.length) {
         ld.mtFreeQueue = ld.mtFreeQueue.slice(ld.mtFreeHead);
@@ -365,7 +371,10 @@ export class GrantTableOps {
       ld.mtHostAddr = grow(ld.mtHostAddr, (n) => new Float64Array(n));
     }
     ld.mtLimit = limit;
-    for (let i = h + 1; i < limit; i++) ld.mtFreeQueue.push(i);
+    const fresh: number[] = [];
+    for (let i = h + 1; i < limit; i++) fresh.push(i);
+    ld.mtFreeQueue = fresh.concat(ld.mtFreeQueue.slice(ld.mtFreeHead));
+    ld.mtFreeHead = 0;
     return h;
   }
 

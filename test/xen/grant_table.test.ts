@@ -162,13 +162,22 @@ describe('GNTTABOP_map_grant_ref', () => {
     expect(h.guest.gnttab.flags(ref)).toBe(GTF_permit_access | GTF_readonly);
   });
 
-  test('maptrack full -> GNTST_no_device_space', () => {
+  test('maptrack full -> GNTST_no_device_space after 255 maps of one frame: the free list keeps its last entry', () => {
     const h = host({ 'xen.max_maptrack_frames': 1 });
-    const refs = Array.from({ length: 257 }, () => h.guest.gnttab.gnttab_grant_foreign_access(0, h.guest.pfn_to_gfn(5), true));
+    const refs = Array.from({ length: 256 }, () => h.guest.gnttab.gnttab_grant_foreign_access(0, h.guest.pfn_to_gfn(5), true));
     const ops = refs.map((ref) => gnttab_set_map_op(HOST_ADDR, GNTMAP_host_map | GNTMAP_readonly, ref, 1));
     h.hv.gnttab_map_grant_ref(0, ops);
-    expect(ops.slice(0, 256).every((o) => o.status === GNTST_okay)).toBe(true);
-    expect(ops[256]!.status).toBe(GNTST_no_device_space);
+    expect(ops.slice(0, 255).every((o) => o.status === GNTST_okay)).toBe(true);
+    expect(ops.slice(0, 255).map((o) => o.handle)).toEqual(Array.from({ length: 255 }, (_, i) => i));
+    expect(ops[255]!.status).toBe(GNTST_no_device_space);
+  });
+
+  test('the 256th live map gets handle 256 from a new maptrack page (255 stays last in the free list)', () => {
+    const h = host({ 'xen.max_maptrack_frames': 2 });
+    const refs = Array.from({ length: 258 }, () => h.guest.gnttab.gnttab_grant_foreign_access(0, h.guest.pfn_to_gfn(5), true));
+    const ops = refs.map((ref) => gnttab_set_map_op(HOST_ADDR, GNTMAP_host_map | GNTMAP_readonly, ref, 1));
+    h.hv.gnttab_map_grant_ref(0, ops);
+    expect(ops.slice(254).map((o) => o.handle)).toEqual([254, 256, 257, 258]);
   });
 
   test('a pin counter reaching 128 (top bit of its 8-bit field) -> GNTST_general_error', () => {
