@@ -200,14 +200,28 @@ export class GuestGrantTable {
     return this.deferred;
   }
 
-  /** @models torvalds/linux drivers/xen/grant-table.c gnttab_handle_deferred() */
+  /**
+   * The deferred-revocation timer: at most 10 entries per run, from the head of the list; one
+   * still in use goes back to the tail, and the run stops when it comes round to the first such.
+   * @models torvalds/linux drivers/xen/grant-table.c gnttab_handle_deferred()
+   */
   private gnttab_handle_deferred(): void {
     this.deferredTimerArmed = false;
-    const still: number[] = [];
-    for (const ref of this.deferred) {
-      if (this.gnttab_end_foreign_access_ref(ref)) { this.put_free_entry(ref); this.deferredFreed++; } else still.push(ref);
+    const list = this.deferred;
+    let first = -1;
+    for (let nr = 10; nr > 0 && list.length > 0; nr--) {
+      const ref = list[0]!;
+      if (ref === first) break;
+      list.shift();
+      if (this.gnttab_end_foreign_access_ref(ref)) {
+        this.put_free_entry(ref);
+        this.deferredFreed++;
+      } else {
+        if (first < 0) first = ref;
+        list.push(ref);
+      }
     }
-    this.deferred = still;
+    const still = list;
     if (still.length > 0) {
       this.deferredTimerArmed = true;
       this.hv.sim.after(1_000_000_000, this.hDeferred);

@@ -438,6 +438,18 @@ describe('deferred revocation', () => {
     expect(h.guest.gnttab.flags(ref)).toBe(0);
     expect(h.guest.gnttab.gnttab_grant_foreign_access(0, h.guest.pfn_to_gfn(5), true)).toBe(ref);
   });
+
+  test('each timer run retries at most 10 deferred grants: 15 unmapped at once are freed 10 after one second, 5 after two', () => {
+    const h = host();
+    const refs = Array.from({ length: 15 }, () => h.guest.gnttab.gnttab_grant_foreign_access(0, h.guest.pfn_to_gfn(5), true));
+    const maps = refs.map((ref) => mapOne(h, ref));
+    for (const ref of refs) h.guest.gnttab.gnttab_end_foreign_access(ref);
+    h.hv.gnttab_unmap_grant_ref(0, maps.map((m) => gnttab_set_unmap_op(HOST_ADDR, m.handle)));
+    h.sim.run({ until: 1_500_000_000 });
+    expect(h.guest.gnttab.deferredRefs).toEqual(refs.slice(10));
+    h.sim.run({ until: 2_500_000_000 });
+    expect(h.guest.gnttab.deferredRefs).toEqual([]);
+  });
 });
 
 describe('XENMEM_decrease_reservation and XENMEM_populate_physmap (a balloon in and out)', () => {
