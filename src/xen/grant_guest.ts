@@ -41,6 +41,8 @@ export class GuestGrantTable {
   /** Next-free links (Linux gnttab_list); LIST_END terminates. */
   private readonly next: Int32Array;
   private freeHead = LIST_END;
+  /** gnttab_last_free: the tail of the free list (meaningful while freeCount > 0). */
+  private lastFree = LIST_END;
   /** Free refs on the list (gnttab_free_count). */
   freeCount = 0;
   /** Refs whose revocation is deferred until Xen drops its pins. */
@@ -59,14 +61,17 @@ export class GuestGrantTable {
     for (let i = GNTTAB_NR_RESERVED_ENTRIES; i < n - 1; i++) this.next[i] = i + 1;
     this.next[n - 1] = LIST_END;
     this.freeHead = GNTTAB_NR_RESERVED_ENTRIES;
+    this.lastFree = n - 1;
     this.freeCount = n - GNTTAB_NR_RESERVED_ENTRIES;
   }
 
   // ---- the free list -----------------------------------------------------------------------
 
   /**
-   * Grows the table by enough frames for `more` refs (one GNTTABOP_setup_table call).
-   * @models torvalds/linux drivers/xen/grant-table.c gnttab_expand() grow_gnttab_list()
+   * Grows the table by enough frames for `more` refs (one GNTTABOP_setup_table call); the new
+   * refs go to the tail of the free list, in order (gnttab_set_free, since Linux 6.0's
+   * "xen/grants: support allocating consecutive grants"; older kernels put them at the head).
+   * @models torvalds/linux drivers/xen/grant-table.c gnttab_expand() grow_gnttab_list() gnttab_set_free()
    */
   private gnttab_expand(more: number): boolean {
     const cur = this.dom.nrGrantFrames;
@@ -78,8 +83,10 @@ export class GuestGrantTable {
     const first = cur * GRANT_ENTRIES_PER_FRAME_V1;
     const last = (cur + extra) * GRANT_ENTRIES_PER_FRAME_V1 - 1;
     for (let i = first; i < last; i++) this.next[i] = i + 1;
-    this.next[last] = this.freeHead;
-    this.freeHead = first;
+    this.next[last] = LIST_END;
+    if (this.freeCount === 0) this.freeHead = first;
+    else this.next[this.lastFree] = first;
+    this.lastFree = last;
     this.freeCount += last - first + 1;
     return true;
   }
@@ -96,6 +103,7 @@ export class GuestGrantTable {
 
   /** @models torvalds/linux drivers/xen/grant-table.c put_free_entry() */
   private put_free_entry(ref: number): void {
+    if (this.freeCount === 0) this.lastFree = ref;
     this.next[ref] = this.freeHead;
     this.freeHead = ref;
     this.freeCount++;

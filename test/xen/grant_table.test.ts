@@ -423,6 +423,25 @@ describe('GNTTABOP_transfer (page flipping)', () => {
   });
 });
 
+describe('the guest\'s grant ref free list (Linux)', () => {
+  test('a grown table\'s refs join the tail of the free list: two pools of 256 take 8..263, then 264..511 and 512..519', () => {
+    const h = host();
+    const g = h.guest.gnttab;
+    const claimAll = (n: number): number[] => {
+      const pool = g.gnttab_alloc_grant_references(n);
+      if (typeof pool === 'number') throw new Error(`alloc failed: ${pool}`);
+      return Array.from({ length: n }, () => g.gnttab_claim_grant_reference(pool));
+    };
+    const free0 = g.freeCount;
+    const a = claimAll(free0 - 248);
+    expect(a[0]).toBe(8);
+    expect(g.freeCount).toBe(248);
+    const b = claimAll(256);
+    const first = a[a.length - 1]! + 1;
+    expect(b).toEqual([...Array.from({ length: 248 }, (_, i) => first + i), ...Array.from({ length: 8 }, (_, i) => 512 + i)]);
+  });
+});
+
 describe('deferred revocation', () => {
   test('gnttab_end_foreign_access() on a mapped grant defers and retries every second until unmapped', () => {
     const h = host();
