@@ -37,7 +37,11 @@
  *   net/sched/sch_generic.c __qdisc_run(), dev_requeue_skb(), pfifo_fast; net/sched/sch_mq.c (a
  *   multi-queue device: one pfifo per transmit queue, each stopped and woken on its own)
  * @simplified one CPU per stack (no RPS/XPS), pfifo_fast's three bands are one FIFO; GRO is not modeled; a NAPI poll that does less than its weight without
- *   calling napi_complete_done is completed for it (Linux would leave it scheduled forever).
+ *   calling napi_complete_done is completed for it (Linux would leave it scheduled forever); a
+ *   NAPI instance that used its whole weight is polled again in the same net_rx_action run (as
+ *   2.6.18 and Linux before 3.19 do; later kernels put it on a repoll list for the next run); the
+ *   backlog is one queue (no process_queue split, 2.6.35+); validate_xmit_skb runs before the
+ *   qdisc rather than at dequeue.
  */
 import type { Simulator } from '../sim/simulator';
 import { Cpu } from '../sim/cpu';

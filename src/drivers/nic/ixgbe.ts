@@ -39,7 +39,11 @@
  * @simplified the rx path builds the skb around the descriptor's buffer by swapping it for the
  *   new skb's head (build_skb; not charged as CPU time, since the driver does not copy);
  *   hardware reads a transmitted frame when the tail is written (the bytes cannot change before
- *   completion); no RSS, one queue pair.
+ *   completion); no RSS, one queue pair; no byte queue limits (BQL, netdev_tx_sent_queue /
+ *   netdev_tx_completed_queue: Linux would stop the queue on bytes in flight long before the ring
+ *   fills, so more of a burst waits in the qdisc); rx buffers go back to the hardware one by one
+ *   (Linux refills in batches of 16); zero-checksum UDP is reported verified (the 82599's
+ *   UDP-zero erratum is not modeled); no IPv6 receive checksum offload.
  */
 import { skb_record_rx_queue } from '../../net/flow-hash';
 import type { NetStack } from '../../net/stack';
