@@ -4,20 +4,14 @@
  * everything netback charged, so a frontend's upcall never overtakes the work it announces.
  */
 import { describe, expect, it } from 'vitest';
-import { buildXenHost } from '../../src/topo/host';
+import { twoWayBursts, twoWayHost } from './two-way';
 
 describe.each([
   ['modern', undefined], ['classic', undefined], ['classic', 'flip'],
 ] as const)('notify after the work, %s %s', (design, rxMode) => {
   it('every dom0 event-channel send happens once dom0\'s CPU has done the work charged before netback asked for it', () => {
-    const host = buildXenHost({ seed: 2, guests: [{ name: 'g', design, rxMode, params: { 'netfront.design': design } }] });
-    const g = host.guest('g');
-    const ext = host.external;
-    ext.endpoint.bind(9001);
-    g.endpoint.bind(9002);
-    g.endpoint.sendUdp(ext.endpoint.ip, 9001, 64);
-    ext.endpoint.sendUdp(g.ip, 9002, 64);
-    host.runFor(host.ms(2));
+    const t = twoWayHost(2, design, rxMode);
+    const host = t.host;
     // When netback asks for a notification, the work charged so far ends at `due`.
     const due: number[] = [];
     const nb = host.netback;
@@ -35,14 +29,7 @@ describe.each([
       const d = due.shift();
       if (d === undefined || r.t < d) late++;
     });
-    for (let b = 0; b < 20; b++) {
-      for (let i = 0; i < 8; i++) {
-        g.endpoint.sendUdp(ext.endpoint.ip, 9001, 1400);
-        ext.endpoint.sendUdp(g.ip, 9002, 1400);
-      }
-      host.runFor(host.us(50));
-    }
-    host.runFor(host.ms(3));
+    twoWayBursts(t, 20, 8, 50);
     expect(sends).toBeGreaterThanOrEqual(10);
     expect(due).toHaveLength(0);
     expect(late).toBe(0);

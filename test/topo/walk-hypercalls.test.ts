@@ -5,7 +5,7 @@
  * they are exactly what Xen charged dom0 for those hypercalls.
  */
 import { describe, expect, it } from 'vitest';
-import { buildXenHost } from '../../src/topo/host';
+import { twoWayBursts, twoWayHost } from './two-way';
 
 const GNTTAB = ['xen.gnttab.copy', 'xen.gnttab.map', 'xen.gnttab.unmap', 'xen.gnttab.transfer'] as const;
 
@@ -13,24 +13,11 @@ describe.each([
   ['modern', undefined], ['classic', undefined], ['classic', 'flip'],
 ] as const)('hypercall steps, %s %s', (design, rxMode) => {
   it('both directions: the xen-lane steps\' cpuNs add up to the grant hypercalls\' cost, all on dom0', () => {
-    const host = buildXenHost({ seed: 5, guests: [{ name: 'g', design, rxMode, params: { 'netfront.design': design } }] });
-    const g = host.guest('g');
-    const ext = host.external;
-    ext.endpoint.bind(9001);
-    g.endpoint.bind(9002);
-    g.endpoint.sendUdp(ext.endpoint.ip, 9001, 64);
-    ext.endpoint.sendUdp(g.ip, 9002, 64);
-    host.runFor(host.ms(2));
+    const t = twoWayHost(5, design, rxMode);
+    const host = t.host;
     const steps = host.sim.trace.record('pkt.step');
     const calls = GNTTAB.map((ev) => host.sim.trace.record(ev));
-    for (let b = 0; b < 10; b++) {
-      for (let i = 0; i < 8; i++) {
-        g.endpoint.sendUdp(ext.endpoint.ip, 9001, 1400);
-        ext.endpoint.sendUdp(g.ip, 9002, 1400);
-      }
-      host.runFor(host.us(100));
-    }
-    host.runFor(host.ms(3));
+    twoWayBursts(t, 10, 8, 100);
     const xen = steps.records.filter((r) => r.lane === 'xen');
     expect(xen.length).toBeGreaterThan(160);
     expect(new Set(xen.map((r) => r.dom))).toEqual(new Set([0]));
