@@ -16,7 +16,7 @@ import {
   BACK_RING_ATTACH, RING_GET_REQUEST, RING_GET_RESPONSE, RING_PUSH_RESPONSES_AND_CHECK_NOTIFY, SharedRing, type BackRing,
 } from '../../../src/io/ring';
 import {
-  NETTXF_extra_info, NETTXF_more_data, readExtraInfo, readTxRequest, rxRequestGref, rxRequestId, writeExtraGso,
+  NETRXF_more_data, NETTXF_extra_info, NETTXF_more_data, readExtraInfo, readTxRequest, rxRequestGref, rxRequestId, writeExtraGso,
   writeRxResponse, writeTxNullResponse, writeTxResponse, type ExtraInfo, type TxRequest,
 } from '../../../src/io/netif';
 import { DOMID_SELF, GNTCOPY_dest_gref, GNTCOPY_source_gref, GNTMAP_host_map, GNTST_okay } from '../../../src/io/xen-constants';
@@ -268,6 +268,14 @@ export function tcpFrame(len: number, seed = 0): Uint8Array {
     f[12] = 0x08; f[13] = 0x00;
     f[14] = 0x45; f[20] = 0x40; f[21] = 0; f[23] = 6;
   }
+  return f;
+}
+
+/** Writes a receive chain of `n` data slots (the first `first` bytes, the others 1000 each) of one TCP frame; returns the frame. */
+export function rxChain(r: Rig, n: number, first: number): Uint8Array {
+  const f = tcpFrame(first + (n - 1) * 1000, n);
+  r.be.rxSlot(f.subarray(0, first), n > 1 ? NETRXF_more_data : 0);
+  for (let k = 1; k < n; k++) r.be.rxSlot(f.subarray(first + (k - 1) * 1000, first + k * 1000), k < n - 1 ? NETRXF_more_data : 0);
   return f;
 }
 

@@ -8,9 +8,9 @@
 import { describe, expect, it } from 'vitest';
 import { CHECKSUM_UNNECESSARY, SKB_GSO_TCPV4 } from '../../../src/net/skb';
 import { NETDEV_TX_OK } from '../../../src/net/netdevice';
-import { NETRXF_csum_blank, NETRXF_extra_info, NETRXF_more_data, XEN_NETIF_GSO_TYPE_TCPV4 } from '../../../src/io/netif';
+import { NETRXF_csum_blank, NETRXF_extra_info, XEN_NETIF_GSO_TYPE_TCPV4 } from '../../../src/io/netif';
 import { xennet_count_skb_slots } from '../../../src/drivers/netfront/tx';
-import { DEFAULT_FEATURES, linearSkb, makeRig, run, tcpFrame, type Rig } from './backend';
+import { DEFAULT_FEATURES, linearSkb, makeRig, run, rxChain, tcpFrame, type Rig } from './backend';
 import { grantTableRows } from '../../../src/xen/inspect';
 
 const classic = (): Rig => makeRig({ params: { 'netfront.design': 'classic' } });
@@ -58,24 +58,16 @@ describe('classic netfront transmit', () => {
 });
 
 describe('classic netfront receive', () => {
-  /** `n` data slots: the first `first` bytes, the others 1000. */
-  function chain(r: Rig, n: number, first: number): Uint8Array {
-    const f = tcpFrame(first + (n - 1) * 1000, n);
-    r.be.rxSlot(f.subarray(0, first), n > 1 ? NETRXF_more_data : 0);
-    for (let k = 1; k < n; k++) r.be.rxSlot(f.subarray(first + (k - 1) * 1000, first + k * 1000), k < n - 1 ? NETRXF_more_data : 0);
-    return f;
-  }
-
   it('18 slots, the first 1000 bytes: delivered with 18 frags (MAX_SKB_FRAGS 18); modern refuses them (rx_too_many_frags)', () => {
     const c = classic();
-    const f = chain(c, 18, 1000);
+    const f = rxChain(c, 18, 1000);
     c.be.pushRx();
     run(c);
     expect(c.received.length).toBe(1);
     expect(Array.from(c.received[0]!.bytes)).toEqual(Array.from(f));
     expect(c.received[0]!.skb.nrFrags).toBe(18);
     const m = modern();
-    chain(m, 18, 1000);
+    rxChain(m, 18, 1000);
     m.be.pushRx();
     run(m);
     expect(m.sim.drops.total({ reason: 'rx_too_many_frags' })).toBe(1);

@@ -9,7 +9,7 @@ import { RING_GET_REQUEST, RING_GET_RESPONSE } from '../../../src/io/ring';
 import { NETRXF_csum_blank, NETRXF_extra_info, NETRXF_more_data, XEN_NETIF_GSO_TYPE_TCPV4, rxRequestGref, rxRequestId } from '../../../src/io/netif';
 import { csum_tcpudp_magic } from '../../../src/wire/checksum';
 import { INVALID_GRANT_REF } from '../../../src/drivers/netfront/constants';
-import { linearSkb, makeRig, type Rig, run, tcpFrame } from './backend';
+import { linearSkb, makeRig, type Rig, run, rxChain, tcpFrame } from './backend';
 
 /** Writes a raw extra_info response (8 bytes) in the next rx slot, consuming its request. */
 function rxRawExtra(r: Rig, bytes: number[]): void {
@@ -30,14 +30,6 @@ function loseBuffer(r: Rig, i: number): number {
   q.grant_rx_ref[i] = INVALID_GRANT_REF;
   q.rx_pfn[i] = -1;
   return ref;
-}
-
-/** A chain of `n` data slots: the first holds `first` bytes, the others 1000 each. */
-function chain(r: Rig, n: number, first: number): Uint8Array {
-  const f = tcpFrame(first + (n - 1) * 1000, n);
-  r.be.rxSlot(f.subarray(0, first), n > 1 ? NETRXF_more_data : 0);
-  for (let k = 1; k < n; k++) r.be.rxSlot(f.subarray(first + (k - 1) * 1000, first + k * 1000), k < n - 1 ? NETRXF_more_data : 0);
-  return f;
 }
 
 describe('xennet_poll() flags and bookkeeping', () => {
@@ -140,7 +132,7 @@ describe('xennet_get_responses() / xennet_fill_frags(): slot limits', () => {
   for (const [n, first, reason] of cases) {
     it(`${n} data slots, the first holding ${first} bytes: ${reason ?? 'delivered'}, every slot consumed`, () => {
       const r = makeRig();
-      const f = chain(r, n, first);
+      const f = rxChain(r, n, first);
       r.be.pushRx();
       run(r);
       const q = r.np.queues[0]!;
