@@ -333,9 +333,10 @@ export class EventChannelOps {
     this.hv.charge(caller, this.hv.costs.hypercall_ns);
     const d = op.dom === DOMID_SELF ? caller : this.hv.lookup(op.dom);
     if (d === undefined) return -ESRCH;
-    if (d !== caller && caller.domid !== 0) return -EPERM;
+    // get_free_port() first, then the XSM check (the port stays free if it refuses).
     const port = this.get_free_port(d);
     if (port < 0) return port;
+    if (d !== caller && caller.domid !== 0) return -EPERM;
     d.evState[port] = ECS_UNBOUND;
     d.evRemoteDom[port] = op.remote_dom === DOMID_SELF ? caller.domid : op.remote_dom;
     d.evRemotePort[port] = 0;
@@ -456,12 +457,11 @@ export class EventChannelOps {
     this.hv.charge(caller, this.hv.costs.hypercall_ns);
     const d = op.dom === DOMID_SELF ? caller : this.hv.lookup(op.dom);
     if (d === undefined) return -ESRCH;
-    if (d !== caller && caller.domid !== 0) return -EPERM;
     if (!EventChannelOps.validPort(op.port)) return -EINVAL;
+    if (d !== caller && caller.domid !== 0) return -EPERM;
     const st = d.evState[op.port];
     op.vcpu = 0;
-    op.remote_dom = 0;
-    op.remote_port = 0;
+    // Only the union member of the port's state is written; a closed port leaves it as passed.
     if (st === ECS_UNBOUND) { op.status = EVTCHNSTAT_unbound; op.remote_dom = d.evRemoteDom[op.port]!; }
     else if (st === ECS_INTERDOMAIN) { op.status = EVTCHNSTAT_interdomain; op.remote_dom = d.evRemoteDom[op.port]!; op.remote_port = d.evRemotePort[op.port]!; }
     else op.status = EVTCHNSTAT_closed;

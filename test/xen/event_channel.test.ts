@@ -22,6 +22,15 @@ describe('event channels', () => {
     const st0 = { ...st, port: 0 };
     h.hv.evtchn_status(1, st0);
     expect(st0.status).toBe(EVTCHNSTAT_closed);
+    // A closed port's union is left as the caller passed it (only status and vcpu are written).
+    expect([st0.remote_dom, st0.remote_port]).toEqual([0, -1]);
+  });
+
+  test('evtchn_status checks the port before the permission: a domU asking about dom0 gets -EINVAL for a bad port, -EPERM for a good one', () => {
+    const h = host();
+    const st = { dom: 0, port: 5000, status: -1, vcpu: -1, remote_dom: -1, remote_port: -1 };
+    expect(h.hv.evtchn_status(1, st)).toBe(-EINVAL);
+    expect(h.hv.evtchn_status(1, { ...st, port: 1 })).toBe(-EPERM);
   });
 
   test('alloc_unbound errors: -ESRCH unknown domain, -EPERM domU for another domain, -ENOSPC when full', () => {
