@@ -761,8 +761,9 @@ export class EventChannelOps {
     const aboveLo = startWord < 32 ? -1 << startWord : 0, aboveHi = startWord < 32 ? -1 : -1 << (startWord - 32);
     const upLo = startBit < 32 ? -1 << startBit : 0, upHi = startBit < 32 ? -1 : -1 << (startBit - 32);
     const swLo = startWord < 32 ? 1 << startWord : 0, swHi = startWord < 32 ? 0 : 1 << (startWord - 32);
-    // The start word is split when the scan stopped inside it: its bits >= startBit go first.
-    const split = startBit !== 0 && ((selLo & swLo) | (selHi & swHi)) !== 0;
+    // The start word is scanned twice: its bits >= startBit first, and after the other words the
+    // whole word again, read anew ("Scan start_l1i twice; all others once").
+    const split = ((selLo & swLo) | (selHi & swHi)) !== 0;
     if (split) {
       this.scanWordBits(d, w, startWord, upLo, upHi);
       selLo &= ~swLo;
@@ -776,8 +777,8 @@ export class EventChannelOps {
     hi = selHi & ~aboveHi;
     while (lo !== 0) { const b = ctz32(lo); lo &= lo - 1; this.scanWordBits(d, w, b, -1, -1); }
     while (hi !== 0) { const b = ctz32(hi); hi &= hi - 1; this.scanWordBits(d, w, b + 32, -1, -1); }
-    // Last, the start word's bits below startBit (read again: handlers may have changed them).
-    if (split) this.scanWordBits(d, w, startWord, ~upLo, ~upHi);
+    // Last, the whole start word once more (read again: handlers may have changed it).
+    if (split) this.scanWordBits(d, w, startWord, -1, -1);
   }
 
   /**

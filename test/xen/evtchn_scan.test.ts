@@ -24,15 +24,12 @@ function referenceHandleEvents(h: Host, d: Domain): void {
   for (let step = 0; step <= 64; step++) {
     const word = (startWord + step) & 63;
     if (((word < 32 ? selLo >>> word : selHi >>> (word - 32)) & 1) === 0) continue;
-    let from = 0, to = 64;
-    if (word === startWord) {
-      if (step === 0) from = startBit; else to = startBit;
-    }
-    if (from >= to) continue;
+    // The start word twice: from startBit at first, then whole (Linux: "Scan start_l1i twice").
+    const from = word === startWord && step === 0 ? startBit : 0;
     const pw = w + PENDING_W + word * 2, mw = w + MASK_W + word * 2;
     const lo = (u32[pw]! & ~u32[mw]!) >>> 0;
     const hi = (u32[pw + 1]! & ~u32[mw + 1]!) >>> 0;
-    for (let bit = from; bit < to; bit++) {
+    for (let bit = from; bit < 64; bit++) {
       if (((bit < 32 ? lo >>> bit : hi >>> (bit - 32)) & 1) === 0) continue;
       const port = word * 64 + bit;
       const next = (bit + 1) & 63;
@@ -142,5 +139,26 @@ describe('evtchn_2l_handle_events()', () => {
     expect(r.log).toEqual([5 * 64 + 40, 4095, 7, 5 * 64 + 3]);
     expect([r.scanWord, r.scanBit]).toEqual([5, 4]);
     expect(r).toEqual(runScenario(scenario, true));
+  });
+
+  test('the start word is scanned twice: a port in it raised again during the scan is taken before a later word\'s', () => {
+    // Ports 5 (word 0), 70 and 80 (word 1); the scan starts at word 0, bit 0. Port 70's handler
+    // raises 5 and 80 again: Linux takes 5 in its second look at word 0, then 80 in the next pass.
+    const h = host();
+    const ops = h.hv.evtchn;
+    const d = h.dom0.domain;
+    const log: number[] = [];
+    for (const port of [5, 70, 80]) {
+      h.dom0.bind_evtchn_to_irqhandler(port, (p) => {
+        log.push(p);
+        if (p === 70) { ops.evtchn_2l_set_pending(d, 5); ops.evtchn_2l_set_pending(d, 80); }
+      });
+    }
+    d.scanWord = 0;
+    d.scanBit = 0;
+    ops.evtchn_2l_set_pending(d, 5);
+    ops.evtchn_2l_set_pending(d, 70);
+    h.sim.run();
+    expect(log).toEqual([5, 70, 5, 80]);
   });
 });
