@@ -248,19 +248,23 @@ export class EventChannelOps {
   /**
    * @models xen-project/xen xen/arch/x86/domain.c vcpu_mark_events_pending()
    */
-  private vcpu_mark_events_pending(d: Domain): void {
+  private vcpu_mark_events_pending(d: Domain, delayNs: number = this.hv.costs.upcall_latency_ns): void {
     const bytes = this.bytes;
     const a = d.sharedInfoW << 2;
     if (bytes[a] !== 0) return; // already pending: the vCPU has been kicked
     bytes[a] = 1;
-    this.vcpu_kick(d);
+    this.vcpu_kick(d, delayNs);
   }
 
-  /** Schedules the upcall unless one is due or running, or the guest has events disabled. */
-  private vcpu_kick(d: Domain): void {
+  /**
+   * Schedules the upcall unless one is due or running, or the guest has events disabled: after
+   * `upcall_latency_ns` when another domain (or Xen) raised it, at once when the guest raised it on
+   * its own vCPU (xen_force_evtchn_callback when it re-enables events).
+   */
+  private vcpu_kick(d: Domain, delayNs: number = this.hv.costs.upcall_latency_ns): void {
     if (d.upcallScheduled || d.upcallRunning || this.upcallMasked(d)) return;
     d.upcallScheduled = true;
-    this.hv.sim.after(this.hv.costs.upcall_latency_ns, this.hUpcall, d.domid);
+    this.hv.sim.after(delayNs, this.hUpcall, d.domid);
   }
 
   /**
@@ -300,6 +304,17 @@ export class EventChannelOps {
     if (this.testAndClear(w + SI_MASK_W + (port >>> 5), port & 31) && this.isPending(d, port) && !this.testAndSetSel(d, port)) {
       this.vcpu_mark_events_pending(d);
     }
+  }
+
+  /**
+   * The guest unmasking one of its own ports (no hypercall for a port bound to this vCPU): clear
+   * the mask bit, and if the port is pending mark the upcall pending; the guest takes it at once.
+   * @models torvalds/linux drivers/xen/events/events_2l.c evtchn_2l_unmask() (local port)
+   */
+  linux_unmask_evtchn(d: Domain, port: number): void {
+    const w = d.sharedInfoW;
+    this.testAndClear(w + SI_MASK_W + (port >>> 5), port & 31);
+    if (this.isPending(d, port) && !this.testAndSetSel(d, port)) this.vcpu_mark_events_pending(d, 0);
   }
 
   /** Masks a port (the guest sets its own mask bit; Linux mask_evtchn()). */
@@ -479,7 +494,7 @@ export class EventChannelOps {
     if (typeof handler !== 'function') throw new TypeError('bind_evtchn_to_irqhandler: handler must be a function (port) => void');
     if (d.irqHandlers[port] !== undefined) throw new Error(`bind_evtchn_to_irqhandler: d${d.domid} port ${port} already has a handler; unbind it first`);
     d.irqHandlers[port] = handler;
-    this.evtchn_2l_unmask(d, port);
+    this.linux_unmask_evtchn(d, port);
   }
 
   /**
@@ -600,7 +615,7 @@ export class EventChannelOps {
     // do_unmask(info, EVT_MASK_REASON_EOI_PENDING): unmask only when no other reason remains.
     const reason = le.maskReason[port]! & ~EVT_MASK_REASON_EOI_PENDING;
     le.maskReason[port] = reason;
-    if (reason === 0) this.evtchn_2l_unmask(d, port);
+    if (reason === 0) this.linux_unmask_evtchn(d, port);
     if (tp.on) tp.emit({ dom: d.domid, port, spurious, from, spuriousCnt: le.spuriousCnt[port]!, action: reason === 0 ? 'unmask' : 'held', delayJiffies: 0, eoiAtNs: this.hv.sim.now });
     return 0;
   }
@@ -711,7 +726,7 @@ export class EventChannelOps {
    */
   xen_irq_enable(d: Domain): void {
     this.bytes[(d.sharedInfoW << 2) + 1] = 0;
-    if (this.upcallPending(d)) this.vcpu_kick(d);
+    if (this.upcallPending(d)) this.vcpu_kick(d, 0);
   }
 
   /**

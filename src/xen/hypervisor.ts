@@ -101,7 +101,7 @@ export class GuestHandle {
 
   /** Unmasks a local port; a pending event is delivered (Linux unmask_evtchn / enable_irq). */
   unmask_evtchn(port: number): void {
-    this.hv.evtchn.evtchn_2l_unmask(this.domain, port);
+    this.hv.evtchn.linux_unmask_evtchn(this.domain, port);
   }
 
   /** Disables event upcalls for this vCPU (Linux xen_irq_disable / local_irq_disable). */
