@@ -149,7 +149,7 @@ describe('multi-queue: a stopped transmit queue stops only itself (netif_tx_stop
     const np = a.netfront;
     const [p0, p1] = twoPorts(host);
     // The guest runs alone at one instant: dom0 answers nothing meanwhile.
-    for (let i = 0; i < 300 && !np.queues[0]!.txStopped; i++) a.endpoint.sendUdp('10.0.0.100', 9000, 64, p0);
+    for (let i = 0; i < 300 && !np.netdev.netif_tx_queue_stopped(0); i++) a.endpoint.sendUdp('10.0.0.100', 9000, 64, p0);
     expect(np.queues[0]!.txOutstanding).toBe(237);
     expect([np.netdev.netif_tx_queue_stopped(0), np.netdev.netif_tx_queue_stopped(1)]).toEqual([true, false]);
     const prod1 = np.queues[1]!.tx.req_prod_pvt;

@@ -46,8 +46,6 @@ export class NetfrontQueue implements SkbDestructor {
   tx_skb_freelist = 0;
   tx_pend_queue = TX_LINK_NONE;
   gref_tx_head: GrantRefPool | null = null;
-  /** The netdev tx queue is stopped (netif_tx_queue_stopped). */
-  txStopped = false;
   /** Packet table: skb and outstanding request count per in-flight packet (id -> packet via txPktOf). */
   readonly txPktOf = new Uint16Array(NET_TX_RING_SIZE);
   readonly txPktRefs = new Uint16Array(NET_TX_RING_SIZE);

@@ -360,8 +360,7 @@ function xennet_queue_skb(np: NetfrontInfo, q: NetfrontQueue, skb: SkBuff, slots
 
 function stopQueue(q: NetfrontQueue): void {
   const np = q.info;
-  if (q.txStopped) return;
-  q.txStopped = true;
+  if (np.netdev.netif_tx_queue_stopped(q.id)) return;
   np.counters.tx_stop++;
   np.netdev.netif_tx_stop_queue(q.id);
   if (np.tpTxStop.on) np.tpTxStop.emit({ dev: np.netdev.name, queue: q.id, outstanding: q.txOutstanding });
@@ -373,8 +372,7 @@ function stopQueue(q: NetfrontQueue): void {
  */
 export function xennet_maybe_wake_tx(q: NetfrontQueue): void {
   const np = q.info;
-  if (q.txStopped && netfront_tx_slot_available(q) && np.netdev.up) {
-    q.txStopped = false;
+  if (np.netdev.netif_tx_queue_stopped(q.id) && netfront_tx_slot_available(q) && np.netdev.up) {
     np.counters.tx_wake++;
     if (np.tpTxWake.on) np.tpTxWake.emit({ dev: np.netdev.name, queue: q.id, outstanding: q.txOutstanding });
     np.netdev.netif_tx_wake_queue(q.id);
