@@ -61,23 +61,33 @@ export function emitStep(tp: TracePoint<'pkt.step'>, pkt: number, fn: string, la
     : { pkt, fn, lane, dom, cpuNs, detail, t: 0, ev: 'pkt.step' } as StepFields);
 }
 
-const PAGE_WALK_IDS = new WeakMap<Uint8Array, Uint32Array>();
-const PAGE_WALK_BORN = new WeakMap<Uint8Array, Float64Array>();
+/** The side tables of one shared ring page: packet ids and birth times by slot. */
+interface RingPageWalk {
+  readonly ids: Uint32Array;
+  readonly born: Float64Array;
+}
 
-/**
- * The packet-id side table of one shared ring page (256 slots, created on first use), keyed by
- * the page's byte view (the memory model hands out one view per frame, so the frontend mapping
- * its ring page and the backend mapping the same frame get the same table). The producer of a
- * ring slot writes `ids[idx & 255] = skb.id`, the consumer reads it: one packet, one id across
- * domains. Nothing in the model's behaviour depends on it.
- */
-export function ringPageWalkIds(page: Uint8Array): Uint32Array {
-  let t = PAGE_WALK_IDS.get(page);
+const PAGE_WALK = new WeakMap<Uint8Array, RingPageWalk>();
+
+/** The side tables of `page` (256 slots each, created on first use). */
+function ringPageWalk(page: Uint8Array): RingPageWalk {
+  let t = PAGE_WALK.get(page);
   if (t === undefined) {
-    t = new Uint32Array(256);
-    PAGE_WALK_IDS.set(page, t);
+    t = { ids: new Uint32Array(256), born: new Float64Array(256) };
+    PAGE_WALK.set(page, t);
   }
   return t;
+}
+
+/**
+ * The packet-id side table of one shared ring page, keyed by the page's byte view (the memory
+ * model hands out one view per frame, so the frontend mapping its ring page and the backend
+ * mapping the same frame get the same table). The producer of a ring slot writes
+ * `ids[idx & 255] = skb.id`, the consumer reads it: one packet, one id across domains. Nothing in
+ * the model's behaviour depends on it.
+ */
+export function ringPageWalkIds(page: Uint8Array): Uint32Array {
+  return ringPageWalk(page).ids;
 }
 
 /**
@@ -88,10 +98,5 @@ export function ringPageWalkIds(page: Uint8Array): Uint32Array {
  * behaviour depends on it.
  */
 export function ringPageWalkBorn(page: Uint8Array): Float64Array {
-  let t = PAGE_WALK_BORN.get(page);
-  if (t === undefined) {
-    t = new Float64Array(256);
-    PAGE_WALK_BORN.set(page, t);
-  }
-  return t;
+  return ringPageWalk(page).born;
 }

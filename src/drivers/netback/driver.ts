@@ -340,4 +340,3 @@ export class NetbackDriver {
     xenvif_zerocopy_callback(q, skb);
   }
 }
-
