@@ -199,6 +199,11 @@ export const NIC_PARAMS = defineParams('nic', {
     help: "Receive checksum offload: 'verify' checks TCP/UDP checksums and marks good ones CHECKSUM_UNNECESSARY; 'trust' marks every TCP/UDP frame good without computing (fast, for benchmarks); 'off' leaves CHECKSUM_NONE.",
     models: 'ixgbe NETIF_F_RXCSUM: the L4 checksum is checked in hardware (ixgbe_rx_checksum)',
   }),
+  bql: bool({
+    default: true,
+    help: 'Byte Queue Limits on the transmit queue: the driver reports bytes posted and completed, and the stack stops feeding the ring once it holds enough to never run dry (the rest waits in the qdisc). false = a kernel built without CONFIG_BQL: the ring fills to its size.',
+    models: 'linux CONFIG_BQL (y in Debian): ixgbe_tx_map netdev_tx_sent_queue(), ixgbe_clean_tx_irq netdev_tx_completed_queue(), lib/dynamic_queue_limits.c',
+  }),
   tx_work_limit: int({
     default: 256, min: 1, max: 65536, unit: 'descriptors',
     help: 'Transmit descriptors ixgbe_clean_tx_irq completes per NAPI poll at most.',

@@ -11,6 +11,24 @@
  * @models linux include/linux/netdevice.h struct net_device, enum netdev_tx, enum rx_handler_result
  */
 import type { SkBuff, NetDeviceRef } from './skb';
+import { DQL_MAX_LIMIT, Dql, dql_avail, dql_completed, dql_queued } from './dql';
+
+/** __QUEUE_STATE_DRV_XOFF: the driver stopped the queue (its ring is full). */
+export const QUEUE_STATE_DRV_XOFF = 1;
+/** __QUEUE_STATE_STACK_XOFF: Byte Queue Limits stopped the queue (enough bytes in flight). */
+export const QUEUE_STATE_STACK_XOFF = 2;
+
+/** /sys/class/net/<dev>/queues/tx-<n>/byte_queue_limits/ */
+export interface ByteQueueLimits {
+  /** The current limit in bytes (`limit`). */
+  limit: number;
+  limit_min: number;
+  limit_max: number;
+  /** Jiffies over which slack is measured (`hold_time` shows it in ms). */
+  hold_time_jiffies: number;
+  /** Bytes posted to the hardware and not yet completed (`inflight`). */
+  inflight: number;
+}
 
 /** enum netdev_tx */
 export const NETDEV_TX_OK = 0x00;
@@ -66,8 +84,13 @@ export abstract class NetDevice implements NetDeviceRef {
   carrier = true;
   /** dev->real_num_tx_queues: a multi-queue driver sets it when it knows (netif_set_real_num_tx_queues). */
   numTxQueues = 1;
-  /** netif_tx_queue_stopped() of each transmit queue (1 = stopped), indexed by queue. */
+  /**
+   * Each transmit queue's XOFF state, indexed by queue: QUEUE_STATE_DRV_XOFF (the driver stopped
+   * it) | QUEUE_STATE_STACK_XOFF (Byte Queue Limits stopped it); 0 = running (!netif_xmit_stopped).
+   */
   txqStopped: Uint8Array = new Uint8Array(1);
+  /** dev_queue->dql of each transmit queue: Byte Queue Limits, for drivers that report their bytes (ixgbe). */
+  txqDql: Dql[] = [new Dql()];
   /** The bridge's (or another master's) rx handler, if the device is enslaved. */
   rxHandler: RxHandler | null = null;
   /** Taps that see every frame (captures). */
@@ -103,13 +126,13 @@ export abstract class NetDevice implements NetDeviceRef {
    */
   ndo_select_queue?(skb: SkBuff): number;
 
-  /** netif_queue_stopped(): whether transmit queue 0 (a single-queue device's only one) is stopped. */
+  /** netif_queue_stopped(): whether the driver stopped transmit queue 0 (a single-queue device's only one). */
   get txStopped(): boolean {
-    return this.txqStopped[0] !== 0;
+    return (this.txqStopped[0]! & QUEUE_STATE_DRV_XOFF) !== 0;
   }
 
   set txStopped(stopped: boolean) {
-    this.txqStopped[0] = stopped ? 1 : 0;
+    this.txqStopped[0] = stopped ? this.txqStopped[0]! | QUEUE_STATE_DRV_XOFF : this.txqStopped[0]! & ~QUEUE_STATE_DRV_XOFF;
   }
 
   /**
@@ -125,26 +148,99 @@ export abstract class NetDevice implements NetDeviceRef {
       t.set(this.txqStopped);
       this.txqStopped = t;
     }
+    while (this.txqDql.length < n) this.txqDql.push(new Dql());
     this.numTxQueues = n;
   }
 
-  /** netif_tx_queue_stopped() */
+  /** netif_tx_queue_stopped(): whether the driver stopped this queue (DRV_XOFF). */
   netif_tx_queue_stopped(queue: number): boolean {
-    return this.txqStopped[queue] === 1;
+    return (this.txqStopped[queue]! & QUEUE_STATE_DRV_XOFF) !== 0;
+  }
+
+  /** netif_xmit_stopped(): whether the queue may not transmit now (DRV_XOFF or STACK_XOFF), as the qdisc sees it. */
+  netif_xmit_stopped(queue: number): boolean {
+    return this.txqStopped[queue] !== 0;
   }
 
   /** netif_tx_stop_queue(): stops one transmit queue; the others keep going. */
   netif_tx_stop_queue(queue: number): void {
     this.checkQueue('netif_tx_stop_queue', queue);
-    this.txqStopped[queue] = 1;
+    this.txqStopped[queue]! |= QUEUE_STATE_DRV_XOFF;
   }
 
-  /** netif_tx_wake_queue(): restarts one transmit queue and lets its qdisc send what it holds. */
+  /**
+   * netif_tx_wake_queue(): clears the driver's stop and lets the queue's qdisc send what it holds
+   * (the qdisc still waits while Byte Queue Limits hold the queue).
+   */
   netif_tx_wake_queue(queue: number): void {
     this.checkQueue('netif_tx_wake_queue', queue);
-    if (this.txqStopped[queue] === 0) return;
-    this.txqStopped[queue] = 0;
+    if ((this.txqStopped[queue]! & QUEUE_STATE_DRV_XOFF) === 0) return;
+    this.txqStopped[queue]! &= ~QUEUE_STATE_DRV_XOFF;
     if (this.onWake !== null) this.onWake(queue);
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Byte Queue Limits (CONFIG_BQL): the driver reports bytes posted and completed per queue.
+
+  /**
+   * netdev_tx_sent_queue(): `bytes` posted to the hardware on `queue`; over the limit, the queue
+   * is stopped for the stack (STACK_XOFF) until completions bring it back under.
+   * @models linux include/linux/netdevice.h netdev_tx_sent_queue()
+   */
+  netdev_tx_sent_queue(queue: number, bytes: number): void {
+    const dql = this.txqDql[queue]!;
+    dql_queued(dql, bytes);
+    if (dql_avail(dql) >= 0) return;
+    this.txqStopped[queue]! |= QUEUE_STATE_STACK_XOFF;
+  }
+
+  /**
+   * netdev_tx_completed_queue(): one completion round's packets and bytes on `queue` (`jiffies`
+   * now); recalculates the limit and, back under it, clears STACK_XOFF and reschedules the qdisc.
+   * @models linux include/linux/netdevice.h netdev_tx_completed_queue(), netif_schedule_queue()
+   */
+  netdev_tx_completed_queue(queue: number, _pkts: number, bytes: number, jiffies: number): void {
+    if (bytes === 0) return;
+    const dql = this.txqDql[queue]!;
+    dql_completed(dql, bytes, jiffies);
+    if (dql_avail(dql) < 0) return;
+    const st = this.txqStopped[queue]!;
+    if ((st & QUEUE_STATE_STACK_XOFF) === 0) return;
+    this.txqStopped[queue] = st & ~QUEUE_STATE_STACK_XOFF;
+    if (st === QUEUE_STATE_STACK_XOFF && this.onWake !== null) this.onWake(queue);
+  }
+
+  /**
+   * The queue's byte_queue_limits as sysfs shows them.
+   * @models linux net/core/net-sysfs.c bql_show_limit(), bql_show_inflight(), bql_show_hold_time()
+   */
+  byteQueueLimits(queue = 0): ByteQueueLimits {
+    this.checkQueue('byteQueueLimits', queue);
+    const d = this.txqDql[queue]!;
+    return {
+      limit: d.limit, limit_min: d.min_limit, limit_max: d.max_limit,
+      hold_time_jiffies: d.slack_hold_time, inflight: (d.num_queued - d.num_completed) >>> 0,
+    };
+  }
+
+  /**
+   * Writes byte_queue_limits/limit_min or limit_max (bytes, 0..DQL_MAX_LIMIT; `echo max >
+   * limit_min` is `setByteQueueLimits(q, { limit_min: DQL_MAX_LIMIT })` and turns BQL off in
+   * effect). The limit moves into the new bounds at the next completion, as in Linux.
+   * @models linux net/core/net-sysfs.c bql_set(), bql_set_limit_min(), bql_set_limit_max()
+   */
+  setByteQueueLimits(queue: number, limits: { limit_min?: number; limit_max?: number }): void {
+    this.checkQueue('setByteQueueLimits', queue);
+    const d = this.txqDql[queue]!;
+    for (const key of ['limit_min', 'limit_max'] as const) {
+      const v = limits[key];
+      if (v === undefined) continue;
+      if (!Number.isInteger(v) || v < 0 || v > DQL_MAX_LIMIT) {
+        throw new RangeError(`${this.name} tx-${queue} byte_queue_limits/${key} ${String(v)} is not allowed; use an integer in 0..${DQL_MAX_LIMIT} (-EINVAL)`);
+      }
+    }
+    if (limits.limit_min !== undefined) d.min_limit = limits.limit_min;
+    if (limits.limit_max !== undefined) d.max_limit = limits.limit_max;
   }
 
   /** netif_tx_wake_all_queues() */

@@ -141,6 +141,36 @@ describe('__netif_receive_skb_core()', () => {
 });
 
 describe('dev_queue_xmit() and the qdisc', () => {
+  it('the qdisc waits while either stop holds: the driver\'s (DRV_XOFF) or Byte Queue Limits\' (STACK_XOFF); each clears only its own', () => {
+    const { sim, stack } = setup();
+    const dev = new SlotDevice(stack, 'eth0', 100);
+    // The driver reports 1000 bytes posted with a limit of 0: BQL stops the queue for the stack.
+    dev.netdev_tx_sent_queue(0, 1000);
+    expect([dev.netif_xmit_stopped(0), dev.netif_tx_queue_stopped(0), dev.txStopped]).toEqual([true, false, false]);
+    dev.netif_stop_queue();
+    for (let i = 0; i < 3; i++) stack.dev_queue_xmit(rxSkb(stack, dev), dev);
+    expect(stack.qdiscStats(dev).qlen).toBe(3);
+    // The driver wakes its stop: BQL's still holds the qdisc.
+    dev.netif_wake_queue();
+    sim.run();
+    expect([dev.sent.length, stack.qdiscStats(dev).qlen, dev.netif_xmit_stopped(0)]).toEqual([0, 3, true]);
+    // The completion brings the bytes in flight back under the limit: STACK_XOFF clears, the qdisc runs.
+    dev.netdev_tx_completed_queue(0, 1, 1000, 0);
+    expect(dev.netif_xmit_stopped(0)).toBe(false);
+    sim.run();
+    expect([dev.sent.length, stack.qdiscStats(dev).qlen]).toEqual([3, 0]);
+    // And the other way round: a completion does not restart a queue the driver still holds.
+    dev.netdev_tx_sent_queue(0, 5000);
+    dev.netif_stop_queue();
+    stack.dev_queue_xmit(rxSkb(stack, dev), dev);
+    dev.netdev_tx_completed_queue(0, 1, 5000, 0);
+    sim.run();
+    expect([dev.sent.length, stack.qdiscStats(dev).qlen, dev.txStopped]).toEqual([3, 1, true]);
+    dev.complete();
+    sim.run();
+    expect([dev.sent.length, stack.qdiscStats(dev).qlen]).toEqual([1, 0]);
+  });
+
   it('bypasses an empty qdisc, queues while the driver is stopped, drops qdisc_full beyond tx_queue_len, drains on wake', () => {
     const { sim, stack } = setup();
     const dev = new SlotDevice(stack, 'eth0', 4, 10);

@@ -7,13 +7,16 @@
  *  ────────                                           ───────
  *  dev_queue_xmit → ixgbe_xmit_frame                  frame arrives from the link (linkRx)
  *    descriptors at next_to_use, tail write              no free descriptor → drop rx_ring_full
- *    ring nearly full → netif_stop_queue                 else DMA into the descriptor's buffer,
+ *    netdev_tx_sent_queue (BQL: over the byte             else DMA into the descriptor's buffer,
+ *      limit → the stack stops feeding, STACK_XOFF)
+ *    ring nearly full → netif_stop_queue
  *  hardware: DMA reads linear + frags (finishing          write-back after dma latency
  *    CHECKSUM_PARTIAL, TSO segmentation, padding)     interrupt (throttled by EITR, ./itr)
  *    → serializes on the link at line rate            → ixgbe_msix_clean_rings → napi_schedule
  *    → descriptor done (DD) when the last bit leaves  ixgbe_poll(budget):
  *  interrupt → ixgbe_poll → ixgbe_clean_tx_irq:          ixgbe_clean_tx_irq (frees skbs, wakes queue)
- *    frees skbs (napi_consume_skb), wakes the queue      ixgbe_clean_rx_irq (skb per frame,
+ *    frees skbs (napi_consume_skb),                      ixgbe_clean_rx_irq (skb per frame,
+ *    netdev_tx_completed_queue (BQL), wakes the queue
  *                                                         checksum status, netif_receive_skb)
  *                                                       done < budget → napi_complete_done,
  *                                                         ixgbe_set_itr (adaptive moderation,
@@ -21,6 +24,12 @@
  *
  * Every packet step is a `pkt.step` event in lane 'nic' (ixgbe_xmit_frame, ixgbe_clean_tx_irq,
  * ixgbe_clean_rx_irq). Counters: `<name>.ixgbe` (ethtool -S style).
+ *
+ * Byte Queue Limits (`nic.bql`, on as in Debian's kernels): each posted skb's bytes go to the
+ * queue's dql (src/net/dql.ts) and each completion round's bytes come off it; while the bytes in
+ * flight exceed the limit the stack keeps the rest in the qdisc. The limit starts at 0, grows
+ * when the ring runs dry while over it, and shrinks by the slack seen over a second of busy ring
+ * (`dev.byteQueueLimits()`, `setByteQueueLimits()` as sysfs byte_queue_limits/).
  *
  * Descriptor rings are index arithmetic over free-running counters: used = next_to_use -
  * next_to_clean, unused = size - used - 1 (ixgbe_desc_unused). A transmitted skb takes 1
@@ -39,9 +48,7 @@
  * @simplified the rx path builds the skb around the descriptor's buffer by swapping it for the
  *   new skb's head (build_skb; not charged as CPU time, since the driver does not copy);
  *   hardware reads a transmitted frame when the tail is written (the bytes cannot change before
- *   completion); no RSS, one queue pair; no byte queue limits (BQL, netdev_tx_sent_queue /
- *   netdev_tx_completed_queue: Linux would stop the queue on bytes in flight long before the ring
- *   fills, so more of a burst waits in the qdisc); rx buffers go back to the hardware one by one
+ *   completion); no RSS, one queue pair; rx buffers go back to the hardware one by one
  *   (Linux refills in batches of 16); zero-checksum UDP is reported verified (the 82599's
  *   UDP-zero erratum is not modeled); no IPv6 receive checksum offload.
  */
@@ -64,6 +71,7 @@ import { copyBytes } from '../../wire/copy';
 import { bufferOf, taggedBytes } from '../../wire/views';
 import { BRIDGE_PARAMS } from '../../net/bridge/params';
 import { jiffyNs } from '../../sim/units';
+import { dql_init } from '../../net/dql';
 import { eitrIntervalNs, initialItr, ixgbe_set_itr, newRingContainer, RX_USECS_MAX, slowItrLink } from './itr';
 
 declare module '../../sim/trace' {
@@ -180,7 +188,10 @@ export class IxgbeNic extends NetDevice implements LinkEndpoint {
     this.rxSum = new Float64Array(this.rxRingSize);
     this.rxReadyAt = new Float64Array(this.rxRingSize);
     this.setRxUsecs(this.nic.rx_usecs);
-    this.jiffyNs = jiffyNs(params.group(BRIDGE_PARAMS).hz, 'bridge.hz:');
+    const hz = params.group(BRIDGE_PARAMS).hz;
+    this.jiffyNs = jiffyNs(hz, 'bridge.hz:');
+    // netdev_init_one_queue: dql_init(&queue->dql, HZ) — slack is measured over one second.
+    dql_init(this.txqDql[0]!, hz, 0);
     this.slowLink = slowItrLink(this.nic.line_rate_bps);
     this.counters = stack.sim.counters.register(`${stack.name}.${opts.name}.ixgbe`, {
       tx_busy: 0, tx_restart_queue: 0, tx_timeout_count: 0, tx_tso_segments: 0, tx_csum_offload: 0,
@@ -287,6 +298,8 @@ export class IxgbeNic extends NetDevice implements LinkEndpoint {
     this.txSegs[i] = 1;
     this.txBytes[i] = skb.len;
     this.txDoneAt[i] = this.hardwareTransmit(skb, i);
+    // ixgbe_tx_map: netdev_tx_sent_queue(txq, first->bytecount), then ixgbe_maybe_stop_tx.
+    if (this.nic.bql) this.netdev_tx_sent_queue(0, this.txBytes[i]!);
     this.scheduleIrq(Math.ceil(this.txDoneAt[i]!));
     if (this.txUnused < DESC_NEEDED) this.netif_stop_queue();
     return NETDEV_TX_OK;
@@ -371,6 +384,8 @@ export class IxgbeNic extends NetDevice implements LinkEndpoint {
     const now = this.hwNow();
     let budget = this.nic.tx_work_limit;
     let cleaned = 0;
+    let totalPackets = 0;
+    let totalBytes = 0;
     while (this.txNtc !== this.txNtu && budget > 0) {
       const i = this.txNtc % this.txRingSize;
       if (this.txDoneAt[i]! > now) break;
@@ -379,16 +394,20 @@ export class IxgbeNic extends NetDevice implements LinkEndpoint {
       this.txNtc += this.txDescs[i]!;
       this.txFrames--;
       // total_packets += gso_segs; total_bytes += bytecount (a TSO skb's headers once per segment)
-      this.stats.tx_packets += this.txSegs[i]!;
-      this.stats.tx_bytes += this.txBytes[i]!;
-      this.itrTx.total_packets += this.txSegs[i]!;
-      this.itrTx.total_bytes += this.txBytes[i]!;
+      totalPackets += this.txSegs[i]!;
+      totalBytes += this.txBytes[i]!;
       st.cpu.run(st.sim.now, this.nic.clean_tx_ns);
       if (this.tpStep.on) emitStep(this.tpStep, skb.id, 'ixgbe_clean_tx_irq', 'nic', st.domid, this.nic.clean_tx_ns, this.name);
       st.consume_skb(skb);
       budget--;
       cleaned++;
     }
+    this.stats.tx_packets += totalPackets;
+    this.stats.tx_bytes += totalBytes;
+    this.itrTx.total_packets += totalPackets;
+    this.itrTx.total_bytes += totalBytes;
+    if (this.nic.bql) this.netdev_tx_completed_queue(0, totalPackets, totalBytes, Math.floor(st.sim.now / this.jiffyNs));
+    // __netif_subqueue_stopped: the driver's own stop (a BQL stop was cleared just above).
     if (cleaned > 0 && this.txStopped && this.txUnused >= TX_WAKE_THRESHOLD) {
       this.counters.tx_restart_queue++;
       this.netif_wake_queue();

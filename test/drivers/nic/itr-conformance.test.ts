@@ -13,66 +13,18 @@
  * printed reason.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
-  IXGBE_20K_ITR, IXGBE_MAX_EITR, ITR_ADAPTIVE_LATENCY, ITR_ADAPTIVE_MAX_USECS, ITR_ADAPTIVE_MIN_INC, ITR_ADAPTIVE_MIN_USECS,
-  ixgbe_set_itr, ixgbe_update_itr, slowItrLink, type RingContainer,
+  IXGBE_20K_ITR, IXGBE_MAX_EITR, ITR_ADAPTIVE_LATENCY, ITR_ADAPTIVE_MIN_INC, ITR_ADAPTIVE_MIN_USECS,
+  ITR_ADAPTIVE_MAX_USECS, ixgbe_set_itr, ixgbe_update_itr, slowItrLink, type RingContainer,
 } from '../../../src/drivers/nic/itr';
+import { cBlock, compileC, linuxSources, runHarness, skipWithoutLinuxSource } from '../../linux-source';
 
-const inCI = !!process.env.CI && process.env.CI !== 'false' && process.env.CI !== '0';
 const HARNESS = join(__dirname, 'conformance', 'itr.c');
 const IXGBE = 'drivers/net/ethernet/intel/ixgbe';
-
-/** The newest /usr/src/linux-source-*.tar.xz, or null. */
-function kernelTarball(): string | null {
-  if (!existsSync('/usr/src')) return null;
-  const t = readdirSync('/usr/src').filter((f) => /^linux-source-[\d.]+\.tar\.xz$/.test(f)).sort();
-  return t.length === 0 ? null : join('/usr/src', t[t.length - 1]!);
-}
-
-function whyUnavailable(): string | null {
-  const gcc = spawnSync('gcc', ['--version'], { encoding: 'utf8' });
-  if (gcc.error || gcc.status !== 0) return 'gcc is not installed (apt-get install gcc)';
-  if (kernelTarball() === null) return 'no /usr/src/linux-source-*.tar.xz (apt-get install linux-source)';
-  return null;
-}
-
-const missing = whyUnavailable();
-const skip = missing !== null && !inCI;
-if (skip) console.warn(`[test/drivers/nic/itr-conformance] SKIPPED outside CI: ${missing}`);
-
-/** The three ixgbe files, extracted once per tarball into a cache directory. */
-function ixgbeSources(): { main: string; hdr: string; type: string } {
-  const tarball = kernelTarball()!;
-  const st = statSync(tarball);
-  const top = tarball.slice('/usr/src/'.length, -'.tar.xz'.length);
-  const dir = join(tmpdir(), `xen-netlab-${top}-${st.size}-${Math.floor(st.mtimeMs)}`);
-  const at = (f: string) => join(dir, top, IXGBE, f);
-  const files = ['ixgbe_main.c', 'ixgbe.h', 'ixgbe_type.h'];
-  if (!files.every((f) => existsSync(at(f)))) {
-    mkdirSync(dir, { recursive: true });
-    const tar = spawnSync('tar', ['-xJf', tarball, '-C', dir, ...files.map((f) => `${top}/${IXGBE}/${f}`)], { encoding: 'utf8' });
-    if (tar.status !== 0) throw new Error(`tar could not extract ixgbe from ${tarball}:\n${tar.stderr}`);
-  }
-  return { main: readFileSync(at('ixgbe_main.c'), 'utf8'), hdr: readFileSync(at('ixgbe.h'), 'utf8'), type: readFileSync(at('ixgbe_type.h'), 'utf8') };
-}
-
-/** The text from `start` to the brace closing the first block after it, comments skipped over. */
-function block(src: string, start: number, what: string): string {
-  if (start < 0) throw new Error(`${what} not found in the kernel source`);
-  let depth = 0;
-  for (let i = src.indexOf('{', start); i < src.length; i++) {
-    if (src.startsWith('/*', i)) { i = src.indexOf('*/', i) + 1; continue; }
-    if (src.startsWith('//', i)) { i = src.indexOf('\n', i); continue; }
-    const c = src[i];
-    if (c === '{') depth++;
-    else if (c === '}' && --depth === 0) return src.slice(start, i + 1);
-  }
-  throw new Error(`${what}: no closing brace`);
-}
+const skip = skipWithoutLinuxSource('test/drivers/nic/itr-conformance');
 
 const DEFINES = [
   'IXGBE_ITR_ADAPTIVE_MIN_INC', 'IXGBE_ITR_ADAPTIVE_MIN_USECS', 'IXGBE_ITR_ADAPTIVE_MAX_USECS', 'IXGBE_ITR_ADAPTIVE_LATENCY',
@@ -82,22 +34,21 @@ const DEFINES = [
 
 /** Compiles the kernel's functions with the harness; returns its build directory, the executable and the link-speed codes. */
 function buildHarness(): { dir: string; exe: string; speeds: Map<string, number> } {
-  const { main, hdr, type } = ixgbeSources();
+  const [main, hdr, type] = linuxSources([`${IXGBE}/ixgbe_main.c`, `${IXGBE}/ixgbe.h`, `${IXGBE}/ixgbe_type.h`]) as [string, string, string];
   const defs = new Map<string, string>();
   for (const line of `${hdr}\n${type}`.split('\n')) {
     const m = /^#define\s+(\w+)\s+(\S.*?)\s*(?:\/\*.*)?$/.exec(line);
     if (m && DEFINES.includes(m[1]!) && !defs.has(m[1]!)) defs.set(m[1]!, m[2]!);
   }
   for (const d of DEFINES) if (!defs.has(d)) throw new Error(`#define ${d} not found in ixgbe.h / ixgbe_type.h`);
-  const container = block(hdr, hdr.indexOf('struct ixgbe_ring_container {'), 'struct ixgbe_ring_container');
-  const fn = (name: string) => block(main, main.indexOf(`static void ${name}(struct ixgbe_q_vector *q_vector`), name);
+  const container = cBlock(hdr, hdr.indexOf('struct ixgbe_ring_container {'), 'struct ixgbe_ring_container');
+  const fn = (name: string) => cBlock(main, main.indexOf(`static void ${name}(struct ixgbe_q_vector *q_vector`), name);
   const dir = join(tmpdir(), `xen-netlab-itr-${process.pid}`);
   mkdirSync(dir, { recursive: true });
   writeFileSync(join(dir, 'ixgbe_defs.h'), `${[...defs].map(([k, v]) => `#define ${k} ${v}`).join('\n')}\n${container};\n`);
   writeFileSync(join(dir, 'ixgbe_itr.c'), `${fn('ixgbe_update_itr')}\n\n${fn('ixgbe_set_itr')}\n`);
   const exe = join(dir, 'itr');
-  const cc = spawnSync('gcc', ['-std=gnu11', '-O1', '-Wall', '-Werror', '-I', dir, HARNESS, '-o', exe], { encoding: 'utf8' });
-  if (cc.status !== 0) throw new Error(`gcc failed:\n${cc.stderr}`);
+  compileC(exe, dir, [HARNESS]);
   const speeds = new Map([...defs].filter(([k]) => k.startsWith('IXGBE_LINK_SPEED_')).map(([k, v]) => [k, Number(v)]));
   return { dir, exe, speeds };
 }
@@ -171,15 +122,12 @@ describe.skipIf(skip)('ixgbe adaptive interrupt moderation against the kernel\'s
   let exe: string;
   let speeds: Map<string, number>;
   beforeAll(() => {
-    if (missing) throw new Error(`itr conformance needs gcc and Debian's linux-source: ${missing}`);
     ({ dir, exe, speeds } = buildHarness());
   }, 120_000);
   afterAll(() => { if (dir !== '') rmSync(dir, { recursive: true, force: true }); });
 
   function runCases(cases: Case[]): string[] {
-    const run = spawnSync(exe, [], { input: cases.map((c) => c.line).join('\n') + '\n', encoding: 'utf8', maxBuffer: 256 << 20 });
-    if (run.status !== 0) throw new Error(`itr harness exited with ${run.status}:\n${run.stderr}`);
-    return run.stdout.split('\n').filter((l) => l !== '' && !l.startsWith('C '));
+    return runHarness(exe, cases.map((c) => c.line)).filter((l) => !l.startsWith('C '));
   }
 
   /** Runs the cases through the kernel's code and the model; returns the kernel's lines and the first differences. */
@@ -195,8 +143,7 @@ describe.skipIf(skip)('ixgbe adaptive interrupt moderation against the kernel\'s
   }
 
   it('has the kernel\'s constants', () => {
-    const run = spawnSync(exe, [], { input: '', encoding: 'utf8' });
-    const consts = Object.fromEntries(run.stdout.split('\n').filter((l) => l.startsWith('C ')).map((l) => l.split(' ').slice(1)).map(([k, v]) => [k, Number(v)]));
+    const consts = Object.fromEntries(runHarness(exe, []).filter((l) => l.startsWith('C ')).map((l) => l.split(' ').slice(1)).map(([k, v]) => [k, Number(v)]));
     expect(consts).toEqual({
       IXGBE_ITR_ADAPTIVE_MIN_INC: ITR_ADAPTIVE_MIN_INC, IXGBE_ITR_ADAPTIVE_MIN_USECS: ITR_ADAPTIVE_MIN_USECS,
       IXGBE_ITR_ADAPTIVE_MAX_USECS: ITR_ADAPTIVE_MAX_USECS, IXGBE_ITR_ADAPTIVE_LATENCY: ITR_ADAPTIVE_LATENCY,

@@ -12,6 +12,8 @@ import { NET_PARAMS, NIC_PARAMS, LINK_PARAMS, wireTimeNs } from '../../../src/ne
 import { buildTcpFrame, buildUdpFrame, buildUdpFrameInto } from '../../../src/wire/build';
 import { MacAddr, Ipv4Addr } from '../../../src/wire/address';
 import { CHECKSUM_PARTIAL, SKB_GSO_TCPV4 } from '../../../src/net/skb';
+import { QUEUE_STATE_DRV_XOFF, QUEUE_STATE_STACK_XOFF } from '../../../src/net/netdevice';
+import { DQL_MAX_LIMIT } from '../../../src/net/dql';
 import { requireTshark, tsharkValidate } from '../../wire/tshark-helper';
 
 const MAC_A = '02:00:00:00:00:0a';
@@ -46,8 +48,8 @@ function blast(h: ExternalHost, n: number): number {
 }
 
 describe('ixgbe NIC transmit on a 10G wire', () => {
-  it('sends N back-to-back 1514-byte frames in N × (1538 × 8 / 10e9) s: 812,743 frames/s', () => {
-    const { sim, a, b, wire } = pair();
+  it('sends N back-to-back 1514-byte frames in N × (1538 × 8 / 10e9) s: 812,743 frames/s (without BQL, so the ring fills)', () => {
+    const { sim, a, b, wire } = pair({ 'nic.bql': false });
     const sock = b.endpoint.bind(9);
     const cap = FrameCapture.onLink(sim, wire);
     const N = 1200;
@@ -72,7 +74,7 @@ describe('ixgbe NIC transmit on a 10G wire', () => {
   });
 
   it('stops the queue when fewer than DESC_NEEDED descriptors remain, and returns busy when full', () => {
-    const { a } = pair({ 'nic.tx_ring_size': 64, 'net.tx_queue_len': 0 });
+    const { a } = pair({ 'nic.tx_ring_size': 64, 'net.tx_queue_len': 0, 'nic.bql': false });
     // noqueue: the driver's busy return is a drop (noqueue_stopped) we can count
     let sent = 0;
     for (let i = 0; i < 64; i++) if (blast(a, 1) === 0) sent++;
@@ -84,7 +86,7 @@ describe('ixgbe NIC transmit on a 10G wire', () => {
 
   it('wakes a stopped queue only once TX_WAKE_THRESHOLD (2 × DESC_NEEDED = 42) descriptors are free', () => {
     // One completion per poll, so the queue's state can be read after each one.
-    const { sim, a } = pair({ 'nic.tx_ring_size': 64, 'net.tx_queue_len': 0, 'nic.tx_work_limit': 1 });
+    const { sim, a } = pair({ 'nic.tx_ring_size': 64, 'net.tx_queue_len': 0, 'nic.tx_work_limit': 1, 'nic.bql': false });
     while (!a.nic.txStopped) blast(a, 1);
     expect(a.nic.txUnused).toBe(20);
     const unusedWhileStopped: number[] = [];
@@ -117,7 +119,7 @@ describe('ixgbe NIC transmit on a 10G wire', () => {
   });
 
   it('drops frames as rx_ring_full when NAPI does not keep up, and every frame is delivered or counted', () => {
-    const { sim, a, b } = pair({ 'nic.rx_usecs': 1000 });
+    const { sim, a, b } = pair({ 'nic.rx_usecs': 1000, 'nic.bql': false });
     const sock = b.endpoint.bind(9);
     const N = 1400;
     expect(blast(a, N)).toBe(0);
@@ -272,10 +274,99 @@ describe('ixgbe NIC transmit on a 10G wire', () => {
   });
 });
 
+describe('ixgbe Byte Queue Limits (netdev_tx_sent_queue / netdev_tx_completed_queue)', () => {
+  /** Blasts `n` frames; records, at every frame the driver posts, the bytes in flight before it and the limit. */
+  function bqlRun(n: number, overrides: Record<string, number | boolean> = {}) {
+    const { sim, a, b } = pair(overrides);
+    const sock = b.endpoint.bind(9);
+    const posts: { before: number; limit: number }[] = [];
+    let maxInUse = 0;
+    const sent = a.nic.netdev_tx_sent_queue.bind(a.nic);
+    a.nic.netdev_tx_sent_queue = (q, bytes) => {
+      const l = a.nic.byteQueueLimits(q);
+      posts.push({ before: l.inflight, limit: l.limit });
+      sent(q, bytes);
+      maxInUse = Math.max(maxInUse, a.nic.txInUse);
+    };
+    const dropped = blast(a, n);
+    const afterBlast = { stopped: a.nic.txqStopped[0], qlen: a.stack.qdiscStats(a.nic).qlen, inUse: a.nic.txInUse };
+    sim.run();
+    return { sim, a, sock, posts, maxInUse, dropped, afterBlast };
+  }
+
+  it('a burst: the first frame stops the queue for the stack (limit 0), the rest wait in the qdisc and leave as completions raise the limit', () => {
+    const { a, sock, posts, maxInUse, dropped, afterBlast } = bqlRun(800);
+    expect(dropped).toBe(0);
+    // STACK_XOFF (2), not the driver's DRV_XOFF (1): the ring has room, the qdisc holds 799.
+    expect(afterBlast).toEqual({ stopped: QUEUE_STATE_STACK_XOFF, qlen: 799, inUse: 1 });
+    expect(sock.packets).toBe(800);
+    // The stack posted a frame only while the bytes in flight were within the limit (dql_avail >= 0).
+    expect(posts.length).toBe(800);
+    for (const p of posts) expect(p.before).toBeLessThanOrEqual(p.limit);
+    // The limit started at 0 and grew each time the ring ran dry while over it.
+    expect(posts[0]!.limit).toBe(0);
+    const limits = posts.map((p) => p.limit);
+    expect(Math.max(...limits)).toBeGreaterThan(20 * 1514);
+    for (let k = 1; k < limits.length; k++) expect(limits[k]).toBeGreaterThanOrEqual(limits[k - 1]!);
+    // Everything completed: nothing in flight, the queue running, the limit kept for the next burst.
+    const bql = a.nic.byteQueueLimits();
+    expect(bql.inflight).toBe(0);
+    expect(bql.limit).toBe(Math.max(...limits));
+    expect(bql.hold_time_jiffies).toBe(250); // HZ: one second
+    expect(a.nic.txqStopped[0]).toBe(0);
+    expect(a.nic.stats.tx_packets).toBe(800);
+    // Without BQL the same burst fills the ring to its stop threshold.
+    const off = bqlRun(800, { 'nic.bql': false });
+    // (one descriptor per frame; the driver stops with fewer than DESC_NEEDED = 21 unused, one always kept empty)
+    expect(off.afterBlast).toEqual({ stopped: QUEUE_STATE_DRV_XOFF, qlen: 800 - 491, inUse: a.nic.txRingSize - 1 - 20 });
+    expect(maxInUse).toBeLessThan(off.afterBlast.inUse / 4);
+    expect(off.posts.length).toBe(0);
+    expect(off.a.nic.byteQueueLimits()).toMatchObject({ limit: 0, inflight: 0 });
+  });
+
+  it('limit_max caps the limit at the next completion (echo 3028 > limit_max): then the ring holds at most three frames', () => {
+    const { sim, a, b } = pair();
+    const sock = b.endpoint.bind(9);
+    a.nic.setByteQueueLimits(0, { limit_max: 3028 });
+    expect(a.nic.byteQueueLimits()).toMatchObject({ limit_min: 0, limit_max: 3028 });
+    let maxInflight = 0;
+    const sent = a.nic.netdev_tx_sent_queue.bind(a.nic);
+    a.nic.netdev_tx_sent_queue = (q, bytes) => { sent(q, bytes); maxInflight = Math.max(maxInflight, a.nic.byteQueueLimits(q).inflight); };
+    expect(blast(a, 300)).toBe(0);
+    sim.run();
+    expect(sock.packets).toBe(300);
+    expect(a.nic.byteQueueLimits().limit).toBe(3028);
+    // One frame may go while in flight <= limit: 3028 + 1514.
+    expect(maxInflight).toBe(3 * 1514);
+  });
+
+  it('limit_min at DQL_MAX_LIMIT ("echo max > limit_min") turns the limit off from the next completion', () => {
+    const { sim, a, b } = pair();
+    const sock = b.endpoint.bind(9);
+    a.nic.setByteQueueLimits(0, { limit_min: DQL_MAX_LIMIT });
+    expect(blast(a, 1)).toBe(0);
+    sim.run();
+    expect(a.nic.byteQueueLimits().limit).toBe(DQL_MAX_LIMIT);
+    expect(blast(a, 600)).toBe(0);
+    expect(a.nic.txqStopped[0]).toBe(QUEUE_STATE_DRV_XOFF); // the ring filled, as without BQL
+    sim.run();
+    expect(sock.packets).toBe(601);
+  });
+
+  it('refuses limits outside 0..DQL_MAX_LIMIT by name, as sysfs does (-EINVAL)', () => {
+    const { a } = pair();
+    expect(() => a.nic.setByteQueueLimits(0, { limit_max: DQL_MAX_LIMIT + 1 })).toThrow(/eth0 tx-0 byte_queue_limits\/limit_max 1879048193 is not allowed; use an integer in 0\.\.1879048192 \(-EINVAL\)/);
+    expect(() => a.nic.setByteQueueLimits(0, { limit_min: -1 })).toThrow(/limit_min -1 is not allowed/);
+    expect(() => a.nic.setByteQueueLimits(1, { limit_min: 0 })).toThrow(/setByteQueueLimits: eth0 queue 1 is not allowed/);
+    expect(a.nic.byteQueueLimits()).toMatchObject({ limit_min: 0, limit_max: DQL_MAX_LIMIT });
+  });
+});
+
 describe('ixgbe interrupt moderation (ethtool -C rx-usecs)', () => {
   /** Host B's interrupts (time, interval in force) while A blasts `n` frames at line rate. */
   function blastIrqs(overrides: Record<string, number>, n = 1200) {
-    const { sim, a, b } = pair(overrides);
+    // Without BQL on the sender, so that the frames arrive back to back from the first.
+    const { sim, a, b } = pair({ 'nic.bql': false, ...overrides });
     const rec = sim.trace.record('nic.irq');
     const sock = b.endpoint.bind(9);
     expect(blast(a, n)).toBe(0);
@@ -374,9 +465,11 @@ describe('wire capture conformance', () => {
     cap.capture.writeFile(path, { precision: 'ns' });
     const r = tsharkValidate(path);
     expect(r.problems).toEqual([]);
+    // Byte Queue Limits start at 0: after the echo request and one datagram the rest wait in A's
+    // qdisc for completions, and B's echo reply goes on the wire between them.
     expect(r.protocols.map((p) => p.join(':'))).toEqual([
-      'eth:ethertype:arp', 'eth:ethertype:arp', 'eth:ethertype:ip:icmp:data',
-      ...Array(5).fill('eth:ethertype:ip:udp:data'), 'eth:ethertype:ip:icmp:data',
+      'eth:ethertype:arp', 'eth:ethertype:arp', 'eth:ethertype:ip:icmp:data', 'eth:ethertype:ip:udp:data',
+      'eth:ethertype:ip:icmp:data', ...Array(4).fill('eth:ethertype:ip:udp:data'),
     ]);
   });
 });
