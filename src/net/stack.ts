@@ -45,7 +45,7 @@
  */
 import type { Simulator } from '../sim/simulator';
 import { Cpu } from '../sim/cpu';
-import type { TracePoint } from '../sim/trace';
+import { defineTraceEvents, type TracePoint } from '../sim/trace';
 import { Params } from '../params';
 import { CHECKSUM_NONE, CHECKSUM_PARTIAL, SkbPool, type SkBuff } from './skb';
 import {
@@ -56,6 +56,15 @@ import { NET_PARAMS, type NetCosts } from './costs';
 import { emitStep, type Lane } from './walk';
 import { skb_checksum_setup, xenProtoDataValid } from './xen-csum';
 import { csum_fold, csum_partial, CSUM_MANGLED_0 } from '../wire/checksum';
+
+declare module '../sim/trace' {
+  interface TraceEvents {
+    'net.qdisc': { host: string; dev: string; queue: number; op: 'enqueue' | 'dequeue' | 'requeue'; pkt: number; qlen: number };
+  }
+}
+defineTraceEvents({
+  'net.qdisc': 'A packet entered (enqueue), left for the driver (dequeue) or came back from a busy driver (requeue) the qdisc of transmit queue `queue` of `dev` on stack `host`; qlen is the qdisc\'s length after it.',
+});
 
 /** A protocol handler for frames delivered up on a device (ptype: ip_rcv / arp_rcv of an endpoint). */
 export interface ProtocolHandler {
@@ -216,6 +225,7 @@ export class NetStack {
   private readonly hNetTx: number;
   private hashrndValue = -1;
   private readonly tpCsumSetup: TracePoint<'dev.checksum_setup'>;
+  private readonly tpQdisc: TracePoint<'net.qdisc'>;
   /** The `pkt.step` trace point; drivers built on this stack may emit through it. */
   readonly tpStep: TracePoint<'pkt.step'>;
 
@@ -240,6 +250,7 @@ export class NetStack {
     });
     this.tpStep = sim.trace.point('pkt.step');
     this.tpCsumSetup = sim.trace.point('dev.checksum_setup');
+    this.tpQdisc = sim.trace.point('net.qdisc');
     this.hNetRx = sim.register(`${this.name}.net_rx_action`, () => this.net_rx_action());
     this.hNetTx = sim.register(`${this.name}.net_tx_action`, (ifindex, queue) => this.net_tx_action(ifindex, queue));
     this.backlogNapi = new NapiStruct('backlog', (budget) => this.process_backlog(budget), this.costs.dev_weight);
@@ -620,6 +631,7 @@ export class NetStack {
       if (this.dev_hard_start_xmit(skb, d) === NETDEV_TX_BUSY) {
         q.stats.requeues++;
         q.requeue(skb);
+        if (this.tpQdisc.on) this.qdiscEvent(q, 'requeue', skb);
         // The driver stopped its queue; netif_tx_wake_queue will run the qdisc.
         if (d.txqStopped[qi] === 0) this.__netif_schedule(d.ifindex, qi);
       }
@@ -633,6 +645,7 @@ export class NetStack {
     }
     q.enqueue(skb);
     q.stats.enqueued++;
+    if (this.tpQdisc.on) this.qdiscEvent(q, 'enqueue', skb);
     this.qdisc_run(q);
     return NETDEV_TX_OK;
   }
@@ -659,13 +672,19 @@ export class NetStack {
         return;
       }
       const skb = q.dequeue();
+      if (this.tpQdisc.on) this.qdiscEvent(q, 'dequeue', skb);
       if (this.dev_hard_start_xmit(skb, d) === NETDEV_TX_BUSY) {
         q.stats.requeues++;
         q.requeue(skb);
+        if (this.tpQdisc.on) this.qdiscEvent(q, 'requeue', skb);
         if (d.txqStopped[qi] === 0) this.__netif_schedule(d.ifindex, qi);
         return;
       }
     }
+  }
+
+  private qdiscEvent(q: Qdisc, op: 'enqueue' | 'dequeue' | 'requeue', skb: SkBuff): void {
+    this.tpQdisc.emit({ host: this.name, dev: q.dev.name, queue: q.queue, op, pkt: skb.id, qlen: q.len });
   }
 
   /**

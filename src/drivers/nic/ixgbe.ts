@@ -57,7 +57,7 @@ import type { NetStack } from '../../net/stack';
 import { NapiStruct } from '../../net/stack';
 import { CHECKSUM_NONE, CHECKSUM_PARTIAL, CHECKSUM_UNNECESSARY, MAX_SKB_FRAGS, SKB_GSO_TCPV4, type SkBuff } from '../../net/skb';
 import {
-  NetDevice, NETDEV_TX_BUSY, NETDEV_TX_OK, NETIF_F_IP_CSUM, NETIF_F_IPV6_CSUM, NETIF_F_SG, NETIF_F_TSO, type NetdevTx,
+  NetDevice, NETDEV_TX_BUSY, NETDEV_TX_OK, NETIF_F_IP_CSUM, NETIF_F_IPV6_CSUM, NETIF_F_SG, NETIF_F_TSO, QUEUE_STATE_STACK_XOFF, type NetdevTx,
 } from '../../net/netdevice';
 import { NET_PARAMS, NIC_PARAMS, type NetCosts, type NicCosts } from '../../net/costs';
 import { l4SumToken, sumTokenEnd, sumTokenFold, sumTokenStart, type EthernetLink, type LinkEndpoint } from '../../net/link';
@@ -77,10 +77,12 @@ import { eitrIntervalNs, initialItr, ixgbe_set_itr, newRingContainer, RX_USECS_M
 declare module '../../sim/trace' {
   interface TraceEvents {
     'nic.irq': { host: string; nic: string; txPending: number; rxPending: number; itrUsecs: number };
+    'nic.txq': { host: string; nic: string; op: 'sent' | 'completed'; bytes: number; inflight: number; bqlLimit: number; stackXoff: boolean; drvXoff: boolean };
   }
 }
 defineTraceEvents({
   'nic.irq': 'The NIC of `host` raised its (throttled) interrupt; txPending/rxPending count completed descriptors waiting for the driver; itrUsecs is the moderation interval (EITR) it ran under.',
+  'nic.txq': 'The NIC\'s transmit queue after the driver posted an skb of `bytes` (op sent) or cleaned one round of completions of `bytes` (op completed): bytes on the ring not yet cleaned (inflight), the Byte Queue Limits limit (-1 with nic.bql off), and whether the stack is held off by BQL (stackXoff) or by the driver (drvXoff, ring nearly full). The qdisc in front of it: net.qdisc.',
 });
 
 /** ixgbe DESC_NEEDED: MAX_SKB_FRAGS + 4 descriptors must stay free after a transmit. */
@@ -158,6 +160,9 @@ export class IxgbeNic extends NetDevice implements LinkEndpoint {
 
   private readonly tpStep: TracePoint<'pkt.step'>;
   private readonly tpIrq: TracePoint<'nic.irq'>;
+  private readonly tpTxq: TracePoint<'nic.txq'>;
+  /** Bytes of the skbs on the transmit ring, posted and not yet cleaned. */
+  private txRingBytes = 0;
   private readonly layout: TsoLayout = { ip: 0, tcp: 0, hdrLen: 0, payload: 0 };
   private tsoScratch = new Uint8Array(65536 + 256);
   private readonly where: string;
@@ -203,6 +208,7 @@ export class IxgbeNic extends NetDevice implements LinkEndpoint {
     this.hIrq = stack.sim.register(`${stack.name}.${opts.name}.irq`, () => this.ixgbe_msix_clean_rings());
     this.tpStep = stack.sim.trace.point('pkt.step');
     this.tpIrq = stack.sim.trace.point('nic.irq');
+    this.tpTxq = stack.sim.trace.point('nic.txq');
   }
 
   /** Plugs the NIC into one end of a link (carrier on). */
@@ -299,9 +305,11 @@ export class IxgbeNic extends NetDevice implements LinkEndpoint {
     this.txBytes[i] = skb.len;
     this.txDoneAt[i] = this.hardwareTransmit(skb, i);
     // ixgbe_tx_map: netdev_tx_sent_queue(txq, first->bytecount), then ixgbe_maybe_stop_tx.
+    this.txRingBytes += this.txBytes[i]!;
     if (this.nic.bql) this.netdev_tx_sent_queue(0, this.txBytes[i]!);
     this.scheduleIrq(Math.ceil(this.txDoneAt[i]!));
     if (this.txUnused < DESC_NEEDED) this.netif_stop_queue();
+    if (this.tpTxq.on) this.emitTxq('sent', this.txBytes[i]!);
     return NETDEV_TX_OK;
   }
 
@@ -406,13 +414,22 @@ export class IxgbeNic extends NetDevice implements LinkEndpoint {
     this.stats.tx_bytes += totalBytes;
     this.itrTx.total_packets += totalPackets;
     this.itrTx.total_bytes += totalBytes;
+    this.txRingBytes -= totalBytes;
     if (this.nic.bql) this.netdev_tx_completed_queue(0, totalPackets, totalBytes, Math.floor(st.sim.now / this.jiffyNs));
     // __netif_subqueue_stopped: the driver's own stop (a BQL stop was cleared just above).
     if (cleaned > 0 && this.txStopped && this.txUnused >= TX_WAKE_THRESHOLD) {
       this.counters.tx_restart_queue++;
       this.netif_wake_queue();
     }
+    if (totalBytes !== 0 && this.tpTxq.on) this.emitTxq('completed', totalBytes);
     return budget > 0;
+  }
+
+  private emitTxq(op: 'sent' | 'completed', bytes: number): void {
+    this.tpTxq.emit({
+      host: this.stack.name, nic: this.name, op, bytes, inflight: this.txRingBytes, bqlLimit: this.nic.bql ? this.txqDql[0]!.limit : -1,
+      stackXoff: (this.txqStopped[0]! & QUEUE_STATE_STACK_XOFF) !== 0, drvXoff: this.txStopped,
+    });
   }
 
   // ---------------------------------------------------------------------------------------------

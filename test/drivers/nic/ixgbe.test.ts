@@ -353,6 +353,37 @@ describe('ixgbe Byte Queue Limits (netdev_tx_sent_queue / netdev_tx_completed_qu
     expect(sock.packets).toBe(601);
   });
 
+  it('traces the queue: nic.txq at every post and completion round, net.qdisc at every enqueue, dequeue and requeue, consistent with the counts', () => {
+    const { sim, a, b } = pair({ 'nic.line_rate_bps': 1e9 });
+    const sock = b.endpoint.bind(9);
+    const rec = sim.trace.record('nic.txq');
+    const recQ = sim.trace.record('net.qdisc');
+    expect(blast(a, 300)).toBe(0);
+    sim.run();
+    expect(sock.packets).toBe(300);
+    const txq = rec.of('nic.txq').filter((r) => r.host === 'hostA');
+    const qd = recQ.of('net.qdisc').filter((r) => r.host === 'hostA' && r.dev === 'eth0');
+    // bytes on the ring: every post adds its bytes, every completion round takes what it cleaned
+    let ring = 0;
+    for (const r of txq) {
+      ring += r.op === 'sent' ? r.bytes : -r.bytes;
+      expect(r.inflight).toBe(ring);
+      expect(r.bqlLimit).toBeGreaterThanOrEqual(0);
+    }
+    expect(txq.filter((r) => r.op === 'sent').length).toBe(300);
+    expect(ring).toBe(0);
+    // the qdisc: +1 per enqueue and requeue, -1 per dequeue; everything but the first frame (bypass) went through it
+    let qlen = 0;
+    for (const r of qd) {
+      qlen += r.op === 'dequeue' ? -1 : 1;
+      expect(r.qlen).toBe(qlen);
+    }
+    expect(qd.filter((r) => r.op === 'enqueue').length).toBe(299);
+    expect(Math.max(...qd.map((r) => r.qlen))).toBeGreaterThan(200); // BQL kept the backlog in the qdisc
+    expect(Math.max(...txq.map((r) => r.inflight))).toBeLessThan(40 * 1514);
+    expect(qlen).toBe(0);
+  });
+
   it('refuses limits outside 0..DQL_MAX_LIMIT by name, as sysfs does (-EINVAL)', () => {
     const { a } = pair();
     expect(() => a.nic.setByteQueueLimits(0, { limit_max: DQL_MAX_LIMIT + 1 })).toThrow(/eth0 tx-0 byte_queue_limits\/limit_max 1879048193 is not allowed; use an integer in 0\.\.1879048192 \(-EINVAL\)/);
