@@ -40,8 +40,7 @@
  *   calling napi_complete_done is completed for it (Linux would leave it scheduled forever); a
  *   NAPI instance that used its whole weight is polled again in the same net_rx_action run (as
  *   2.6.18 and Linux before 3.19 do; later kernels put it on a repoll list for the next run); the
- *   backlog is one queue (no process_queue split, 2.6.35+); validate_xmit_skb runs before the
- *   qdisc rather than at dequeue.
+ *   backlog is one queue (no process_queue split, 2.6.35+).
  */
 import type { Simulator } from '../sim/simulator';
 import { Cpu } from '../sim/cpu';
@@ -602,32 +601,21 @@ export class NetStack {
       this.kfree_skb(skb, d.name, 'dev_down');
       return 1;
     }
-    // validate_xmit_skb: software fallbacks for offloads the device lacks.
-    if (skb.gsoSize !== 0 && (d.features & NETIF_F_TSO) === 0) {
-      d.stats.tx_dropped++;
-      this.kfree_skb(skb, d.name, 'gso_unsupported');
-      return 1;
-    }
-    if (skb.ipSummed === CHECKSUM_PARTIAL && (d.features & NETIF_F_CSUM_MASK) === 0) {
-      if (!this.skb_checksum_help(skb)) {
-        d.stats.tx_dropped++;
-        this.kfree_skb(skb, d.name, 'csum_error');
-        return 1;
-      }
-    }
     const qi = skb.queueMapping;
     const q = qi === 0 ? this.qdiscs[d.ifindex]![0]! : this.qdiscOf(d, qi);
     const stopped = d.txqStopped;
     if (q.noqueue) {
-      // noqueue (virtual devices): straight to the driver.
+      // noqueue (virtual devices): validated, then straight to the driver.
+      if (!this.validate_xmit_skb(skb, d)) return 1;
       if (stopped[qi] === 0 && this.dev_hard_start_xmit(skb, d) === NETDEV_TX_OK) return NETDEV_TX_OK;
       d.stats.tx_dropped++;
       this.kfree_skb(skb, d.name, 'noqueue_stopped');
       return 1;
     }
     if (q.len === 0 && stopped[qi] === 0 && !q.scheduled) {
-      // TCQ_F_CAN_BYPASS: an empty pfifo sends directly.
+      // TCQ_F_CAN_BYPASS: an empty pfifo sends directly (sch_direct_xmit validates it first).
       q.stats.bypass++;
+      if (!this.validate_xmit_skb(skb, d)) return 1;
       if (this.dev_hard_start_xmit(skb, d) === NETDEV_TX_BUSY) {
         q.stats.requeues++;
         q.requeue(skb);
@@ -648,6 +636,28 @@ export class NetStack {
     if (this.tpQdisc.on) this.qdiscEvent(q, 'enqueue', skb);
     this.qdisc_run(q);
     return NETDEV_TX_OK;
+  }
+
+  /**
+   * validate_xmit_skb(): the software fallbacks for offloads the device lacks, run just before the
+   * driver (after the qdisc, when the packet waited there): a CHECKSUM_PARTIAL packet on a device
+   * without checksum offload is checksummed in software (skb_checksum_help); a GSO packet on a
+   * device without TSO is dropped (software GSO is not modeled). Returns false when it dropped
+   * the packet (counted in the device's tx_dropped, as dev_core_stats_tx_dropped_inc does).
+   * @models linux net/core/dev.c validate_xmit_skb(); net/sched/sch_generic.c sch_direct_xmit()
+   */
+  private validate_xmit_skb(skb: SkBuff, d: NetDevice): boolean {
+    if (skb.gsoSize !== 0 && (d.features & NETIF_F_TSO) === 0) {
+      d.stats.tx_dropped++;
+      this.kfree_skb(skb, d.name, 'gso_unsupported');
+      return false;
+    }
+    if (skb.ipSummed === CHECKSUM_PARTIAL && (d.features & NETIF_F_CSUM_MASK) === 0 && !this.skb_checksum_help(skb)) {
+      d.stats.tx_dropped++;
+      this.kfree_skb(skb, d.name, 'csum_error');
+      return false;
+    }
+    return true;
   }
 
   /**
@@ -673,6 +683,8 @@ export class NetStack {
       }
       const skb = q.dequeue();
       if (this.tpQdisc.on) this.qdiscEvent(q, 'dequeue', skb);
+      // sch_direct_xmit(validate = true): a packet the device cannot take is dropped here, and the next one goes.
+      if (!this.validate_xmit_skb(skb, d)) continue;
       if (this.dev_hard_start_xmit(skb, d) === NETDEV_TX_BUSY) {
         q.stats.requeues++;
         q.requeue(skb);

@@ -3,6 +3,7 @@ import { Simulator } from '../../src/sim';
 import { Params } from '../../src/params';
 import { NetStack, NapiStruct } from '../../src/net/stack';
 import { RX_HANDLER_CONSUMED, RX_HANDLER_PASS } from '../../src/net/netdevice';
+import { CHECKSUM_NONE, CHECKSUM_PARTIAL, SKB_GSO_TCPV4 } from '../../src/net/skb';
 import { SlotDevice, Sink, rxSkb } from './helpers';
 
 function setup(overrides: Record<string, number> = {}) {
@@ -141,6 +142,57 @@ describe('__netif_receive_skb_core()', () => {
 });
 
 describe('dev_queue_xmit() and the qdisc', () => {
+  it('validate_xmit_skb runs when a packet leaves the qdisc: a waiting CHECKSUM_PARTIAL packet is checksummed at dequeue, a GSO packet for a device without TSO dropped there', () => {
+    const { sim, stack } = setup({ 'net.memcpy_byte_ns': 1 });
+    const dev = new SlotDevice(stack, 'eth0', 100); // no NETIF_F_*CSUM, no TSO
+    /** A 142-byte frame, CHECKSUM_PARTIAL (csum_start 34, offset 6) unless `plain`. */
+    const frame = (plain = false) => {
+      const skb = rxSkb(stack, dev, 142);
+      if (!plain) {
+        skb.ipSummed = CHECKSUM_PARTIAL;
+        skb.csumStart = 34;
+        skb.csumOffset = 6;
+      }
+      return skb;
+    };
+    /** CPU ns charged while `skb` waits in the stopped queue's qdisc, and then while it leaves it. */
+    const through = (skb: ReturnType<typeof frame>) => {
+      dev.netif_stop_queue();
+      const b0 = stack.cpu.busyNs;
+      const rc = stack.dev_queue_xmit(skb, dev);
+      const b1 = stack.cpu.busyNs;
+      const waiting = skb.ipSummed;
+      dev.netif_wake_queue();
+      sim.run();
+      return { rc, enqueueNs: b1 - b0, dequeueNs: stack.cpu.busyNs - b1, waiting };
+    };
+    const plain = through(frame(true));
+    const a = frame();
+    const p = through(a);
+    // Accepted by the qdisc and still partial while it waits; the checksum (142 − 34 bytes at 1 ns) is charged when it leaves.
+    expect(p.rc).toBe(0);
+    expect(p.waiting).toBe(CHECKSUM_PARTIAL);
+    expect(p.enqueueNs).toBe(plain.enqueueNs);
+    expect(p.dequeueNs - plain.dequeueNs).toBe(142 - 34);
+    expect(a.ipSummed).toBe(CHECKSUM_NONE);
+    expect(dev.sent.includes(a)).toBe(true);
+    // A GSO packet: accepted by the qdisc (as Linux's enqueue accepts it), dropped when it leaves.
+    const g = frame();
+    g.gsoSize = 100;
+    g.gsoType = SKB_GSO_TCPV4;
+    const gr = through(g);
+    expect(gr.rc).toBe(0);
+    expect([dev.stats.tx_dropped, sim.drops.total({ where: 'eth0', reason: 'gso_unsupported' }), dev.sent.length]).toEqual([1, 1, 2]);
+    // Sent straight (empty qdisc, queue running), the same checks run at once.
+    const b = frame();
+    expect(stack.dev_queue_xmit(b, dev)).toBe(0);
+    expect(b.ipSummed).toBe(CHECKSUM_NONE);
+    const h = frame();
+    h.gsoSize = 100;
+    expect(stack.dev_queue_xmit(h, dev)).toBe(1);
+    expect(dev.stats.tx_dropped).toBe(2);
+  });
+
   it('the qdisc waits while either stop holds: the driver\'s (DRV_XOFF) or Byte Queue Limits\' (STACK_XOFF); each clears only its own', () => {
     const { sim, stack } = setup();
     const dev = new SlotDevice(stack, 'eth0', 100);
