@@ -28,7 +28,8 @@
  *   `<dev>`          noqueue_stopped    a noqueue device (tx_queue_len 0) returned busy / was stopped
  *   `<dev>`          dev_down           transmit on a device that is not up
  *   `<dev>`          unhandled_proto    received frame with no rx handler and no protocol handler
- *   `<dev>`          gso_unsupported    a GSO skb on a device without TSO (software GSO is not modeled)
+ *   `<dev>`          gso_unsupported    a GSO skb of a type other than TCPv4 on a device without TSO (software GSO is TCPv4 only)
+ *   `<dev>`          gso_segment_error  a TCPv4 GSO skb whose headers do not parse, on a device without TSO
  *   `<dev>`          csum_error         skb_checksum_help failed on a CHECKSUM_PARTIAL skb
  *
  * @models linux net/core/dev.c netif_rx(), enqueue_to_backlog(), process_backlog(), napi_schedule(),
@@ -46,7 +47,7 @@ import type { Simulator } from '../sim/simulator';
 import { Cpu } from '../sim/cpu';
 import { defineTraceEvents, type TracePoint } from '../sim/trace';
 import { Params } from '../params';
-import { CHECKSUM_NONE, CHECKSUM_PARTIAL, SkbPool, type SkBuff } from './skb';
+import { CHECKSUM_NONE, CHECKSUM_PARTIAL, SKB_GSO_TCPV4, SkbPool, type SkBuff } from './skb';
 import {
   NETDEV_TX_BUSY, NETDEV_TX_OK, NETIF_F_CSUM_MASK, NETIF_F_TSO, RX_HANDLER_ANOTHER, RX_HANDLER_CONSUMED,
   type NetDevice, type NetdevTx,
@@ -54,7 +55,8 @@ import {
 import { NET_PARAMS, type NetCosts } from './costs';
 import { emitStep, type Lane } from './walk';
 import { skb_checksum_setup, xenProtoDataValid } from './xen-csum';
-import { csum_fold, csum_partial, CSUM_MANGLED_0 } from '../wire/checksum';
+import { csum_fold, csum_partial, csum_tcpudp_nofold, CSUM_MANGLED_0, foldSum } from '../wire/checksum';
+import { tsoLayout, tsoSegment, type TsoLayout } from './gso';
 
 declare module '../sim/trace' {
   interface TraceEvents {
@@ -218,6 +220,9 @@ export class NetStack {
   private pollHead = 0;
   private pollLen = 0;
   private rxSoftirqPending = false;
+  /** skb_gso_segment's output (reused) and its header layout. */
+  private readonly segs: SkBuff[] = [];
+  private readonly gsoLayout: TsoLayout = { ip: 0, tcp: 0, hdrLen: 0, payload: 0 };
   private inRxAction = false;
 
   private readonly hNetRx: number;
@@ -606,20 +611,32 @@ export class NetStack {
     const stopped = d.txqStopped;
     if (q.noqueue) {
       // noqueue (virtual devices): validated, then straight to the driver.
-      if (!this.validate_xmit_skb(skb, d)) return 1;
-      if (stopped[qi] === 0 && this.dev_hard_start_xmit(skb, d) === NETDEV_TX_OK) return NETDEV_TX_OK;
-      d.stats.tx_dropped++;
-      this.kfree_skb(skb, d.name, 'noqueue_stopped');
-      return 1;
+      const v = this.validate_xmit_skb(skb, d);
+      if (v < 0) return 1;
+      if (v === 0) {
+        if (stopped[qi] === 0 && this.dev_hard_start_xmit(skb, d) === NETDEV_TX_OK) return NETDEV_TX_OK;
+        d.stats.tx_dropped++;
+        this.kfree_skb(skb, d.name, 'noqueue_stopped');
+        return 1;
+      }
+      const taken = stopped[qi] === 0 ? this.xmit_segs(v, d, qi) : 0;
+      for (let i = taken; i < v; i++) {
+        d.stats.tx_dropped++;
+        this.kfree_skb(this.segs[i]!, d.name, 'noqueue_stopped');
+      }
+      return taken === v ? NETDEV_TX_OK : 1;
     }
     if (q.len === 0 && stopped[qi] === 0 && !q.scheduled) {
       // TCQ_F_CAN_BYPASS: an empty pfifo sends directly (sch_direct_xmit validates it first).
       q.stats.bypass++;
-      if (!this.validate_xmit_skb(skb, d)) return 1;
-      if (this.dev_hard_start_xmit(skb, d) === NETDEV_TX_BUSY) {
-        q.stats.requeues++;
-        q.requeue(skb);
-        if (this.tpQdisc.on) this.qdiscEvent(q, 'requeue', skb);
+      const v = this.validate_xmit_skb(skb, d);
+      if (v < 0) return 1;
+      if (v === 0 ? this.dev_hard_start_xmit(skb, d) === NETDEV_TX_BUSY : !this.xmitSegsOrRequeue(q, v)) {
+        if (v === 0) {
+          q.stats.requeues++;
+          q.requeue(skb);
+          if (this.tpQdisc.on) this.qdiscEvent(q, 'requeue', skb);
+        }
         // The driver stopped its queue; netif_tx_wake_queue will run the qdisc.
         if (d.txqStopped[qi] === 0) this.__netif_schedule(d.ifindex, qi);
       }
@@ -640,24 +657,104 @@ export class NetStack {
 
   /**
    * validate_xmit_skb(): the software fallbacks for offloads the device lacks, run just before the
-   * driver (after the qdisc, when the packet waited there): a CHECKSUM_PARTIAL packet on a device
-   * without checksum offload is checksummed in software (skb_checksum_help); a GSO packet on a
-   * device without TSO is dropped (software GSO is not modeled). Returns false when it dropped
-   * the packet (counted in the device's tx_dropped, as dev_core_stats_tx_dropped_inc does).
+   * driver (after the qdisc, when the packet waited there): a GSO packet on a device without TSO
+   * is segmented in software (skb_gso_segment); a CHECKSUM_PARTIAL packet on a device without
+   * checksum offload is checksummed in software (skb_checksum_help). Returns -1 when it dropped
+   * the packet (counted in the device's tx_dropped, as dev_core_stats_tx_dropped_inc does), 0 when
+   * `skb` goes on as it is, or n > 0 when it became the n segments in `this.segs`.
    * @models linux net/core/dev.c validate_xmit_skb(); net/sched/sch_generic.c sch_direct_xmit()
    */
-  private validate_xmit_skb(skb: SkBuff, d: NetDevice): boolean {
-    if (skb.gsoSize !== 0 && (d.features & NETIF_F_TSO) === 0) {
-      d.stats.tx_dropped++;
-      this.kfree_skb(skb, d.name, 'gso_unsupported');
-      return false;
-    }
+  private validate_xmit_skb(skb: SkBuff, d: NetDevice): number {
+    if (skb.gsoSize !== 0 && (d.features & NETIF_F_TSO) === 0) return this.skb_gso_segment(skb, d);
     if (skb.ipSummed === CHECKSUM_PARTIAL && (d.features & NETIF_F_CSUM_MASK) === 0 && !this.skb_checksum_help(skb)) {
       d.stats.tx_dropped++;
       this.kfree_skb(skb, d.name, 'csum_error');
-      return false;
+      return -1;
     }
-    return true;
+    return 0;
+  }
+
+  /**
+   * skb_gso_segment() for a TCPv4 GSO packet: one skb per MSS of payload, each with the packet's
+   * headers rewritten as tcp_gso_segment does (src/net/gso.ts), the packet's id and birth time.
+   * On a device with checksum offload each segment stays CHECKSUM_PARTIAL (its TCP check field the
+   * pseudo-header sum, for the device to finish); without, the segments carry their full checksum.
+   * Copying the bytes costs memcpy_byte_ns per byte (twice without checksum offload: the sum).
+   * Another GSO type, or headers that do not parse as Ethernet/IPv4/TCP, is dropped
+   * (`gso_unsupported`, `gso_segment_error`). The segments are in `this.segs`; returns their count
+   * or -1.
+   * @models linux net/core/gso.c skb_gso_segment(), net/ipv4/tcp_offload.c tcp_gso_segment()
+   * @simplified TCPv4 only (no UFO, TCPv6 or tunnels); the segments are linear copies.
+   */
+  private skb_gso_segment(skb: SkBuff, d: NetDevice): number {
+    const len = skb.len;
+    const src = scratchFor(len);
+    skb.copyBits(0, src, 0, len);
+    const l = this.gsoLayout;
+    const err = (skb.gsoType & SKB_GSO_TCPV4) === 0 ? 'gso_unsupported' : tsoLayout(src, len, l) === undefined ? '' : 'gso_segment_error';
+    if (err !== '') {
+      d.stats.tx_dropped++;
+      this.kfree_skb(skb, d.name, err);
+      return -1;
+    }
+    const mss = skb.gsoSize;
+    const n = Math.max(1, Math.ceil(l.payload / mss));
+    const partial = (d.features & NETIF_F_CSUM_MASK) !== 0;
+    let bytes = 0;
+    for (let s = 0; s < n; s++) {
+      const seg = this.pool.alloc();
+      seg.id = skb.id;
+      seg.bornAt = skb.bornAt;
+      seg.dev = d;
+      seg.queueMapping = skb.queueMapping;
+      const flen = l.hdrLen + Math.min(mss, l.payload - s * mss);
+      const at = seg.put(flen);
+      const buf = seg.head;
+      tsoSegment(src, l, mss, s, buf.subarray(at, at + flen));
+      if (partial) {
+        // The check field as tcp_gso_segment leaves it for the device: the pseudo-header sum.
+        const ip = at + l.ip;
+        const tcpLen = flen - l.tcp;
+        const saddr = ((buf[ip + 12]! << 24) | (buf[ip + 13]! << 16) | (buf[ip + 14]! << 8) | buf[ip + 15]!) >>> 0;
+        const daddr = ((buf[ip + 16]! << 24) | (buf[ip + 17]! << 16) | (buf[ip + 18]! << 8) | buf[ip + 19]!) >>> 0;
+        const c = foldSum(csum_tcpudp_nofold(saddr, daddr, tcpLen, 6, 0));
+        buf[at + l.tcp + 16] = c >>> 8;
+        buf[at + l.tcp + 17] = c & 0xff;
+        seg.ipSummed = CHECKSUM_PARTIAL;
+        seg.csumStart = l.tcp;
+        seg.csumOffset = 16;
+      }
+      bytes += flen;
+      this.segs[s] = seg;
+    }
+    this.cpu.run(this.sim.now, Math.round(bytes * this.costs.memcpy_byte_ns * (partial ? 1 : 2)));
+    this.consume_skb(skb);
+    return n;
+  }
+
+  /**
+   * dev_hard_start_xmit over the segments `this.segs[0..n)` in order, stopping when the driver is
+   * busy or has stopped its queue (as xmit_one's loop does). Returns how many the driver took.
+   */
+  private xmit_segs(n: number, d: NetDevice, qi: number): number {
+    for (let i = 0; i < n; i++) {
+      if (i > 0 && d.netif_tx_queue_stopped(qi)) return i;
+      if (this.dev_hard_start_xmit(this.segs[i]!, d) === NETDEV_TX_BUSY) return i;
+    }
+    return n;
+  }
+
+  /** Sends the n segments; those the driver did not take go back to the head of the qdisc in order. Returns whether all went. */
+  private xmitSegsOrRequeue(q: Qdisc, n: number): boolean {
+    const taken = this.xmit_segs(n, q.dev, q.queue);
+    if (taken === n) return true;
+    // dev_requeue_skb of the rest of the list: the first not taken at the head.
+    q.stats.requeues++;
+    for (let i = n - 1; i >= taken; i--) {
+      q.requeue(this.segs[i]!);
+      if (this.tpQdisc.on) this.qdiscEvent(q, 'requeue', this.segs[i]!);
+    }
+    return false;
   }
 
   /**
@@ -684,7 +781,15 @@ export class NetStack {
       const skb = q.dequeue();
       if (this.tpQdisc.on) this.qdiscEvent(q, 'dequeue', skb);
       // sch_direct_xmit(validate = true): a packet the device cannot take is dropped here, and the next one goes.
-      if (!this.validate_xmit_skb(skb, d)) continue;
+      const v = this.validate_xmit_skb(skb, d);
+      if (v < 0) continue;
+      if (v > 0) {
+        if (!this.xmitSegsOrRequeue(q, v)) {
+          if (d.txqStopped[qi] === 0) this.__netif_schedule(d.ifindex, qi);
+          return;
+        }
+        continue;
+      }
       if (this.dev_hard_start_xmit(skb, d) === NETDEV_TX_BUSY) {
         q.stats.requeues++;
         q.requeue(skb);

@@ -3,7 +3,12 @@ import { Simulator } from '../../src/sim';
 import { Params } from '../../src/params';
 import { NetStack, NapiStruct } from '../../src/net/stack';
 import { RX_HANDLER_CONSUMED, RX_HANDLER_PASS } from '../../src/net/netdevice';
-import { CHECKSUM_NONE, CHECKSUM_PARTIAL, SKB_GSO_TCPV4 } from '../../src/net/skb';
+import { CHECKSUM_NONE, CHECKSUM_PARTIAL, SKB_GSO_TCPV4, type SkBuff } from '../../src/net/skb';
+import { NETIF_F_IP_CSUM } from '../../src/net/netdevice';
+import { buildTcpFrame } from '../../src/wire/build';
+import { Ipv4Addr, MacAddr } from '../../src/wire/address';
+import { csum_fold, csum_partial, skb_checksum_help } from '../../src/wire/checksum';
+import { l4ChecksumStatus } from '../../src/drivers/nic/ixgbe';
 import { SlotDevice, Sink, rxSkb } from './helpers';
 
 function setup(overrides: Record<string, number> = {}) {
@@ -142,7 +147,102 @@ describe('__netif_receive_skb_core()', () => {
 });
 
 describe('dev_queue_xmit() and the qdisc', () => {
-  it('validate_xmit_skb runs when a packet leaves the qdisc: a waiting CHECKSUM_PARTIAL packet is checksummed at dequeue, a GSO packet for a device without TSO dropped there', () => {
+  /** A TCPv4 GSO skb as netback builds one: 200 linear bytes, the rest in page frags; 10,000 bytes of payload, MSS 1448. */
+  function gsoSkb(stack: NetStack) {
+    const payload = new Uint8Array(10_000);
+    for (let i = 0; i < payload.length; i++) payload[i] = (i * 7) & 0xff;
+    const big = buildTcpFrame({
+      srcMac: MacAddr.parse('02:00:00:00:00:0a'), dstMac: MacAddr.parse('02:00:00:00:00:0b'),
+      srcIp: Ipv4Addr.parse('10.0.0.10'), dstIp: Ipv4Addr.parse('10.0.0.11'), srcPort: 5001, dstPort: 80,
+      payload, seq: 1000, flags: 0x18, checksum: 'partial', ipId: 7,
+    });
+    const skb = stack.pool.alloc();
+    skb.head.set(big.subarray(0, 200), skb.put(200));
+    for (let off = 200; off < big.length; off += 4096) {
+      const page = new Uint8Array(4096);
+      const n = Math.min(4096, big.length - off);
+      page.set(big.subarray(off, off + n));
+      skb.addFrag(page, 0, n);
+    }
+    skb.ipSummed = CHECKSUM_PARTIAL;
+    skb.csumStart = 34;
+    skb.csumOffset = 16;
+    skb.gsoSize = 1448;
+    skb.gsoType = SKB_GSO_TCPV4;
+    return { skb, payload };
+  }
+  const bytesOf = (skb: SkBuff) => { const b = new Uint8Array(skb.len); skb.copyBits(0, b, 0, skb.len); return b; };
+
+  it('a TCPv4 GSO packet for a device without TSO is segmented in software (skb_gso_segment): one frame per MSS, headers rewritten, checksums right', () => {
+    const { sim, stack } = setup({ 'net.memcpy_byte_ns': 1 });
+    const dev = new SlotDevice(stack, 'eth0', 100); // no TSO, no checksum offload
+    const { skb, payload } = gsoSkb(stack);
+    const id = skb.id;
+    const busy0 = stack.cpu.busyNs;
+    expect(stack.dev_queue_xmit(skb, dev)).toBe(0);
+    const segs = Math.ceil(10_000 / 1448);
+    expect(dev.sent.length).toBe(segs);
+    let got = 0;
+    dev.sent.forEach((seg, i) => {
+      const f = bytesOf(seg);
+      expect(seg.id).toBe(id); // the segments keep the packet's id, as the NIC's TSO frames do
+      expect(seg.ipSummed).toBe(CHECKSUM_NONE);
+      expect(l4ChecksumStatus(f, 0, f.length)).toBe(1); // full TCP checksum, valid
+      expect(csum_fold(csum_partial(f, 14, 34, 0))).toBe(0); // IPv4 header checksum valid
+      expect(((f[16]! << 8) | f[17]!)).toBe(f.length - 14); // IPv4 total length
+      expect(((f[18]! << 8) | f[19]!)).toBe(7 + i); // IP id + 1 per segment
+      expect((((f[38]! << 24) | (f[39]! << 16) | (f[40]! << 8) | f[41]!) >>> 0)).toBe(1000 + i * 1448);
+      expect(f[47]! & 0x08).toBe(i === segs - 1 ? 0x08 : 0); // PSH only on the last
+      expect(Buffer.from(f.subarray(54)).equals(Buffer.from(payload.subarray(got, got + f.length - 54)))).toBe(true);
+      got += f.length - 54;
+    });
+    expect(got).toBe(10_000);
+    // copy and software checksum: twice the segments' bytes at 1 ns per byte, after dev_queue_xmit's own cost
+    // (and consume_skb of the GSO packet)
+    expect(stack.cpu.busyNs - busy0).toBe(stack.costs.dev_queue_xmit_ns + 2 * (10_000 + segs * 54) + stack.costs.skb_free_ns);
+    expect(sim.drops.total()).toBe(0);
+    // The original skb went back to the pool; the segments are the driver's.
+    expect(stack.pool.outstanding).toBe(segs);
+  });
+
+  it('with checksum offload the segments stay CHECKSUM_PARTIAL for the device, and finishing them gives the same bytes', () => {
+    const { stack } = setup({ 'net.memcpy_byte_ns': 1 });
+    const plain = new SlotDevice(stack, 'eth0', 100);
+    const csum = new SlotDevice(stack, 'eth1', 100);
+    csum.features = NETIF_F_IP_CSUM;
+    stack.dev_queue_xmit(gsoSkb(stack).skb, plain);
+    const busy0 = stack.cpu.busyNs;
+    stack.dev_queue_xmit(gsoSkb(stack).skb, csum);
+    expect(stack.cpu.busyNs - busy0).toBe(stack.costs.dev_queue_xmit_ns + 10_000 + 7 * 54 + stack.costs.skb_free_ns); // the copy only
+    expect(csum.sent.length).toBe(plain.sent.length);
+    csum.sent.forEach((seg, i) => {
+      expect([seg.ipSummed, seg.csumStart, seg.csumOffset]).toEqual([CHECKSUM_PARTIAL, 34, 16]);
+      const f = bytesOf(seg);
+      expect(skb_checksum_help(f, 0, f.length, { csumStart: seg.csumStart, csumOffset: seg.csumOffset }).ok).toBe(true);
+      expect(Buffer.from(f).equals(Buffer.from(bytesOf(plain.sent[i]!)))).toBe(true);
+    });
+  });
+
+  it('segments the driver does not take go back to the head of the qdisc in order; a GSO packet that does not parse is dropped as gso_segment_error', () => {
+    const { sim, stack } = setup();
+    const dev = new SlotDevice(stack, 'eth0', 3);
+    const { skb } = gsoSkb(stack);
+    stack.dev_queue_xmit(skb, dev);
+    expect(dev.sent.length).toBe(3); // the driver stopped its queue after the third
+    expect(stack.qdiscStats(dev)).toMatchObject({ qlen: 4, requeues: 1 });
+    const seqOf = (s: SkBuff) => { const f = bytesOf(s); return (((f[38]! << 24) | (f[39]! << 16) | (f[40]! << 8) | f[41]!) >>> 0); };
+    dev.slots = 100;
+    dev.complete(0); // frees nothing, wakes the queue
+    sim.run();
+    expect(dev.sent.map(seqOf)).toEqual([0, 1, 2, 3, 4, 5, 6].map((i) => 1000 + i * 1448));
+    const bad = gsoSkb(stack).skb;
+    bad.head[bad.data + 23] = 17; // IPv4 protocol: UDP
+    expect(stack.dev_queue_xmit(bad, dev)).toBe(1);
+    expect(sim.drops.total({ where: 'eth0', reason: 'gso_segment_error' })).toBe(1);
+    expect(dev.stats.tx_dropped).toBe(1);
+  });
+
+  it('validate_xmit_skb runs when a packet leaves the qdisc: a waiting CHECKSUM_PARTIAL packet is checksummed at dequeue, a GSO packet software GSO cannot cut dropped there', () => {
     const { sim, stack } = setup({ 'net.memcpy_byte_ns': 1 });
     const dev = new SlotDevice(stack, 'eth0', 100); // no NETIF_F_*CSUM, no TSO
     /** A 142-byte frame, CHECKSUM_PARTIAL (csum_start 34, offset 6) unless `plain`. */
@@ -176,10 +276,11 @@ describe('dev_queue_xmit() and the qdisc', () => {
     expect(p.dequeueNs - plain.dequeueNs).toBe(142 - 34);
     expect(a.ipSummed).toBe(CHECKSUM_NONE);
     expect(dev.sent.includes(a)).toBe(true);
-    // A GSO packet: accepted by the qdisc (as Linux's enqueue accepts it), dropped when it leaves.
+    // A GSO packet of a type software GSO lacks (not TCPv4): accepted by the qdisc (as Linux's enqueue
+    // accepts it), dropped when it leaves.
     const g = frame();
     g.gsoSize = 100;
-    g.gsoType = SKB_GSO_TCPV4;
+    g.gsoType = 1 << 4; // SKB_GSO_TCPV6
     const gr = through(g);
     expect(gr.rc).toBe(0);
     expect([dev.stats.tx_dropped, sim.drops.total({ where: 'eth0', reason: 'gso_unsupported' }), dev.sent.length]).toEqual([1, 1, 2]);

@@ -66,7 +66,7 @@ import { defineTraceEvents, type TracePoint } from '../../sim/trace';
 import { csum_fold, csum_partial, csum_tcpudp_nofold, CSUM_MANGLED_0, foldSum } from '../../wire/checksum';
 import { MacAddr } from '../../wire/address';
 import type { Params } from '../../params';
-import { tsoLayout, tsoSegment, type TsoLayout } from './tso';
+import { tsoLayout, tsoSegment, type TsoLayout } from '../../net/gso';
 import { copyBytes } from '../../wire/copy';
 import { bufferOf, taggedBytes } from '../../wire/views';
 import { BRIDGE_PARAMS } from '../../net/bridge/params';

@@ -1,17 +1,19 @@
 /**
- * TCP segmentation offload as the NIC does it: one TCPv4 GSO packet (headers + up to 64 KiB of
- * payload) becomes ⌈payload / MSS⌉ wire frames, each with the original Ethernet/IPv4/TCP
- * headers, the IPv4 total length, id (+1 per segment) and header checksum rewritten, the TCP
+ * TCP segmentation, as the NIC does it (TSO, src/drivers/nic/ixgbe.ts) and as the stack does it
+ * in software for a device without TSO (skb_gso_segment in validate_xmit_skb, src/net/stack.ts):
+ * one TCPv4 GSO packet (headers + up to 64 KiB of payload) becomes ⌈payload / MSS⌉ frames, each
+ * with the original Ethernet/IPv4/TCP headers, the IPv4 total length, id (+1 per segment) and header checksum rewritten, the TCP
  * sequence number advanced, FIN/PSH kept only on the last segment, CWR only on the first, and the
  * TCP checksum computed over each segment.
  *
  * The packet comes from a guest (through netback), so its headers are untrusted: anything that
  * does not parse as Ethernet (+802.1Q) / IPv4 / TCP inside the packet is an error value.
  *
- * @models Intel 82599 datasheet §7.2.4 (TCP segmentation); linux net/ipv4/tcp_offload.c tcp_gso_segment()
+ * @models Intel 82599 datasheet §7.2.4 (TCP segmentation); linux net/ipv4/tcp_offload.c tcp_gso_segment(),
+ *   net/ipv4/af_inet.c inet_gso_segment()
  * @simplified TCPv4 only; no IP options beyond copying them.
  */
-import { csum_fold, csum_partial, csum_tcpudp_nofold } from '../../wire/checksum';
+import { csum_fold, csum_partial, csum_tcpudp_nofold } from '../wire/checksum';
 
 export interface TsoLayout {
   /** Offset of the IPv4 header. */
