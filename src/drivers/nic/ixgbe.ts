@@ -49,8 +49,7 @@
  *   new skb's head (build_skb; not charged as CPU time, since the driver does not copy);
  *   hardware reads a transmitted frame when the tail is written (the bytes cannot change before
  *   completion); no RSS, one queue pair; rx buffers go back to the hardware one by one
- *   (Linux refills in batches of 16); zero-checksum UDP is reported verified (the 82599's
- *   UDP-zero erratum is not modeled); no IPv6 receive checksum offload.
+ *   (Linux refills in batches of 16); no IPv6 receive checksum offload.
  */
 import { skb_record_rx_queue } from '../../net/flow-hash';
 import type { NetStack } from '../../net/stack';
@@ -617,12 +616,14 @@ function isTcpUdpV4(buf: Uint8Array, off: number, len: number): boolean {
 
 /**
  * What ixgbe's receive checksum offload reports for a frame: 1 when it is an unfragmented IPv4
- * TCP/UDP packet whose L4 checksum verifies (or a UDP packet without checksum), 0 when the IPv4
- * header checksum or the L4 checksum is wrong, -1 when the hardware does not check this kind of frame. A `sumToken` from
+ * TCP/UDP packet whose L4 checksum verifies, 0 when the IPv4 header checksum or the L4 checksum is
+ * wrong, -2 for a UDP packet without checksum (0: the 82599 flags it as an L4 error, and
+ * ixgbe_rx_checksum's UDP-zero erratum check leaves it unverified without counting an error), -1
+ * when the hardware does not check this kind of frame. A `sumToken` from
  * the wire (src/net/link.ts) whose range is exactly this frame's L4 segment stands for the
  * segment's sum; any other token is ignored and the segment is summed.
  */
-export function l4ChecksumStatus(buf: Uint8Array, off: number, len: number, sumToken = -1): -1 | 0 | 1 {
+export function l4ChecksumStatus(buf: Uint8Array, off: number, len: number, sumToken = -1): -2 | -1 | 0 | 1 {
   const ip = ipv4Offset(buf, off, len);
   if (ip < 0) return -1;
   const ihl = (buf[ip]! & 0xf) * 4;
@@ -637,7 +638,8 @@ export function l4ChecksumStatus(buf: Uint8Array, off: number, len: number, sumT
   const l4Len = total - ihl;
   if (proto === 17) {
     if (l4Len < 8) return 0;
-    if (buf[l4 + 6] === 0 && buf[l4 + 7] === 0) return 1;
+    // 82599 errata: UDP frames with a 0 checksum can be marked as checksum errors (__IXGBE_RX_CSUM_UDP_ZERO_ERR).
+    if (buf[l4 + 6] === 0 && buf[l4 + 7] === 0) return -2;
   } else if (l4Len < 20) return 0;
   const saddr = ((buf[ip + 12]! << 24) | (buf[ip + 13]! << 16) | (buf[ip + 14]! << 8) | buf[ip + 15]!) >>> 0;
   const daddr = ((buf[ip + 16]! << 24) | (buf[ip + 17]! << 16) | (buf[ip + 18]! << 8) | buf[ip + 19]!) >>> 0;

@@ -11,7 +11,7 @@ import { FrameCapture } from '../../../src/net/capture';
 import { NET_PARAMS, NIC_PARAMS, LINK_PARAMS, wireTimeNs } from '../../../src/net/costs';
 import { buildTcpFrame, buildUdpFrame, buildUdpFrameInto } from '../../../src/wire/build';
 import { MacAddr, Ipv4Addr } from '../../../src/wire/address';
-import { CHECKSUM_PARTIAL, SKB_GSO_TCPV4 } from '../../../src/net/skb';
+import { CHECKSUM_NONE, CHECKSUM_PARTIAL, SKB_GSO_TCPV4 } from '../../../src/net/skb';
 import { QUEUE_STATE_DRV_XOFF, QUEUE_STATE_STACK_XOFF } from '../../../src/net/netdevice';
 import { DQL_MAX_LIMIT } from '../../../src/net/dql';
 import { requireTshark, tsharkValidate } from '../../wire/tshark-helper';
@@ -164,6 +164,22 @@ describe('ixgbe NIC transmit on a 10G wire', () => {
     expect(l4ChecksumStatus(f.data, 0, f.data.length)).toBe(1);
     expect(b.nic.counters.rx_csum_good).toBe(1);
     expect(sock.packets).toBe(1);
+  });
+
+  it('a UDP datagram without checksum (0) is left unverified, neither good nor an error (the 82599 UDP-zero erratum), and delivered', () => {
+    const { sim, b } = pair();
+    const sock = b.endpoint.bind(9);
+    const f = buildUdpFrame({ ...SPEC, payloadLength: 100, checksum: 'none' });
+    expect(l4ChecksumStatus(f, 0, f.length)).toBe(-2);
+    const seen: number[] = [];
+    b.nic.taps.push({ tap: (_d, dir, skb) => { if (dir === 'rx') seen.push(skb.ipSummed); } });
+    const buf = new Uint8Array(2048);
+    buf.set(f);
+    b.nic.linkRx(buf, 0, f.length, 1, 0, -1);
+    sim.run();
+    expect(seen).toEqual([CHECKSUM_NONE]);
+    expect([b.nic.counters.rx_csum_good, b.nic.counters.rx_csum_bad]).toEqual([0, 0]);
+    expect(sock.packets).toBe(1); // udp_rcv: no checksum to check
   });
 
   it('a frame whose IPv4 header checksum is wrong is a checksum error (IXGBE_RXDADV_ERR_IPE), whatever its UDP checksum', () => {
