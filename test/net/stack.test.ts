@@ -5,11 +5,10 @@ import { NetStack, NapiStruct } from '../../src/net/stack';
 import { RX_HANDLER_CONSUMED, RX_HANDLER_PASS } from '../../src/net/netdevice';
 import { CHECKSUM_NONE, CHECKSUM_PARTIAL, SKB_GSO_TCPV4, type SkBuff } from '../../src/net/skb';
 import { NETIF_F_IP_CSUM } from '../../src/net/netdevice';
-import { buildTcpFrame } from '../../src/wire/build';
 import { Ipv4Addr, MacAddr } from '../../src/wire/address';
 import { csum_fold, csum_partial, skb_checksum_help } from '../../src/wire/checksum';
 import { l4ChecksumStatus } from '../../src/drivers/nic/ixgbe';
-import { SlotDevice, Sink, rxSkb } from './helpers';
+import { SlotDevice, Sink, rxSkb, tcpGsoSkb } from './helpers';
 
 function setup(overrides: Record<string, number> = {}) {
   const sim = new Simulator();
@@ -147,30 +146,11 @@ describe('__netif_receive_skb_core()', () => {
 });
 
 describe('dev_queue_xmit() and the qdisc', () => {
-  /** A TCPv4 GSO skb as netback builds one: 200 linear bytes, the rest in page frags; 10,000 bytes of payload, MSS 1448. */
-  function gsoSkb(stack: NetStack) {
-    const payload = new Uint8Array(10_000);
-    for (let i = 0; i < payload.length; i++) payload[i] = (i * 7) & 0xff;
-    const big = buildTcpFrame({
-      srcMac: MacAddr.parse('02:00:00:00:00:0a'), dstMac: MacAddr.parse('02:00:00:00:00:0b'),
-      srcIp: Ipv4Addr.parse('10.0.0.10'), dstIp: Ipv4Addr.parse('10.0.0.11'), srcPort: 5001, dstPort: 80,
-      payload, seq: 1000, flags: 0x18, checksum: 'partial', ipId: 7,
-    });
-    const skb = stack.pool.alloc();
-    skb.head.set(big.subarray(0, 200), skb.put(200));
-    for (let off = 200; off < big.length; off += 4096) {
-      const page = new Uint8Array(4096);
-      const n = Math.min(4096, big.length - off);
-      page.set(big.subarray(off, off + n));
-      skb.addFrag(page, 0, n);
-    }
-    skb.ipSummed = CHECKSUM_PARTIAL;
-    skb.csumStart = 34;
-    skb.csumOffset = 16;
-    skb.gsoSize = 1448;
-    skb.gsoType = SKB_GSO_TCPV4;
-    return { skb, payload };
-  }
+  /** A TCPv4 GSO skb as netback builds one: 10,000 bytes of payload, MSS 1448, IP id 7, seq 1000, PSH|ACK. */
+  const gsoSkb = (stack: NetStack) => tcpGsoSkb(stack.pool, {
+    srcMac: MacAddr.parse('02:00:00:00:00:0a'), dstMac: MacAddr.parse('02:00:00:00:00:0b'),
+    srcIp: Ipv4Addr.parse('10.0.0.10'), dstIp: Ipv4Addr.parse('10.0.0.11'), srcPort: 5001, dstPort: 80, seq: 1000, flags: 0x18, ipId: 7,
+  });
   const bytesOf = (skb: SkBuff) => { const b = new Uint8Array(skb.len); skb.copyBits(0, b, 0, skb.len); return b; };
 
   it('a TCPv4 GSO packet for a device without TSO is segmented in software (skb_gso_segment): one frame per MSS, headers rewritten, checksums right', () => {

@@ -9,12 +9,13 @@ import { ExternalHost } from '../../../src/drivers/nic/host';
 import { l4ChecksumStatus, TX_WAKE_THRESHOLD } from '../../../src/drivers/nic/ixgbe';
 import { FrameCapture } from '../../../src/net/capture';
 import { NET_PARAMS, NIC_PARAMS, LINK_PARAMS, wireTimeNs } from '../../../src/net/costs';
-import { buildTcpFrame, buildUdpFrame, buildUdpFrameInto } from '../../../src/wire/build';
+import { buildUdpFrame, buildUdpFrameInto } from '../../../src/wire/build';
 import { MacAddr, Ipv4Addr } from '../../../src/wire/address';
-import { CHECKSUM_NONE, CHECKSUM_PARTIAL, SKB_GSO_TCPV4 } from '../../../src/net/skb';
+import { CHECKSUM_NONE, CHECKSUM_PARTIAL } from '../../../src/net/skb';
 import { QUEUE_STATE_DRV_XOFF, QUEUE_STATE_STACK_XOFF } from '../../../src/net/netdevice';
 import { DQL_MAX_LIMIT } from '../../../src/net/dql';
 import { requireTshark, tsharkValidate } from '../../wire/tshark-helper';
+import { tcpGsoSkb } from '../../net/helpers';
 
 const MAC_A = '02:00:00:00:00:0a';
 const MAC_B = '02:00:00:00:00:0b';
@@ -234,23 +235,8 @@ describe('ixgbe NIC transmit on a 10G wire', () => {
   it('segments a TCPv4 GSO packet into MSS-sized frames with correct sequence numbers and checksums (TSO)', () => {
     const { sim, a, wire } = pair();
     const cap = FrameCapture.onLink(sim, wire);
-    const payload = new Uint8Array(10_000);
-    for (let i = 0; i < payload.length; i++) payload[i] = (i * 7) & 0xff;
-    const big = buildTcpFrame({ ...SPEC, payloadLength: undefined, payload, seq: 1000, flags: 0x18, checksum: 'partial' });
-    const skb = a.stack.pool.alloc();
-    skb.head.set(big.subarray(0, 200), skb.put(200));
-    // the rest as page fragments, as netback builds them
-    for (let off = 200; off < big.length; off += 4096) {
-      const page = new Uint8Array(4096);
-      const n = Math.min(4096, big.length - off);
-      page.set(big.subarray(off, off + n));
-      skb.addFrag(page, 0, n);
-    }
-    skb.ipSummed = CHECKSUM_PARTIAL;
-    skb.csumStart = 34;
-    skb.csumOffset = 16;
-    skb.gsoSize = 1448;
-    skb.gsoType = SKB_GSO_TCPV4;
+    // 200 linear bytes, the rest as page fragments, as netback builds them
+    const { skb, payload, frame: big } = tcpGsoSkb(a.stack.pool, { ...SPEC, payloadLength: undefined, seq: 1000, flags: 0x18 });
     a.stack.dev_queue_xmit(skb, a.nic);
     sim.run();
     const segs = Math.ceil(10_000 / 1448);
