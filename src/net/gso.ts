@@ -13,7 +13,7 @@
  *   net/ipv4/af_inet.c inet_gso_segment()
  * @simplified TCPv4 only; no IP options beyond copying them.
  */
-import { csum_fold, csum_partial, csum_tcpudp_nofold } from '../wire/checksum';
+import { csum_fold, csum_partial, csum_tcpudp_nofold, foldSum } from '../wire/checksum';
 
 export interface TsoLayout {
   /** Offset of the IPv4 header. */
@@ -58,9 +58,11 @@ export function tsoLayout(buf: Uint8Array, len: number, out: TsoLayout): string 
 
 /**
  * Writes segment `seg` (0-based) of the GSO packet `src[0..srcLen)` with MSS `mss` into `dst`;
- * returns the segment's frame length.
+ * returns the segment's frame length. With `partial` the TCP check field gets only the folded
+ * pseudo-header sum, for a device with checksum offload to finish (CHECKSUM_PARTIAL), as
+ * tcp_gso_segment leaves it; otherwise the full checksum.
  */
-export function tsoSegment(src: Uint8Array, l: TsoLayout, mss: number, seg: number, dst: Uint8Array): number {
+export function tsoSegment(src: Uint8Array, l: TsoLayout, mss: number, seg: number, dst: Uint8Array, partial = false): number {
   const off = seg * mss;
   const plen = Math.min(mss, l.payload - off);
   const last = off + plen >= l.payload;
@@ -94,7 +96,8 @@ export function tsoSegment(src: Uint8Array, l: TsoLayout, mss: number, seg: numb
   const tcpLen = hdr - tcp + plen;
   const saddr = ((dst[ip + 12]! << 24) | (dst[ip + 13]! << 16) | (dst[ip + 14]! << 8) | dst[ip + 15]!) >>> 0;
   const daddr = ((dst[ip + 16]! << 24) | (dst[ip + 17]! << 16) | (dst[ip + 18]! << 8) | dst[ip + 19]!) >>> 0;
-  const tc = csum_fold(csum_partial(dst, tcp, tcp + tcpLen, csum_tcpudp_nofold(saddr, daddr, tcpLen, 6, 0)));
+  const pseudo = csum_tcpudp_nofold(saddr, daddr, tcpLen, 6, 0);
+  const tc = partial ? foldSum(pseudo) : csum_fold(csum_partial(dst, tcp, tcp + tcpLen, pseudo));
   dst[tcp + 16] = tc >>> 8;
   dst[tcp + 17] = tc & 0xff;
   return hdr + plen;

@@ -55,7 +55,7 @@ import {
 import { NET_PARAMS, type NetCosts } from './costs';
 import { emitStep, type Lane } from './walk';
 import { skb_checksum_setup, xenProtoDataValid } from './xen-csum';
-import { csum_fold, csum_partial, csum_tcpudp_nofold, CSUM_MANGLED_0, foldSum } from '../wire/checksum';
+import { csum_fold, csum_partial, CSUM_MANGLED_0 } from '../wire/checksum';
 import { tsoLayout, tsoSegment, type TsoLayout } from './gso';
 
 declare module '../sim/trace' {
@@ -220,7 +220,7 @@ export class NetStack {
   private pollHead = 0;
   private pollLen = 0;
   private rxSoftirqPending = false;
-  /** skb_gso_segment's output (reused) and its header layout. */
+  /** validate_xmit_skb's output, the list to send (the packet or its GSO segments; reused), and skb_gso_segment's header layout. */
   private readonly segs: SkBuff[] = [];
   private readonly gsoLayout: TsoLayout = { ip: 0, tcp: 0, hdrLen: 0, payload: 0 };
   private inRxAction = false;
@@ -610,36 +610,23 @@ export class NetStack {
     const q = qi === 0 ? this.qdiscs[d.ifindex]![0]! : this.qdiscOf(d, qi);
     const stopped = d.txqStopped;
     if (q.noqueue) {
-      // noqueue (virtual devices): validated, then straight to the driver.
-      const v = this.validate_xmit_skb(skb, d);
-      if (v < 0) return 1;
-      if (v === 0) {
-        if (stopped[qi] === 0 && this.dev_hard_start_xmit(skb, d) === NETDEV_TX_OK) return NETDEV_TX_OK;
-        d.stats.tx_dropped++;
-        this.kfree_skb(skb, d.name, 'noqueue_stopped');
-        return 1;
-      }
-      const taken = stopped[qi] === 0 ? this.xmit_segs(v, d, qi) : 0;
-      for (let i = taken; i < v; i++) {
+      // noqueue (virtual devices): validated, then straight to the driver; what it refuses is dropped.
+      const n = this.validate_xmit_skb(skb, d);
+      if (n === 0) return 1;
+      const taken = stopped[qi] === 0 ? this.xmit_list(n, d, qi) : 0;
+      for (let i = taken; i < n; i++) {
         d.stats.tx_dropped++;
         this.kfree_skb(this.segs[i]!, d.name, 'noqueue_stopped');
       }
-      return taken === v ? NETDEV_TX_OK : 1;
+      return taken === n ? NETDEV_TX_OK : 1;
     }
     if (q.len === 0 && stopped[qi] === 0 && !q.scheduled) {
       // TCQ_F_CAN_BYPASS: an empty pfifo sends directly (sch_direct_xmit validates it first).
       q.stats.bypass++;
-      const v = this.validate_xmit_skb(skb, d);
-      if (v < 0) return 1;
-      if (v === 0 ? this.dev_hard_start_xmit(skb, d) === NETDEV_TX_BUSY : !this.xmitSegsOrRequeue(q, v)) {
-        if (v === 0) {
-          q.stats.requeues++;
-          q.requeue(skb);
-          if (this.tpQdisc.on) this.qdiscEvent(q, 'requeue', skb);
-        }
-        // The driver stopped its queue; netif_tx_wake_queue will run the qdisc.
-        if (d.txqStopped[qi] === 0) this.__netif_schedule(d.ifindex, qi);
-      }
+      const n = this.validate_xmit_skb(skb, d);
+      if (n === 0) return 1;
+      // The driver stopped its queue; netif_tx_wake_queue will run the qdisc.
+      if (!this.xmit_list_or_requeue(q, n) && d.txqStopped[qi] === 0) this.__netif_schedule(d.ifindex, qi);
       return NETDEV_TX_OK;
     }
     if (q.len >= q.limit) {
@@ -659,9 +646,9 @@ export class NetStack {
    * validate_xmit_skb(): the software fallbacks for offloads the device lacks, run just before the
    * driver (after the qdisc, when the packet waited there): a GSO packet on a device without TSO
    * is segmented in software (skb_gso_segment); a CHECKSUM_PARTIAL packet on a device without
-   * checksum offload is checksummed in software (skb_checksum_help). Returns -1 when it dropped
-   * the packet (counted in the device's tx_dropped, as dev_core_stats_tx_dropped_inc does), 0 when
-   * `skb` goes on as it is, or n > 0 when it became the n segments in `this.segs`.
+   * checksum offload is checksummed in software (skb_checksum_help). The skbs to send are left in
+   * `this.segs` (the packet itself, or its segments); returns how many, 0 when it dropped the
+   * packet (counted in the device's tx_dropped, as dev_core_stats_tx_dropped_inc does).
    * @models linux net/core/dev.c validate_xmit_skb(); net/sched/sch_generic.c sch_direct_xmit()
    */
   private validate_xmit_skb(skb: SkBuff, d: NetDevice): number {
@@ -669,9 +656,10 @@ export class NetStack {
     if (skb.ipSummed === CHECKSUM_PARTIAL && (d.features & NETIF_F_CSUM_MASK) === 0 && !this.skb_checksum_help(skb)) {
       d.stats.tx_dropped++;
       this.kfree_skb(skb, d.name, 'csum_error');
-      return -1;
+      return 0;
     }
-    return 0;
+    this.segs[0] = skb;
+    return 1;
   }
 
   /**
@@ -682,7 +670,7 @@ export class NetStack {
    * Copying the bytes costs memcpy_byte_ns per byte (twice without checksum offload: the sum).
    * Another GSO type, or headers that do not parse as Ethernet/IPv4/TCP, is dropped
    * (`gso_unsupported`, `gso_segment_error`). The segments are in `this.segs`; returns their count
-   * or -1.
+   * or 0.
    * @models linux net/core/gso.c skb_gso_segment(), net/ipv4/tcp_offload.c tcp_gso_segment()
    * @simplified TCPv4 only (no UFO, TCPv6 or tunnels); the segments are linear copies.
    */
@@ -695,7 +683,7 @@ export class NetStack {
     if (err !== '') {
       d.stats.tx_dropped++;
       this.kfree_skb(skb, d.name, err);
-      return -1;
+      return 0;
     }
     const mss = skb.gsoSize;
     const n = Math.max(1, Math.ceil(l.payload / mss));
@@ -709,17 +697,8 @@ export class NetStack {
       seg.queueMapping = skb.queueMapping;
       const flen = l.hdrLen + Math.min(mss, l.payload - s * mss);
       const at = seg.put(flen);
-      const buf = seg.head;
-      tsoSegment(src, l, mss, s, buf.subarray(at, at + flen));
+      tsoSegment(src, l, mss, s, seg.head.subarray(at, at + flen), partial);
       if (partial) {
-        // The check field as tcp_gso_segment leaves it for the device: the pseudo-header sum.
-        const ip = at + l.ip;
-        const tcpLen = flen - l.tcp;
-        const saddr = ((buf[ip + 12]! << 24) | (buf[ip + 13]! << 16) | (buf[ip + 14]! << 8) | buf[ip + 15]!) >>> 0;
-        const daddr = ((buf[ip + 16]! << 24) | (buf[ip + 17]! << 16) | (buf[ip + 18]! << 8) | buf[ip + 19]!) >>> 0;
-        const c = foldSum(csum_tcpudp_nofold(saddr, daddr, tcpLen, 6, 0));
-        buf[at + l.tcp + 16] = c >>> 8;
-        buf[at + l.tcp + 17] = c & 0xff;
         seg.ipSummed = CHECKSUM_PARTIAL;
         seg.csumStart = l.tcp;
         seg.csumOffset = 16;
@@ -733,10 +712,10 @@ export class NetStack {
   }
 
   /**
-   * dev_hard_start_xmit over the segments `this.segs[0..n)` in order, stopping when the driver is
+   * dev_hard_start_xmit over the list `this.segs[0..n)` in order, stopping when the driver is
    * busy or has stopped its queue (as xmit_one's loop does). Returns how many the driver took.
    */
-  private xmit_segs(n: number, d: NetDevice, qi: number): number {
+  private xmit_list(n: number, d: NetDevice, qi: number): number {
     for (let i = 0; i < n; i++) {
       if (i > 0 && d.netif_tx_queue_stopped(qi)) return i;
       if (this.dev_hard_start_xmit(this.segs[i]!, d) === NETDEV_TX_BUSY) return i;
@@ -744,9 +723,12 @@ export class NetStack {
     return n;
   }
 
-  /** Sends the n segments; those the driver did not take go back to the head of the qdisc in order. Returns whether all went. */
-  private xmitSegsOrRequeue(q: Qdisc, n: number): boolean {
-    const taken = this.xmit_segs(n, q.dev, q.queue);
+  /**
+   * Sends the list `this.segs[0..n)`; what the driver did not take goes back to the head of the
+   * qdisc in order (sch_direct_xmit → dev_requeue_skb). Returns whether all went.
+   */
+  private xmit_list_or_requeue(q: Qdisc, n: number): boolean {
+    const taken = this.xmit_list(n, q.dev, q.queue);
     if (taken === n) return true;
     // dev_requeue_skb of the rest of the list: the first not taken at the head.
     q.stats.requeues++;
@@ -781,19 +763,9 @@ export class NetStack {
       const skb = q.dequeue();
       if (this.tpQdisc.on) this.qdiscEvent(q, 'dequeue', skb);
       // sch_direct_xmit(validate = true): a packet the device cannot take is dropped here, and the next one goes.
-      const v = this.validate_xmit_skb(skb, d);
-      if (v < 0) continue;
-      if (v > 0) {
-        if (!this.xmitSegsOrRequeue(q, v)) {
-          if (d.txqStopped[qi] === 0) this.__netif_schedule(d.ifindex, qi);
-          return;
-        }
-        continue;
-      }
-      if (this.dev_hard_start_xmit(skb, d) === NETDEV_TX_BUSY) {
-        q.stats.requeues++;
-        q.requeue(skb);
-        if (this.tpQdisc.on) this.qdiscEvent(q, 'requeue', skb);
+      const n = this.validate_xmit_skb(skb, d);
+      if (n === 0) continue;
+      if (!this.xmit_list_or_requeue(q, n)) {
         if (d.txqStopped[qi] === 0) this.__netif_schedule(d.ifindex, qi);
         return;
       }

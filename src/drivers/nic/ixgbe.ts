@@ -415,7 +415,7 @@ export class IxgbeNic extends NetDevice implements LinkEndpoint {
     this.itrTx.total_bytes += totalBytes;
     this.txRingBytes -= totalBytes;
     if (this.nic.bql) this.netdev_tx_completed_queue(0, totalPackets, totalBytes, Math.floor(st.sim.now / this.jiffyNs));
-    // __netif_subqueue_stopped: the driver's own stop (a BQL stop was cleared just above).
+    // __netif_subqueue_stopped: the driver's own stop only (BQL's is netdev_tx_completed_queue's, above).
     if (cleaned > 0 && this.txStopped && this.txUnused >= TX_WAKE_THRESHOLD) {
       this.counters.tx_restart_queue++;
       this.netif_wake_queue();
