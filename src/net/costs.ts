@@ -66,6 +66,11 @@ export const NET_PARAMS = defineParams('net', {
     help: 'CPU cost of one NAPI poll call in net_rx_action besides the per-packet work (list handling, napi_complete_done).',
     models: 'estimate (napi_poll + napi_complete_done); amortised over up to dev_weight packets',
   }),
+  gro_receive_ns: int({
+    default: 120, min: 0, unit: 'ns',
+    help: "CPU cost of GRO for one TCP/IPv4 segment on a device with GRO on: dev_gro_receive, inet_gro_receive, tcp4_gro_receive and the merge. A packet that is not TCP/IPv4 leaves GRO at once (part of netif_receive_skb_core_ns).",
+    models: 'estimate (net/core/gro.c, net/ipv4/tcp_offload.c: header compares per held flow, no copy)',
+  }),
   netif_receive_skb_core_ns: int({
     default: 180, min: 0, unit: 'ns',
     help: 'CPU cost of __netif_receive_skb_core(): ptype_all taps, ingress hooks, the rx_handler call or protocol lookup.',
@@ -203,6 +208,11 @@ export const NIC_PARAMS = defineParams('nic', {
     default: true,
     help: 'Byte Queue Limits on the transmit queue: the driver reports bytes posted and completed, and the stack stops feeding the ring once it holds enough to never run dry (the rest waits in the qdisc). false = a kernel built without CONFIG_BQL: the ring fills to its size.',
     models: 'linux CONFIG_BQL (y in Debian): ixgbe_tx_map netdev_tx_sent_queue(), ixgbe_clean_tx_irq netdev_tx_completed_queue(), lib/dynamic_queue_limits.c',
+  }),
+  gro: bool({
+    default: true,
+    help: "Generic Receive Offload on the NIC's receive path (ethtool -K eth0 gro on|off): consecutive TCP/IPv4 segments of a flow are merged into one GSO packet before the stack sees them. false = every segment goes up on its own.",
+    models: 'linux NETIF_F_GRO (on by default: NETIF_F_SOFT_FEATURES); ixgbe_rx_skb napi_gro_receive(), net/core/gro.c',
   }),
   tx_work_limit: int({
     default: 256, min: 1, max: 65536, unit: 'descriptors',

@@ -33,9 +33,9 @@
 import type { NetDevice } from './netdevice';
 import { NETIF_F_CSUM_MASK } from './netdevice';
 import type { NetStack, ProtocolHandler } from './stack';
-import { CHECKSUM_NONE, CHECKSUM_PARTIAL, CHECKSUM_UNNECESSARY, type SkBuff } from './skb';
+import { CHECKSUM_NONE, CHECKSUM_PARTIAL, CHECKSUM_UNNECESSARY, SKB_GSO_TCPV4, type SkBuff } from './skb';
 import { Ipv4Addr, MacAddr, macKeyAt, writeMacKey } from '../wire/address';
-import { answerIcmpEcho, buildArpInto, buildIcmpEchoInto, buildUdpFrameInto, type IcmpEchoSpec, type UdpFrameSpec } from '../wire/build';
+import { answerIcmpEcho, buildArpInto, buildIcmpEchoInto, buildTcpFrameInto, buildUdpFrameInto, type IcmpEchoSpec, type UdpFrameSpec } from '../wire/build';
 import { csum_fold, csum_partial, csum_tcpudp_nofold } from '../wire/checksum';
 import { copyBytes } from '../wire/copy';
 import { checkPort } from '../wire/udp';
@@ -90,6 +90,40 @@ export class UdpSocket {
   }
 }
 
+/**
+ * One TCP port that receives: what arrived, and how late. A sink, not a connection: no handshake,
+ * no ACKs, no retransmission; `sendTcp` on the other end sends a stream of data segments to it.
+ */
+export class TcpSink {
+  /** skbs received (a GRO packet is one). */
+  packets = 0;
+  /** Wire segments they stand for (gso_segs of a GRO packet, else 1). */
+  segments = 0;
+  /** Payload bytes. */
+  bytes = 0;
+  /** The sequence number expected next (-1 before the first segment). */
+  nextSeq = -1;
+  /** Segments whose sequence number was not the one expected. */
+  outOfOrder = 0;
+  lastRxAt = -1;
+  /** Sum of (delivery time − skb.bornAt) in ns over the packets. */
+  latencySumNs = 0;
+
+  constructor(readonly port: number) {}
+}
+
+/** Options of `sendTcp`. */
+export interface SendTcpOptions {
+  /** Source port (default the destination port). */
+  srcPort?: number;
+  /** Sequence number of the first payload byte (default: where the last send to this address and port ended, else 0). */
+  seq?: number;
+  /** Maximum segment size (default MTU − 40). A larger payload is sent as one GSO packet of this gso_size. */
+  mss?: number;
+  /** TCP flags (default ACK | PSH: 0x018). */
+  flags?: number;
+}
+
 /** One ping's outcome. */
 export interface PingResult {
   ident: number;
@@ -115,6 +149,9 @@ export class IpEndpoint implements ProtocolHandler {
   private readonly pending = new Map<number, SkBuff[]>();
   private readonly probes = new Map<number, number>();
   private readonly sockets = new Map<number, UdpSocket>();
+  private readonly tcpSinks = new Map<number, TcpSink>();
+  /** Where the next sendTcp to (address, port) starts its sequence numbers. */
+  private readonly tcpNextSeq = new Map<number, number>();
   /** Pings sent, by (ident << 16 | seq). */
   readonly pings = new Map<number, PingResult>();
   private readonly useArp: boolean;
@@ -173,6 +210,15 @@ export class IpEndpoint implements ProtocolHandler {
     if (this.sockets.has(port)) throw new Error(`bind: port ${port} is already bound on ${this.ip.toString()} (EADDRINUSE)`);
     const s = new UdpSocket(port);
     this.sockets.set(port, s);
+    return s;
+  }
+
+  /** Opens TCP port `port` to receive (a sink: see TcpSink). Returns its counters. */
+  listenTcp(port: number): TcpSink {
+    checkPort('listenTcp', 'port', port);
+    if (this.tcpSinks.has(port)) throw new Error(`listenTcp: TCP port ${port} is already listening on ${this.ip.toString()}`);
+    const s = new TcpSink(port);
+    this.tcpSinks.set(port, s);
     return s;
   }
 
@@ -279,7 +325,62 @@ export class IpEndpoint implements ProtocolHandler {
     const proto = b[ip + 9]!;
     if (proto === 17) this.udp_rcv(skb, ip, ihl, total);
     else if (proto === 1) this.icmp_rcv(skb, ip, ihl, total);
+    else if (proto === 6) this.tcp_v4_rcv(skb, ip, ihl, total);
     else this.drop(skb, 'unhandled_proto');
+  }
+
+  /**
+   * A TCP segment (or a GRO packet of several) for a port opened with `listenTcp`.
+   * @models linux net/ipv4/tcp_ipv4.c tcp_v4_rcv(), tcp_v4_checksum_init()
+   * @simplified no connection state: a listening port takes data segments as they come (no RST
+   *   for a closed port: the segment is dropped as no_socket).
+   */
+  private tcp_v4_rcv(skb: SkBuff, ip: number, ihl: number, total: number): void {
+    const st = this.stack;
+    st.step(skb, 'tcp_v4_rcv', st.costs.l4_rcv_ns);
+    const t = ip + ihl;
+    const l4Len = total - ihl;
+    if (l4Len < 20 || !this.linearize(skb, 14 + ihl + 20)) {
+      this.drop(skb, 'pkt_too_small');
+      return;
+    }
+    const doff = (skb.head[t + 12]! >>> 4) * 4;
+    if (doff < 20 || doff > l4Len || !this.linearize(skb, 14 + ihl + doff)) {
+      this.drop(skb, 'tcp_bad_doff');
+      return;
+    }
+    if (skb.ipSummed !== CHECKSUM_UNNECESSARY && skb.ipSummed !== CHECKSUM_PARTIAL) {
+      if (!this.linearize(skb, 14 + total)) {
+        this.drop(skb, 'pkt_too_small');
+        return;
+      }
+      const h = skb.head;
+      const saddr = ((h[ip + 12]! << 24) | (h[ip + 13]! << 16) | (h[ip + 14]! << 8) | h[ip + 15]!) >>> 0;
+      const daddr = ((h[ip + 16]! << 24) | (h[ip + 17]! << 16) | (h[ip + 18]! << 8) | h[ip + 19]!) >>> 0;
+      st.step(skb, '__skb_checksum_complete', Math.round(l4Len * st.costs.memcpy_byte_ns));
+      if (csum_fold(csum_partial(h, t, t + l4Len, csum_tcpudp_nofold(saddr, daddr, l4Len, 6, 0))) !== 0) {
+        this.drop(skb, 'tcp_csum');
+        return;
+      }
+    }
+    const b = skb.head;
+    const port = (b[t + 2]! << 8) | b[t + 3]!;
+    const sink = this.tcpSinks.get(port);
+    if (sink === undefined) {
+      this.drop(skb, 'no_socket');
+      return;
+    }
+    const seq = ((b[t + 4]! << 24) | (b[t + 5]! << 16) | (b[t + 6]! << 8) | b[t + 7]!) >>> 0;
+    const payload = l4Len - doff;
+    if (sink.nextSeq >= 0 && seq !== sink.nextSeq) sink.outOfOrder++;
+    sink.nextSeq = (seq + payload) >>> 0;
+    sink.packets++;
+    // gso_segs, or what it will be: netfront leaves 0 for the stack to compute (SKB_GSO_DODGY).
+    sink.segments += skb.gsoSize !== 0 ? Math.max(1, Math.ceil(payload / skb.gsoSize)) : 1;
+    sink.bytes += payload;
+    sink.lastRxAt = this.cpuNow();
+    sink.latencySumNs += sink.lastRxAt - skb.bornAt;
+    st.consume_skb(skb);
   }
 
   /** @models linux net/ipv4/udp.c udp_rcv(), __udp4_lib_rcv(), udp_queue_rcv_skb() */
@@ -464,6 +565,62 @@ export class IpEndpoint implements ProtocolHandler {
     }
     this.counters.udp_tx++;
     st.step(skb, 'udp_sendmsg', st.costs.l4_send_ns + st.costs.skb_alloc_ns + Math.round(payloadBytes * st.costs.memcpy_byte_ns));
+    this.neigh_output(skb, to.value);
+    return skb.id;
+  }
+
+  /**
+   * Sends `payloadBytes` of TCP data to `dst:dstPort` as the TCP stack hands data to the device:
+   * one segment when it fits the MSS, else one GSO packet (gso_size = the MSS, SKB_GSO_TCPV4,
+   * CHECKSUM_PARTIAL) that the NIC's TSO — or software GSO on a device without it — cuts into MSS
+   * segments with consecutive IP ids. Don't-fragment set. The sequence numbers go on from the
+   * last send to the same address and port. Returns the packet id.
+   * @models linux net/ipv4/tcp.c tcp_sendmsg(), net/ipv4/tcp_output.c tcp_transmit_skb() (data only: no connection state)
+   */
+  sendTcp(dst: string | Ipv4Addr, dstPort: number, payloadBytes: number, opts: SendTcpOptions = {}): number {
+    const st = this.stack;
+    const to = Ipv4Addr.from(dst);
+    const srcPort = opts.srcPort ?? dstPort;
+    checkPort('sendTcp', 'dstPort', dstPort);
+    checkPort('sendTcp', 'srcPort', srcPort);
+    const mss = opts.mss ?? this.dev.mtu - 40;
+    if (!Number.isInteger(mss) || mss < 1 || mss > this.dev.mtu - 40) {
+      throw new RangeError(`sendTcp: mss ${mss} is not allowed; use an integer in 1..${this.dev.mtu - 40} (MTU ${this.dev.mtu} − 40)`);
+    }
+    if (!Number.isInteger(payloadBytes) || payloadBytes < 1 || payloadBytes > 65535 - 40) {
+      throw new RangeError(`sendTcp: payloadBytes ${payloadBytes} is not allowed; use an integer in 1..65495 (one GSO packet at most)`);
+    }
+    if (opts.seq !== undefined && (!Number.isInteger(opts.seq) || opts.seq < 0 || opts.seq > 0xffffffff)) {
+      throw new RangeError(`sendTcp: seq ${opts.seq} is not allowed; use an integer in 0..4294967295`);
+    }
+    const flags = opts.flags ?? 0x018;
+    const key = to.value * 65536 + dstPort;
+    const seq = (opts.seq ?? this.tcpNextSeq.get(key) ?? 0) >>> 0;
+    this.tcpNextSeq.set(key, (seq + payloadBytes) >>> 0);
+    const segs = Math.ceil(payloadBytes / mss);
+    const offload = (this.dev.features & NETIF_F_CSUM_MASK) !== 0;
+    const skb = st.pool.alloc();
+    skb.bornAt = st.sim.now;
+    const ipId = (this.ipId + 1) & 0xffff;
+    this.ipId = (this.ipId + segs) & 0xffff; // ip_select_ident_segs: one id per segment
+    const at = skb.put(54 + payloadBytes);
+    // A GSO packet is always CHECKSUM_PARTIAL (software GSO finishes each segment's checksum).
+    const partial = offload || segs > 1;
+    buildTcpFrameInto(skb.head, at, {
+      srcMac: this.macAddr, dstMac: MacAddr.ZERO, srcIp: this.ip, dstIp: to, ttl: this.ttl, ipId, dontFrag: true,
+      srcPort, dstPort, seq, ack: 1, flags, payloadLength: payloadBytes, checksum: partial ? 'partial' : 'full',
+    });
+    if (partial) {
+      skb.ipSummed = CHECKSUM_PARTIAL;
+      skb.csumStart = 34;
+      skb.csumOffset = 16;
+    }
+    if (segs > 1) {
+      skb.gsoSize = mss;
+      skb.gsoType = SKB_GSO_TCPV4;
+      skb.gsoSegs = segs;
+    }
+    st.step(skb, 'tcp_sendmsg', st.costs.l4_send_ns + st.costs.skb_alloc_ns + Math.round(payloadBytes * st.costs.memcpy_byte_ns));
     this.neigh_output(skb, to.value);
     return skb.id;
   }

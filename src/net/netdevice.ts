@@ -53,6 +53,8 @@ export const NETIF_F_SG = 1 << 0;
 export const NETIF_F_IP_CSUM = 1 << 1;
 export const NETIF_F_HW_CSUM = 1 << 3;
 export const NETIF_F_IPV6_CSUM = 1 << 4;
+/** The device takes a GSO skb with a frag_list (xen-netback's vif does; a NIC's TSO does not). */
+export const NETIF_F_FRAGLIST = 1 << 6;
 export const NETIF_F_GSO = 1 << 11;
 export const NETIF_F_GRO = 1 << 14;
 export const NETIF_F_TSO = 1 << 16;

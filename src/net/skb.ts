@@ -36,16 +36,22 @@ export type IpSummed = typeof CHECKSUM_NONE | typeof CHECKSUM_UNNECESSARY | type
 export const SKB_GSO_TCPV4 = 1 << 0;
 export const SKB_GSO_DODGY = 1 << 1;
 export const SKB_GSO_TCP_ECN = 1 << 2;
+/** The IPv4 id stays fixed across the segments (a GRO packet of atomic datagrams). */
+export const SKB_GSO_TCP_FIXEDID = 1 << 3;
 export const SKB_GSO_TCPV6 = 1 << 4;
 
 /** MAX_SKB_FRAGS with 4 KiB pages in current kernels (CONFIG_MAX_SKB_FRAGS default). */
 export const MAX_SKB_FRAGS = 17;
 /**
- * Fragments an skb has room for: 2.6.18's MAX_SKB_FRAGS (65536 / PAGE_SIZE + 2 = 18), which a
- * classic netback's skb may fill; current kernels stop at MAX_SKB_FRAGS (the default limit of
- * `addFrag`).
+ * Fragments a GRO packet may hold (./gro): MAX_SKB_FRAGS page fragments and, past them, the
+ * segments Linux chains on the frag_list, here one list. 64 KiB of 1448-byte segments is 46.
  */
-export const SKB_FRAGS_CAPACITY = 18;
+export const GRO_MAX_FRAGS = 48;
+/**
+ * Fragments an skb has room for: a GRO packet's GRO_MAX_FRAGS. Everything else stops at
+ * MAX_SKB_FRAGS (the default limit of `addFrag`), or 2.6.18's 18 for a classic netback's skb.
+ */
+export const SKB_FRAGS_CAPACITY = GRO_MAX_FRAGS;
 /** Initial size of the linear buffer: headroom + a full 1514-byte frame. It grows on demand
  * (a bounced 64 KiB GSO packet), rarely. */
 export const SKB_LINEAR_CAPACITY = 2048;
@@ -107,6 +113,11 @@ export class SkBuff {
   destructor: SkbDestructor | null = null;
   /** A number the destructor owner uses to find its state (e.g. netback's pending_idx). */
   destructorArg = 0;
+  /**
+   * The segments whose buffers GRO took as fragments of this skb (NAPI_GRO_FREE_STOLEN_HEAD),
+   * chained through their own `stolen`: freed with it.
+   */
+  stolen: SkBuff | null = null;
   /** @internal free-list link */
   inPool = false;
   /** @internal the pool the skb belongs to (it goes back there whichever pool frees it). */
@@ -199,6 +210,15 @@ export class SkBuff {
       fragStart += fl;
     }
     return copied;
+  }
+
+  /**
+   * Keeps `seg` (whose buffer now backs one of this skb's fragments) until this skb is freed: a
+   * GRO merge takes the segment's head as a fragment and frees only its sk_buff, here later.
+   */
+  stealSegment(seg: SkBuff): void {
+    seg.stolen = this.stolen;
+    this.stolen = seg;
   }
 
   /** The linear bytes as a view (no copy). */
@@ -358,11 +378,20 @@ export class SkbPool {
       skb.destructor = null;
       d.skbFreed(skb);
     }
+    let seg = skb.stolen;
+    skb.stolen = null;
     skb.reset();
     skb.inPool = true;
     // Back to the pool it came from (a pinned head never moves to another pool).
     const home = skb.owner ?? this;
     home.outstanding--;
     home.free_.push(skb);
+    // The segments whose buffers were this skb's fragments (GRO) go back now.
+    while (seg !== null) {
+      const next = seg.stolen;
+      seg.stolen = null;
+      this.free(seg);
+      seg = next;
+    }
   }
 }

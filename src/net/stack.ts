@@ -47,9 +47,9 @@ import type { Simulator } from '../sim/simulator';
 import { Cpu } from '../sim/cpu';
 import { defineTraceEvents, type TracePoint } from '../sim/trace';
 import { Params } from '../params';
-import { CHECKSUM_NONE, CHECKSUM_PARTIAL, SKB_GSO_TCPV4, SkbPool, type SkBuff } from './skb';
+import { CHECKSUM_NONE, CHECKSUM_PARTIAL, MAX_SKB_FRAGS, SKB_GSO_TCPV4, SkbPool, type SkBuff } from './skb';
 import {
-  NETDEV_TX_BUSY, NETDEV_TX_OK, NETIF_F_CSUM_MASK, NETIF_F_TSO, RX_HANDLER_ANOTHER, RX_HANDLER_CONSUMED,
+  NETDEV_TX_BUSY, NETDEV_TX_OK, NETIF_F_CSUM_MASK, NETIF_F_FRAGLIST, NETIF_F_GRO, NETIF_F_TSO, RX_HANDLER_ANOTHER, RX_HANDLER_CONSUMED,
   type NetDevice, type NetdevTx,
 } from './netdevice';
 import { NET_PARAMS, type NetCosts } from './costs';
@@ -57,6 +57,8 @@ import { emitStep, type Lane } from './walk';
 import { skb_checksum_setup, xenProtoDataValid } from './xen-csum';
 import { csum_fold, csum_partial, CSUM_MANGLED_0 } from '../wire/checksum';
 import { tsoLayout, tsoSegment, type TsoLayout } from './gso';
+import { dev_gro_receive, napi_gro_flush, GroLists, type GroResult, type GroStack } from './gro';
+import { BRIDGE_PARAMS } from './bridge/params';
 
 declare module '../sim/trace' {
   interface TraceEvents {
@@ -84,6 +86,8 @@ export class NapiStruct {
   work = 0;
   /** Polls that used the whole weight (repolled). */
   repolls = 0;
+  /** napi->gro_hash: the packets GRO holds for this instance (created by the first napi_gro_receive). */
+  gro: GroLists | null = null;
   /** @internal set by netif_napi_add */
   stack: NetStack | null = null;
 
@@ -197,6 +201,8 @@ export class NetStack {
   readonly pool: SkbPool;
   readonly params: Params;
   readonly costs: NetCosts;
+  /** CONFIG_HZ (the `bridge.hz` parameter): GRO ages held packets in jiffies. */
+  readonly hz: number;
   /** Devices by ifindex (index 0 unused). */
   readonly devices: (NetDevice | null)[] = [null];
   /** Per device (by ifindex), one qdisc per transmit queue (created when the queue is first used). */
@@ -247,6 +253,7 @@ export class NetStack {
     this.pool = opts.pool ?? simPool(sim);
     this.params = opts.params ?? Params.defaults();
     this.costs = this.params.group(NET_PARAMS);
+    this.hz = this.params.group(BRIDGE_PARAMS).hz;
     // enqueue_to_backlog takes a packet while qlen <= netdev_max_backlog: one more than the limit.
     this.backlog = new Array<SkBuff | null>(this.costs.netdev_max_backlog + 1).fill(null);
     this.counters = sim.counters.register(`${this.name}.softnet`, {
@@ -405,8 +412,12 @@ export class NetStack {
     return true;
   }
 
-  /** napi_complete_done(): the driver has no more work; the instance may be scheduled again. */
+  /**
+   * napi_complete_done(): the driver has no more work; GRO hands up what it holds and the instance
+   * may be scheduled again.
+   */
   napi_complete_done(napi: NapiStruct, _workDone: number): void {
+    if (napi.gro !== null) napi_gro_flush(napi.gro, this, false);
     napi.scheduled = false;
   }
 
@@ -459,6 +470,9 @@ export class NetStack {
       this.counters.napi_polls++;
       budget -= work;
       if (work === n.weight) {
+        // __napi_poll: GRO hands up what it holds — all of it with HZ < 1000, else what is older
+        // than this jiffy.
+        if (n.gro !== null) napi_gro_flush(n.gro, this, this.hz >= 1000);
         // Still scheduled: the driver has more; go to the tail (repoll).
         if (n.scheduled && !n.onList) {
           n.repolls++;
@@ -523,6 +537,34 @@ export class NetStack {
    * be the receiving device, registered with this stack.
    * @models linux net/core/dev.c netif_receive_skb()
    */
+  /**
+   * napi_gro_receive(): a NAPI driver's receive entry. With NETIF_F_GRO on the device, TCP/IPv4
+   * segments go through GRO (./gro); the rest, and everything on a device without it, to
+   * netif_receive_skb.
+   * @models linux net/core/gro.c napi_gro_receive()
+   */
+  napi_gro_receive(napi: NapiStruct, skb: SkBuff): GroResult {
+    const dev = skb.dev as NetDevice | null;
+    if (dev === null || (dev.features & NETIF_F_GRO) === 0) {
+      this.netif_receive_skb(skb);
+      return 'normal';
+    }
+    if (napi.gro === null) napi.gro = new GroLists();
+    // A TCP/IPv4 segment costs the GRO checks; anything else leaves GRO at its first test.
+    const b = skb.head;
+    const d = skb.data;
+    const tcp = skb.headLen >= 34 && b[d + 12] === 0x08 && b[d + 13] === 0x00 && b[d + 23] === 6;
+    const cost = tcp ? this.costs.gro_receive_ns : 0;
+    if (cost !== 0) this.cpu.run(this.sim.now, cost);
+    if (this.tpStep.on) emitStep(this.tpStep, skb.id, 'napi_gro_receive', this.lane, this.domid, cost);
+    return dev_gro_receive(napi.gro, this, skb);
+  }
+
+  /** The current jiffy of this kernel (CONFIG_HZ = the `bridge.hz` parameter). */
+  jiffies(): number {
+    return Math.floor(this.sim.now * this.hz / 1e9);
+  }
+
   netif_receive_skb(skb: SkBuff): void {
     if (this.tpStep.on) emitStep(this.tpStep, skb.id, 'netif_receive_skb', this.lane, this.domid, 0);
     this.__netif_receive_skb_core(skb);
@@ -652,7 +694,10 @@ export class NetStack {
    * @models linux net/core/dev.c validate_xmit_skb(); net/sched/sch_generic.c sch_direct_xmit()
    */
   private validate_xmit_skb(skb: SkBuff, d: NetDevice): number {
-    if (skb.gsoSize !== 0 && (d.features & NETIF_F_TSO) === 0) return this.skb_gso_segment(skb, d);
+    // netif_needs_gso → skb_gso_ok: TSO, and a frag_list (a GRO packet past MAX_SKB_FRAGS) only for NETIF_F_FRAGLIST.
+    if (skb.gsoSize !== 0 && ((d.features & NETIF_F_TSO) === 0 || (skb.nrFrags > MAX_SKB_FRAGS && (d.features & NETIF_F_FRAGLIST) === 0))) {
+      return this.skb_gso_segment(skb, d);
+    }
     if (skb.ipSummed === CHECKSUM_PARTIAL && (d.features & NETIF_F_CSUM_MASK) === 0 && !this.skb_checksum_help(skb)) {
       d.stats.tx_dropped++;
       this.kfree_skb(skb, d.name, 'csum_error');

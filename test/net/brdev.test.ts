@@ -67,6 +67,7 @@ describe('BridgeDevice: dom0 stack ↔ bridge core ↔ ports', () => {
       'wire:phy_rx',
       'nic:ixgbe_clean_tx_irq', // dom0's completion: the last bit left before it reached the host
       'nic:ixgbe_clean_rx_irq',
+      'host:napi_gro_receive',
       'host:netif_receive_skb',
       'host:__netif_receive_skb_core',
       'host:ip_rcv',

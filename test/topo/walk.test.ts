@@ -78,12 +78,12 @@ const DOM0_BRIDGE_TO_WIRE_2618 = [
   '__netif_receive_skb_core', 'br_handle_frame', 'br_forward', 'dev_queue_xmit', 'skb_checksum_setup', 'dev_hard_start_xmit',
   'ixgbe_xmit_frame', 'phy_tx', 'phy_rx', 'ixgbe_clean_tx_irq',
 ];
-const EXTERNAL_RX = ['ixgbe_clean_rx_irq', 'netif_receive_skb', '__netif_receive_skb_core', 'ip_rcv', 'udp_rcv'];
+const EXTERNAL_RX = ['ixgbe_clean_rx_irq', 'napi_gro_receive', 'netif_receive_skb', '__netif_receive_skb_core', 'ip_rcv', 'udp_rcv'];
 const GUEST_TX_DONE = ['xennet_tx_interrupt', 'gnttab_end_foreign_access_ref', 'xennet_tx_buf_gc'];
 
 const EXTERNAL_TX_TO_BRIDGE = [
   'udp_sendmsg', 'dev_queue_xmit', 'dev_hard_start_xmit', 'ixgbe_xmit_frame', 'phy_tx', 'phy_rx',
-  'ixgbe_clean_tx_irq', 'ixgbe_clean_rx_irq', 'netif_receive_skb', '__netif_receive_skb_core',
+  'ixgbe_clean_tx_irq', 'ixgbe_clean_rx_irq', 'napi_gro_receive', 'netif_receive_skb', '__netif_receive_skb_core',
   'br_handle_frame', 'br_forward', 'dev_queue_xmit', 'dev_hard_start_xmit',
 ];
 const GUEST_RX_TAIL = ['xennet_rx_interrupt', 'xennet_poll', 'xennet_get_responses', 'napi_gro_receive',

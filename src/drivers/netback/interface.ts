@@ -24,7 +24,7 @@
  *   xenvif_connect_data, xenvif_disconnect_data, xenvif_carrier_on/off) and, for classic vifs,
  *   bronson/linux-2.6.18.8-ovz-xen drivers/xen/netback/interface.c (netif_alloc, netif_map)
  */
-import { NetDevice, NETDEV_TX_OK, NETIF_F_IP_CSUM, NETIF_F_IPV6_CSUM, NETIF_F_SG, NETIF_F_TSO, NETIF_F_TSO6, type NetdevTx } from '../../net/netdevice';
+import { NetDevice, NETDEV_TX_OK, NETIF_F_FRAGLIST, NETIF_F_IP_CSUM, NETIF_F_IPV6_CSUM, NETIF_F_SG, NETIF_F_TSO, NETIF_F_TSO6, type NetdevTx } from '../../net/netdevice';
 import type { SkBuff } from '../../net/skb';
 import { macKeyAt } from '../../wire/address';
 import { isMulticastKey, MAC_BROADCAST } from '../../net/bridge/mac';
@@ -296,7 +296,8 @@ export class XenVif extends NetDevice {
     // xenvif_fix_features (2.6.18: netif_set_features): offloads as the frontend negotiated, so
     // dom0 hands the vif CHECKSUM_PARTIAL and GSO skbs instead of finishing them in software.
     this.features = (this.canSg ? NETIF_F_SG : 0) | ((this.gsoMask & (1 << 1)) !== 0 ? NETIF_F_TSO : 0)
-      | ((this.gsoMask & (1 << 2)) !== 0 ? NETIF_F_TSO6 : 0) | (this.ipCsum ? NETIF_F_IP_CSUM : 0) | (this.ipv6Csum ? NETIF_F_IPV6_CSUM : 0);
+      | ((this.gsoMask & (1 << 2)) !== 0 ? NETIF_F_TSO6 : 0) | (this.ipCsum ? NETIF_F_IP_CSUM : 0) | (this.ipv6Csum ? NETIF_F_IPV6_CSUM : 0)
+      | (this.design === 'modern' ? NETIF_F_FRAGLIST : 0); // xenvif's hw_features; 2.6.18's vif had none
     const rxNotify = cfg.rxNotify ?? true;
     this.drainTimeoutNs = (rxNotify ? nb.params.rx_drain_timeout_msecs : 30) * 1_000_000;
     this.stallTimeoutNs = rxNotify ? nb.params.rx_stall_timeout_msecs * 1_000_000 : 0;

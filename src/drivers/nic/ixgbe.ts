@@ -56,7 +56,7 @@ import type { NetStack } from '../../net/stack';
 import { NapiStruct } from '../../net/stack';
 import { CHECKSUM_NONE, CHECKSUM_PARTIAL, CHECKSUM_UNNECESSARY, MAX_SKB_FRAGS, SKB_GSO_TCPV4, type SkBuff } from '../../net/skb';
 import {
-  NetDevice, NETDEV_TX_BUSY, NETDEV_TX_OK, NETIF_F_IP_CSUM, NETIF_F_IPV6_CSUM, NETIF_F_SG, NETIF_F_TSO, QUEUE_STATE_STACK_XOFF, type NetdevTx,
+  NetDevice, NETDEV_TX_BUSY, NETDEV_TX_OK, NETIF_F_GRO, NETIF_F_IP_CSUM, NETIF_F_IPV6_CSUM, NETIF_F_SG, NETIF_F_TSO, QUEUE_STATE_STACK_XOFF, type NetdevTx,
 } from '../../net/netdevice';
 import { NET_PARAMS, NIC_PARAMS, type NetCosts, type NicCosts } from '../../net/costs';
 import { l4SumToken, sumTokenEnd, sumTokenFold, sumTokenStart, type EthernetLink, type LinkEndpoint } from '../../net/link';
@@ -172,7 +172,8 @@ export class IxgbeNic extends NetDevice implements LinkEndpoint {
     this.nic = params.group(NIC_PARAMS);
     this.net = params.group(NET_PARAMS);
     this.where = opts.name;
-    this.features = NETIF_F_SG | NETIF_F_TSO | (this.nic.tx_csum_offload ? NETIF_F_IP_CSUM | NETIF_F_IPV6_CSUM : 0);
+    this.features = NETIF_F_SG | NETIF_F_TSO | (this.nic.tx_csum_offload ? NETIF_F_IP_CSUM | NETIF_F_IPV6_CSUM : 0)
+      | (this.nic.gro ? NETIF_F_GRO : 0);
     this.txQueueLen = this.net.tx_queue_len;
     this.carrier = false;
     this.txRingSize = this.nic.tx_ring_size;
@@ -520,7 +521,7 @@ export class IxgbeNic extends NetDevice implements LinkEndpoint {
       this.itrRx.total_bytes += len;
       st.cpu.run(st.sim.now, cost);
       if (this.tpStep.on) emitStep(this.tpStep, skb.id, 'ixgbe_clean_rx_irq', 'nic', st.domid, cost, this.name);
-      st.netif_receive_skb(skb);
+      st.napi_gro_receive(this.napi, skb);
       work++;
     }
     return work;

@@ -1,0 +1,355 @@
+/**
+ * Generic Receive Offload for TCP over IPv4: a NAPI instance holds the segments of each flow it
+ * polls and merges the next in-order segment of the same flow into the one it holds, so that the
+ * stack above sees one big packet (a GSO skb) instead of many MSS-sized ones. What a NIC's driver
+ * hands to `napi_gro_receive` goes through here; everything else goes straight to
+ * netif_receive_skb.
+ *
+ *   napi_gro_receive(skb) ─► dev_gro_receive: gro_list_prepare (same hash, device, MAC header)
+ *        │                    inet_gro_receive: IPv4 checks, same addresses; flush on ttl/tos/DF
+ *        │                                      change, IP id not incrementing, padding
+ *        │                    tcp4_gro_receive: checksum valid, same ports; flush on other flags,
+ *        │                                      ack, options, sequence gap, a segment > MSS
+ *        │                    skb_gro_receive:  the segment's payload becomes a fragment of the
+ *        │                                      held skb (< 64 KiB in all)
+ *        ├─ merged (GRO_MERGED_FREE: the segment's buffer now belongs to the held skb)
+ *        ├─ held   (GRO_HELD: a new flow, or the start after a flushed one; at most 8 per bucket)
+ *        └─ normal (GRO_NORMAL: not TCP/IPv4, a bad checksum, PSH/FIN/SYN/RST/URG on its own)
+ *
+ *   napi_gro_flush ─► napi_gro_complete: one segment → as it came; several → inet_gro_complete
+ *        (IPv4 total length and checksum) and tcp4_gro_complete (CHECKSUM_PARTIAL with the
+ *        pseudo-header sum, gso_size = the first segment's payload, SKB_GSO_TCPV4, gso_segs)
+ *
+ * A held packet leaves when the flow's next segment cannot be merged (it is completed before that
+ * segment goes on), when a merged segment carries PSH (or FIN, URG, RST, SYN), when its bucket is
+ * full (the oldest leaves), and at the end of each NAPI poll: napi_complete_done flushes all, and
+ * a poll that used its whole weight flushes all (HZ < 1000) or those held since an earlier jiffy.
+ *
+ * @models linux net/core/gro.c dev_gro_receive(), gro_list_prepare(), skb_gro_receive(),
+ *   napi_gro_complete(), napi_gro_flush(), gro_flush_oldest(); net/ipv4/af_inet.c inet_gro_receive(),
+ *   inet_gro_complete(); net/ipv4/tcp_offload.c tcp4_gro_receive(), tcp_gro_receive(),
+ *   tcp4_gro_complete(), tcp_gro_complete()
+ * @simplified TCP over IPv4 without VLAN tags only (IPv6, UDP and tunnels go up as they came);
+ *   the headers must be in the linear area (a driver's build_skb puts the whole frame there);
+ *   a segment's buffer becomes one fragment of the held skb and frag_list chaining past
+ *   MAX_SKB_FRAGS is the same fragment list (at most GRO_MAX_FRAGS, then the held skb leaves);
+ *   gro_normal_list's batching of 8 is not modeled (packets go up one by one, in the same order).
+ */
+import {
+  CHECKSUM_PARTIAL, CHECKSUM_UNNECESSARY, SKB_GSO_TCP_ECN, SKB_GSO_TCP_FIXEDID, SKB_GSO_TCPV4, GRO_MAX_FRAGS,
+  type SkBuff,
+} from './skb';
+import { csum_fold, csum_partial, csum_tcpudp_nofold, foldSum } from '../wire/checksum';
+
+/** GRO_HASH_BUCKETS: flows are spread over 8 lists by their receive hash. */
+export const GRO_HASH_BUCKETS = 8;
+/** MAX_GRO_SKBS: packets held per bucket at most. */
+export const MAX_GRO_SKBS = 8;
+/** GRO_LEGACY_MAX_SIZE (gro_max_size's default): a held packet stays below 64 KiB. */
+export const GRO_MAX_SIZE = 65536;
+
+const ETH_HLEN = 14;
+const IP_DF = 0x4000;
+const TCP_FLAG_CWR = 0x80;
+const TCP_FLAG_URG = 0x20;
+const TCP_FLAG_PSH = 0x08;
+const TCP_FLAG_RST = 0x04;
+const TCP_FLAG_SYN = 0x02;
+const TCP_FLAG_FIN = 0x01;
+
+/** What happened to a packet (enum gro_result). */
+export type GroResult = 'merged' | 'held' | 'normal';
+
+/** One held packet and its control block (NAPI_GRO_CB(p)). */
+class GroHeld {
+  skb: SkBuff | null = null;
+  /** Segments merged so far (NAPI_GRO_CB(p)->count). */
+  count = 0;
+  /** A later segment of the flow must not be merged (NAPI_GRO_CB(p)->flush). */
+  flush = 0;
+  /** The IP id check of the last segment (0, or 0xffff: not incrementing). */
+  flushId = 0;
+  /** DF set and the IP id fixed so far (an atomic datagram flow). */
+  isAtomic = false;
+  /** Jiffy it was held at. */
+  age = 0;
+  /** Bytes of TCP payload held (skb_gro_len(p)). */
+  payload = 0;
+  /** Offset of the TCP header in the frame. */
+  thOff = 0;
+  /** gro_list_prepare's verdict for the packet being received. */
+  sameFlow = false;
+}
+
+/** The GRO lists of one NAPI instance (napi->gro_hash). */
+export class GroLists {
+  /** Each bucket oldest first. */
+  readonly buckets: GroHeld[][] = [];
+  private readonly spare: GroHeld[] = [];
+  /** Packets held in all buckets. */
+  held = 0;
+  /** Counters: merged segments, packets completed with several segments, and as they came. */
+  readonly stats = { merged: 0, held: 0, normal: 0, flushed_gso: 0, flushed_single: 0 };
+
+  constructor() {
+    for (let i = 0; i < GRO_HASH_BUCKETS; i++) this.buckets.push([]);
+  }
+
+  /** @internal */
+  take(): GroHeld {
+    return this.spare.pop() ?? new GroHeld();
+  }
+
+  /** @internal */
+  give(h: GroHeld): void {
+    h.skb = null;
+    this.spare.push(h);
+  }
+}
+
+/** Where GRO hands packets on: netif_receive_skb of the stack, and the current jiffy. */
+export interface GroStack {
+  netif_receive_skb(skb: SkBuff): void;
+  jiffies(): number;
+}
+
+function u16(b: Uint8Array, at: number): number {
+  return (b[at]! << 8) | b[at + 1]!;
+}
+
+function u32(b: Uint8Array, at: number): number {
+  return ((b[at]! << 24) | (b[at + 1]! << 16) | (b[at + 2]! << 8) | b[at + 3]!) >>> 0;
+}
+
+function put16(b: Uint8Array, at: number, v: number): void {
+  b[at] = (v >>> 8) & 0xff;
+  b[at + 1] = v & 0xff;
+}
+
+/**
+ * Receives one packet through GRO. Returns what became of it.
+ * @models linux net/core/gro.c dev_gro_receive()
+ */
+export function dev_gro_receive(gro: GroLists, st: GroStack, skb: SkBuff): GroResult {
+  const b = skb.head;
+  const d = skb.data;
+  // The frame's headers, as skb_gro_header_fast reads them: Ethernet, IPv4 (ihl 5), TCP.
+  if (skb.nrFrags !== 0 || skb.headLen < ETH_HLEN + 20 + 20 || u16(b, d + 12) !== 0x0800) return normal(gro, st, skb);
+  const bucket = gro.buckets[skb.hash & (GRO_HASH_BUCKETS - 1)]!;
+  // gro_list_prepare: same hash, same device, the same MAC header.
+  for (let i = 0; i < bucket.length; i++) {
+    const h = bucket[i]!;
+    const p = h.skb!;
+    let same = p.hash === skb.hash && p.dev === skb.dev;
+    for (let k = 0; same && k < ETH_HLEN; k++) same = p.head[p.data + k] === b[d + k];
+    h.sameFlow = same;
+  }
+  const ip = d + ETH_HLEN;
+  // inet_gro_receive: only a plain 20-byte IPv4 header, not a fragment, with a good checksum.
+  if (b[ip] !== 0x45 || (u16(b, ip + 6) & 0x3fff) !== 0 || csum_fold(csum_partial(b, ip, ip + 20, 0)) !== 0) return normal(gro, st, skb);
+  const proto = b[ip + 9]!;
+  const saddr = u32(b, ip + 12);
+  const daddr = u32(b, ip + 16);
+  const glen = skb.len - ETH_HLEN; // skb_gro_len from the IP header
+  const fragOff = u16(b, ip + 6);
+  // (u16)((ntohl(word 0) ^ skb_gro_len) | (id & ~IP_DF)): total length = what arrived, no MF/offset.
+  const ipFlush = ((u16(b, ip + 2) ^ glen) | (fragOff & ~IP_DF)) & 0xffff;
+  const id = u16(b, ip + 4);
+  if (proto !== 6) return normal(gro, st, skb); // udp4_gro_receive flushes a plain UDP datagram
+  for (let i = 0; i < bucket.length; i++) {
+    const h = bucket[i]!;
+    if (!h.sameFlow) continue;
+    const p = h.skb!;
+    const pip = p.data + ETH_HLEN;
+    const pb = p.head;
+    if (pb[pip + 9] !== proto || u32(pb, pip + 12) !== saddr || u32(pb, pip + 16) !== daddr) {
+      h.sameFlow = false;
+      continue;
+    }
+    // All fields must match except length and checksum.
+    h.flush |= (pb[pip + 8]! ^ b[ip + 8]!) | (pb[pip + 1]! ^ b[ip + 1]!) | ((u16(pb, pip + 6) ^ fragOff) & IP_DF) | ipFlush;
+    let flushId = (id - u16(pb, pip + 4)) & 0xffff;
+    if (!h.isAtomic || (fragOff & IP_DF) === 0) {
+      flushId ^= h.count;
+      flushId = flushId !== 0 ? 0xffff : 0;
+    }
+    h.flushId = flushId; // the new packet counts as atomic until the loop is done
+  }
+  const isAtomic = (fragOff & IP_DF) !== 0;
+  let flush = ipFlush;
+  // tcp4_gro_receive: don't bother verifying the checksum of a packet that will be flushed anyway.
+  if (flush === 0 && !tcpChecksumValid(skb, ip, saddr, daddr, glen - 20)) return normal(gro, st, skb);
+  // tcp_gro_receive
+  const th = ip + 20;
+  const thlen = (b[th + 12]! >>> 4) * 4;
+  if (thlen < 20 || skb.headLen < ETH_HLEN + 20 + thlen) return normal(gro, st, skb);
+  const len = glen - 20 - thlen;
+  const flags = b[th + 13]!;
+  let found: GroHeld | null = null;
+  for (let i = 0; i < bucket.length; i++) {
+    const h = bucket[i]!;
+    if (!h.sameFlow) continue;
+    const p = h.skb!;
+    if (u32(p.head, p.data + h.thOff) !== u32(b, th)) {
+      h.sameFlow = false;
+      continue;
+    }
+    found = h;
+    break;
+  }
+  let mss = 1;
+  let merged = false;
+  if (found !== null) {
+    const h = found;
+    const p = h.skb!;
+    const pb = p.head;
+    const pth = p.data + h.thOff;
+    // tcp_flag_word: data offset, flags and window must match but for CWR, FIN and PSH.
+    let f = h.flush | (flags & TCP_FLAG_CWR);
+    if (((u32(b, th + 12) ^ u32(pb, pth + 12)) & ~(((TCP_FLAG_CWR | TCP_FLAG_FIN | TCP_FLAG_PSH) << 16) >>> 0)) !== 0) f |= 1;
+    if (u32(b, th + 8) !== u32(pb, pth + 8)) f |= 1; // ack_seq
+    for (let k = 20; k < thlen; k++) f |= pb[pth + k]! ^ b[th + k]!; // the options
+    if (h.flushId !== 1 || h.count !== 1 || !h.isAtomic) f |= h.flushId;
+    else h.isAtomic = false;
+    mss = p.gsoSize;
+    if (len - 1 >= mss || len === 0) f |= 1; // (len - 1) >= mss, unsigned
+    if (((u32(pb, pth + 4) + h.payload) >>> 0) !== u32(b, th + 4)) f |= 1; // the next sequence number
+    if (f !== 0 || !skb_gro_receive(h, skb, ETH_HLEN + 20 + thlen, len)) {
+      mss = 1;
+    } else {
+      merged = true;
+      pb[pth + 13] = pb[pth + 13]! | (flags & (TCP_FLAG_FIN | TCP_FLAG_PSH));
+    }
+  }
+  // out_check_final: a segment shorter than the MSS, or with one of these flags, ends the packet.
+  flush = (len < mss ? 1 : 0) | (flags & (TCP_FLAG_URG | TCP_FLAG_PSH | TCP_FLAG_RST | TCP_FLAG_SYN | TCP_FLAG_FIN)) | ipFlush;
+  if (found !== null && (!merged || flush !== 0)) {
+    remove(gro, bucket, found);
+    napi_gro_complete(gro, st, found);
+  }
+  if (merged) {
+    gro.stats.merged++;
+    return 'merged';
+  }
+  if (flush !== 0) return normal(gro, st, skb);
+  if (bucket.length >= MAX_GRO_SKBS) {
+    // gro_flush_oldest
+    const oldest = bucket[0]!;
+    remove(gro, bucket, oldest);
+    napi_gro_complete(gro, st, oldest);
+  }
+  const h = gro.take();
+  h.skb = skb;
+  h.count = 1;
+  h.flush = 0;
+  h.flushId = 0;
+  h.isAtomic = isAtomic;
+  h.age = st.jiffies();
+  h.payload = len;
+  h.thOff = ETH_HLEN + 20;
+  h.sameFlow = false;
+  skb.gsoSize = len; // skb_shinfo(skb)->gso_size = skb_gro_len(skb): the MSS of what follows
+  bucket.push(h);
+  gro.held++;
+  gro.stats.held++;
+  return 'held';
+}
+
+function normal(gro: GroLists, st: GroStack, skb: SkBuff): GroResult {
+  gro.stats.normal++;
+  st.netif_receive_skb(skb);
+  return 'normal';
+}
+
+function remove(gro: GroLists, bucket: GroHeld[], h: GroHeld): void {
+  bucket.splice(bucket.indexOf(h), 1);
+  gro.held--;
+}
+
+/**
+ * skb_gro_checksum_validate for TCP: a NIC-verified packet is valid; otherwise the checksum is
+ * computed (a valid one then counts as verified).
+ */
+function tcpChecksumValid(skb: SkBuff, ip: number, saddr: number, daddr: number, tcpLen: number): boolean {
+  if (skb.ipSummed === CHECKSUM_UNNECESSARY || skb.ipSummed === CHECKSUM_PARTIAL) return true;
+  const th = ip + 20;
+  const sum = csum_partial(skb.head, th, th + tcpLen, csum_tcpudp_nofold(saddr, daddr, tcpLen, 6, 0));
+  if (csum_fold(sum) !== 0) return false;
+  skb.ipSummed = CHECKSUM_UNNECESSARY;
+  return true;
+}
+
+/**
+ * Appends the payload of `skb` (after `hdr` header bytes) to the held packet as one fragment: the
+ * segment's buffer now belongs to the held skb (NAPI_GRO_FREE_STOLEN_HEAD; it is freed with it).
+ * False when the packet would reach GRO_MAX_SIZE or has no fragment left.
+ * @models linux net/core/gro.c skb_gro_receive()
+ */
+function skb_gro_receive(h: GroHeld, skb: SkBuff, hdr: number, len: number): boolean {
+  const p = h.skb!;
+  if (p.len - ETH_HLEN + len >= GRO_MAX_SIZE || p.nrFrags >= GRO_MAX_FRAGS) return false;
+  p.addFrag(skb.head, skb.data + hdr, len, GRO_MAX_FRAGS);
+  p.stealSegment(skb);
+  h.count++;
+  h.payload += len;
+  return true;
+}
+
+/**
+ * Hands a held packet up: as it came when it is one segment, else as one GSO packet with its
+ * headers fixed up.
+ * @models linux net/core/gro.c napi_gro_complete(); net/ipv4/af_inet.c inet_gro_complete();
+ *   net/ipv4/tcp_offload.c tcp4_gro_complete(), tcp_gro_complete()
+ */
+function napi_gro_complete(gro: GroLists, st: GroStack, h: GroHeld): void {
+  const p = h.skb!;
+  const count = h.count;
+  const atomic = h.isAtomic;
+  const thOff = h.thOff;
+  gro.give(h);
+  if (count === 1) {
+    p.gsoSize = 0;
+    gro.stats.flushed_single++;
+    st.netif_receive_skb(p);
+    return;
+  }
+  const b = p.head;
+  const ip = p.data + ETH_HLEN;
+  // inet_gro_complete: the new total length, and the header checksum.
+  const newLen = p.len - ETH_HLEN;
+  put16(b, ip + 2, newLen);
+  put16(b, ip + 10, 0);
+  put16(b, ip + 10, csum_fold(csum_partial(b, ip, ip + 20, 0)));
+  // tcp4_gro_complete: the check field holds the pseudo-header sum; the stack or the device finishes it.
+  const th = p.data + thOff;
+  const tcpLen = p.len - thOff;
+  put16(b, th + 16, foldSum(csum_tcpudp_nofold(u32(b, ip + 12), u32(b, ip + 16), tcpLen, 6, 0)));
+  p.gsoType |= SKB_GSO_TCPV4;
+  if (atomic) p.gsoType |= SKB_GSO_TCP_FIXEDID;
+  p.csumStart = thOff;
+  p.csumOffset = 16;
+  p.ipSummed = CHECKSUM_PARTIAL;
+  p.gsoSegs = count;
+  if ((b[th + 13]! & TCP_FLAG_CWR) !== 0) p.gsoType |= SKB_GSO_TCP_ECN;
+  gro.stats.flushed_gso++;
+  st.netif_receive_skb(p);
+}
+
+/**
+ * Completes the held packets, oldest first in each bucket; with `flushOld`, only those held
+ * since an earlier jiffy.
+ * @models linux net/core/gro.c napi_gro_flush(), __napi_gro_flush_chain()
+ */
+export function napi_gro_flush(gro: GroLists, st: GroStack, flushOld: boolean): void {
+  if (gro.held === 0) return;
+  const now = st.jiffies();
+  for (const bucket of gro.buckets) {
+    while (bucket.length > 0) {
+      const h = bucket[0]!;
+      if (flushOld && h.age === now) break;
+      bucket.shift();
+      gro.held--;
+      napi_gro_complete(gro, st, h);
+    }
+  }
+}
