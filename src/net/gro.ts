@@ -33,7 +33,8 @@
  *   the headers must be in the linear area (a driver's build_skb puts the whole frame there);
  *   a segment's buffer becomes one fragment of the held skb and frag_list chaining past
  *   MAX_SKB_FRAGS is the same fragment list (at most GRO_MAX_FRAGS, then the held skb leaves);
- *   gro_normal_list's batching of 8 is not modeled (packets go up one by one, in the same order).
+ *   gro_normal_list's batching of 8 is not modeled (packets go up one by one, in the same order);
+ *   the model's NIC gives no RSS hash, so all flows share one bucket (8 held at most).
  */
 import {
   CHECKSUM_PARTIAL, CHECKSUM_UNNECESSARY, SKB_GSO_TCP_ECN, SKB_GSO_TCP_FIXEDID, SKB_GSO_TCPV4, GRO_MAX_FRAGS,
@@ -65,7 +66,7 @@ class GroHeld {
   skb: SkBuff | null = null;
   /** Segments merged so far (NAPI_GRO_CB(p)->count). */
   count = 0;
-  /** A later segment of the flow must not be merged (NAPI_GRO_CB(p)->flush). */
+  /** The packet being received must not be merged into this one (NAPI_GRO_CB(p)->flush). */
   flush = 0;
   /** The IP id check of the last segment (0, or 0xffff: not incrementing). */
   flushId = 0;
@@ -136,10 +137,12 @@ export function dev_gro_receive(gro: GroLists, st: GroStack, skb: SkBuff): GroRe
   // The frame's headers, as skb_gro_header_fast reads them: Ethernet, IPv4 (ihl 5), TCP.
   if (skb.nrFrags !== 0 || skb.headLen < ETH_HLEN + 20 + 20 || u16(b, d + 12) !== 0x0800) return normal(gro, st, skb);
   const bucket = gro.buckets[skb.hash & (GRO_HASH_BUCKETS - 1)]!;
-  // gro_list_prepare: same hash, same device, the same MAC header.
+  // gro_list_prepare: same hash, same device, the same MAC header; each held packet's flush
+  // verdict is for this packet only.
   for (let i = 0; i < bucket.length; i++) {
     const h = bucket[i]!;
     const p = h.skb!;
+    h.flush = 0;
     let same = p.hash === skb.hash && p.dev === skb.dev;
     for (let k = 0; same && k < ETH_HLEN; k++) same = p.head[p.data + k] === b[d + k];
     h.sameFlow = same;

@@ -57,7 +57,7 @@ import { emitStep, type Lane } from './walk';
 import { skb_checksum_setup, xenProtoDataValid } from './xen-csum';
 import { csum_fold, csum_partial, CSUM_MANGLED_0 } from '../wire/checksum';
 import { tsoLayout, tsoSegment, type TsoLayout } from './gso';
-import { dev_gro_receive, napi_gro_flush, GroLists, type GroResult, type GroStack } from './gro';
+import { dev_gro_receive, napi_gro_flush, GroLists, type GroResult } from './gro';
 import { BRIDGE_PARAMS } from './bridge/params';
 
 declare module '../sim/trace' {
@@ -549,14 +549,19 @@ export class NetStack {
       this.netif_receive_skb(skb);
       return 'normal';
     }
-    if (napi.gro === null) napi.gro = new GroLists();
-    // A TCP/IPv4 segment costs the GRO checks; anything else leaves GRO at its first test.
+    // Anything but TCP/IPv4 leaves GRO at its first tests (no gro_receive for its protocol, or
+    // udp4_gro_receive's flush of a plain datagram), untouched, as do the packets GRO holds.
     const b = skb.head;
     const d = skb.data;
     const tcp = skb.headLen >= 34 && b[d + 12] === 0x08 && b[d + 13] === 0x00 && b[d + 23] === 6;
     const cost = tcp ? this.costs.gro_receive_ns : 0;
-    if (cost !== 0) this.cpu.run(this.sim.now, cost);
     if (this.tpStep.on) emitStep(this.tpStep, skb.id, 'napi_gro_receive', this.lane, this.domid, cost);
+    if (!tcp) {
+      this.netif_receive_skb(skb);
+      return 'normal';
+    }
+    this.cpu.run(this.sim.now, cost);
+    if (napi.gro === null) napi.gro = new GroLists();
     return dev_gro_receive(napi.gro, this, skb);
   }
 

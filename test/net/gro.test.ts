@@ -133,6 +133,14 @@ describe('GRO (dev_gro_receive, tcp_gro_receive, napi_gro_complete)', () => {
     expect(gro.stats.merged).toBe(0);
   });
 
+  it("another flow's differences do not stop a held flow from merging (flush is per received packet)", () => {
+    const { pool, gro, up } = setup();
+    dev_gro_receive(gro, up, seg(pool, { i: 0, srcPort: 1 }));
+    // Same addresses, other ports, another TTL: it marks flow 1 "flush" for itself only.
+    expect(dev_gro_receive(gro, up, seg(pool, { i: 0, srcPort: 2, ttl: 9 }))).toBe('held');
+    expect(dev_gro_receive(gro, up, seg(pool, { i: 1, srcPort: 1 }))).toBe('merged');
+  });
+
   it('software-checks a segment the NIC did not verify, then merges it', () => {
     const { pool, gro, up } = setup();
     dev_gro_receive(gro, up, seg(pool, { i: 0 }));
