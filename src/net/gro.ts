@@ -108,10 +108,20 @@ export class GroLists {
   }
 }
 
+/**
+ * Why a held packet went up: the poll ended (napi_complete_done) or used its whole weight; the
+ * flow's next segment did not match (sequence gap, other flags, ack, options, window, IP fields)
+ * or would have passed 64 KiB; a merged segment carried PSH/FIN/URG/RST/SYN or was shorter than
+ * the MSS; its bucket was full.
+ */
+export type GroFlushReason = 'poll_done' | 'poll_full' | 'mismatch' | 'size' | 'flags' | 'short' | 'bucket_full';
+
 /** Where GRO hands packets on: netif_receive_skb of the stack, and the current jiffy. */
 export interface GroStack {
   netif_receive_skb(skb: SkBuff): void;
   jiffies(): number;
+  /** A held packet of `segs` segments is about to go up (for the trace). */
+  groComplete(skb: SkBuff, segs: number, why: GroFlushReason): void;
 }
 
 function u16(b: Uint8Array, at: number): number {
@@ -202,6 +212,7 @@ export function dev_gro_receive(gro: GroLists, st: GroStack, skb: SkBuff): GroRe
   }
   let mss = 1;
   let merged = false;
+  let why: GroFlushReason = 'mismatch';
   if (found !== null) {
     const h = found;
     const p = h.skb!;
@@ -218,6 +229,7 @@ export function dev_gro_receive(gro: GroLists, st: GroStack, skb: SkBuff): GroRe
     if (len - 1 >= mss || len === 0) f |= 1; // (len - 1) >= mss, unsigned
     if (((u32(pb, pth + 4) + h.payload) >>> 0) !== u32(b, th + 4)) f |= 1; // the next sequence number
     if (f !== 0 || !skb_gro_receive(h, skb, ETH_HLEN + 20 + thlen, len)) {
+      if (f === 0) why = 'size';
       mss = 1;
     } else {
       merged = true;
@@ -227,8 +239,9 @@ export function dev_gro_receive(gro: GroLists, st: GroStack, skb: SkBuff): GroRe
   // out_check_final: a segment shorter than the MSS, or with one of these flags, ends the packet.
   flush = (len < mss ? 1 : 0) | (flags & (TCP_FLAG_URG | TCP_FLAG_PSH | TCP_FLAG_RST | TCP_FLAG_SYN | TCP_FLAG_FIN)) | ipFlush;
   if (found !== null && (!merged || flush !== 0)) {
+    if (merged) why = (flags & (TCP_FLAG_URG | TCP_FLAG_PSH | TCP_FLAG_RST | TCP_FLAG_SYN | TCP_FLAG_FIN)) !== 0 ? 'flags' : 'short';
     remove(gro, bucket, found);
-    napi_gro_complete(gro, st, found);
+    napi_gro_complete(gro, st, found, why);
   }
   if (merged) {
     gro.stats.merged++;
@@ -239,7 +252,7 @@ export function dev_gro_receive(gro: GroLists, st: GroStack, skb: SkBuff): GroRe
     // gro_flush_oldest
     const oldest = bucket[0]!;
     remove(gro, bucket, oldest);
-    napi_gro_complete(gro, st, oldest);
+    napi_gro_complete(gro, st, oldest, 'bucket_full');
   }
   const h = gro.take();
   h.skb = skb;
@@ -304,12 +317,13 @@ function skb_gro_receive(h: GroHeld, skb: SkBuff, hdr: number, len: number): boo
  * @models linux net/core/gro.c napi_gro_complete(); net/ipv4/af_inet.c inet_gro_complete();
  *   net/ipv4/tcp_offload.c tcp4_gro_complete(), tcp_gro_complete()
  */
-function napi_gro_complete(gro: GroLists, st: GroStack, h: GroHeld): void {
+function napi_gro_complete(gro: GroLists, st: GroStack, h: GroHeld, why: GroFlushReason): void {
   const p = h.skb!;
   const count = h.count;
   const atomic = h.isAtomic;
   const thOff = h.thOff;
   gro.give(h);
+  st.groComplete(p, count, why);
   if (count === 1) {
     p.gsoSize = 0;
     gro.stats.flushed_single++;
@@ -343,7 +357,7 @@ function napi_gro_complete(gro: GroLists, st: GroStack, h: GroHeld): void {
  * since an earlier jiffy.
  * @models linux net/core/gro.c napi_gro_flush(), __napi_gro_flush_chain()
  */
-export function napi_gro_flush(gro: GroLists, st: GroStack, flushOld: boolean): void {
+export function napi_gro_flush(gro: GroLists, st: GroStack, flushOld: boolean, why: GroFlushReason): void {
   if (gro.held === 0) return;
   const now = st.jiffies();
   for (const bucket of gro.buckets) {
@@ -352,7 +366,7 @@ export function napi_gro_flush(gro: GroLists, st: GroStack, flushOld: boolean): 
       if (flushOld && h.age === now) break;
       bucket.shift();
       gro.held--;
-      napi_gro_complete(gro, st, h);
+      napi_gro_complete(gro, st, h, why);
     }
   }
 }

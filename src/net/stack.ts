@@ -57,15 +57,17 @@ import { emitStep, type Lane } from './walk';
 import { skb_checksum_setup, xenProtoDataValid } from './xen-csum';
 import { csum_fold, csum_partial, CSUM_MANGLED_0 } from '../wire/checksum';
 import { tsoLayout, tsoSegment, type TsoLayout } from './gso';
-import { dev_gro_receive, napi_gro_flush, GroLists, type GroResult } from './gro';
+import { dev_gro_receive, napi_gro_flush, GroLists, type GroFlushReason, type GroResult } from './gro';
 import { BRIDGE_PARAMS } from './bridge/params';
 
 declare module '../sim/trace' {
   interface TraceEvents {
     'net.qdisc': { host: string; dev: string; queue: number; op: 'enqueue' | 'dequeue' | 'requeue'; pkt: number; qlen: number };
+    'net.gro': { host: string; dev: string; pkt: number; segs: number; bytes: number; why: GroFlushReason };
   }
 }
 defineTraceEvents({
+  'net.gro': 'GRO on stack `host` handed up a packet it held for `dev`: `segs` TCP segments merged into `bytes` bytes (1 = as it came), and why it went up then (poll_done, poll_full, mismatch, size, flags, short, bucket_full).',
   'net.qdisc': 'A packet entered (enqueue), left for the driver (dequeue) or came back from a busy driver (requeue) the qdisc of transmit queue `queue` of `dev` on stack `host`; qlen is the qdisc\'s length after it.',
 });
 
@@ -236,6 +238,7 @@ export class NetStack {
   private hashrndValue = -1;
   private readonly tpCsumSetup: TracePoint<'dev.checksum_setup'>;
   private readonly tpQdisc: TracePoint<'net.qdisc'>;
+  private readonly tpGro: TracePoint<'net.gro'>;
   /** The `pkt.step` trace point; drivers built on this stack may emit through it. */
   readonly tpStep: TracePoint<'pkt.step'>;
 
@@ -262,6 +265,7 @@ export class NetStack {
     this.tpStep = sim.trace.point('pkt.step');
     this.tpCsumSetup = sim.trace.point('dev.checksum_setup');
     this.tpQdisc = sim.trace.point('net.qdisc');
+    this.tpGro = sim.trace.point('net.gro');
     this.hNetRx = sim.register(`${this.name}.net_rx_action`, () => this.net_rx_action());
     this.hNetTx = sim.register(`${this.name}.net_tx_action`, (ifindex, queue) => this.net_tx_action(ifindex, queue));
     this.backlogNapi = new NapiStruct('backlog', (budget) => this.process_backlog(budget), this.costs.dev_weight);
@@ -417,7 +421,7 @@ export class NetStack {
    * may be scheduled again.
    */
   napi_complete_done(napi: NapiStruct, _workDone: number): void {
-    if (napi.gro !== null) napi_gro_flush(napi.gro, this, false);
+    if (napi.gro !== null) napi_gro_flush(napi.gro, this, false, 'poll_done');
     napi.scheduled = false;
   }
 
@@ -472,7 +476,7 @@ export class NetStack {
       if (work === n.weight) {
         // __napi_poll: GRO hands up what it holds — all of it with HZ < 1000, else what is older
         // than this jiffy.
-        if (n.gro !== null) napi_gro_flush(n.gro, this, this.hz >= 1000);
+        if (n.gro !== null) napi_gro_flush(n.gro, this, this.hz >= 1000, 'poll_full');
         // Still scheduled: the driver has more; go to the tail (repoll).
         if (n.scheduled && !n.onList) {
           n.repolls++;
@@ -563,6 +567,11 @@ export class NetStack {
     this.cpu.run(this.sim.now, cost);
     if (napi.gro === null) napi.gro = new GroLists();
     return dev_gro_receive(napi.gro, this, skb);
+  }
+
+  /** GRO hands a held packet up (the `net.gro` trace event). */
+  groComplete(skb: SkBuff, segs: number, why: GroFlushReason): void {
+    if (this.tpGro.on) this.tpGro.emit({ host: this.name, dev: skb.dev === null ? '' : skb.dev.name, pkt: skb.id, segs, bytes: skb.len, why });
   }
 
   /** The current jiffy of this kernel (CONFIG_HZ = the `bridge.hz` parameter). */

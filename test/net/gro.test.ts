@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { dev_gro_receive, napi_gro_flush, GroLists, MAX_GRO_SKBS, type GroStack } from '../../src/net/gro';
+import { dev_gro_receive, napi_gro_flush, GroLists, MAX_GRO_SKBS, type GroFlushReason, type GroStack } from '../../src/net/gro';
 import {
   CHECKSUM_NONE, CHECKSUM_PARTIAL, CHECKSUM_UNNECESSARY, SKB_GSO_TCP_FIXEDID, SKB_GSO_TCPV4, SkbPool, type SkBuff,
 } from '../../src/net/skb';
@@ -13,7 +13,11 @@ const DEV = { name: 'eth0' };
 /** A stack double: what GRO hands up, at a settable jiffy. */
 class Up implements GroStack {
   readonly got: SkBuff[] = [];
+  readonly why: string[] = [];
   jiffy = 0;
+  groComplete(_skb: SkBuff, _segs: number, why: GroFlushReason): void {
+    this.why.push(why);
+  }
   netif_receive_skb(skb: SkBuff): void {
     this.got.push(skb);
   }
@@ -59,7 +63,7 @@ describe('GRO (dev_gro_receive, tcp_gro_receive, napi_gro_complete)', () => {
     }
     expect(results).toEqual(['held', 'merged', 'merged', 'merged', 'merged']);
     expect(up.got).toHaveLength(0);
-    napi_gro_flush(gro, up, false);
+    napi_gro_flush(gro, up, false, 'poll_done');
     expect(up.got).toHaveLength(1);
     const p = up.got[0]!;
     expect(p.len).toBe(54 + 5 * MSS);
@@ -92,6 +96,7 @@ describe('GRO (dev_gro_receive, tcp_gro_receive, napi_gro_complete)', () => {
     expect(up.got[0]!.gsoSegs).toBe(2);
     expect(bytes(up.got[0]!)[47]).toBe(0x18); // PSH carried into the merged header
     expect(gro.held).toBe(0);
+    expect(up.why).toEqual(['flags']);
   });
 
   it('a sequence gap hands up what is held and holds the new segment', () => {
@@ -101,6 +106,7 @@ describe('GRO (dev_gro_receive, tcp_gro_receive, napi_gro_complete)', () => {
     expect(dev_gro_receive(gro, up, seg(pool, { i: 3 }))).toBe('held');
     expect(up.got.map((s) => s.gsoSegs)).toEqual([2]);
     expect(gro.held).toBe(1);
+    expect(up.why).toEqual(['mismatch']);
   });
 
   it('a single held segment goes up as it came (no GSO)', () => {
@@ -108,7 +114,7 @@ describe('GRO (dev_gro_receive, tcp_gro_receive, napi_gro_complete)', () => {
     const s = seg(pool, { i: 0 });
     const before = bytes(s);
     dev_gro_receive(gro, up, s);
-    napi_gro_flush(gro, up, false);
+    napi_gro_flush(gro, up, false, 'poll_done');
     expect(up.got[0]!.gsoSize).toBe(0);
     expect(up.got[0]!.ipSummed).toBe(CHECKSUM_UNNECESSARY);
     expect(bytes(up.got[0]!)).toEqual(before);
@@ -153,10 +159,10 @@ describe('GRO (dev_gro_receive, tcp_gro_receive, napi_gro_complete)', () => {
     const { pool, gro, up } = setup();
     dev_gro_receive(gro, up, seg(pool, { i: 0, dontFrag: false }));
     expect(dev_gro_receive(gro, up, seg(pool, { i: 1, dontFrag: false, ipId: 500 }))).toBe('held');
-    napi_gro_flush(gro, up, false);
+    napi_gro_flush(gro, up, false, 'poll_done');
     up.got.length = 0;
     for (let i = 0; i < 3; i++) dev_gro_receive(gro, up, seg(pool, { i, ipId: 7 }));
-    napi_gro_flush(gro, up, false);
+    napi_gro_flush(gro, up, false, 'poll_done');
     expect(up.got).toHaveLength(1);
     expect(up.got[0]!.gsoType).toBe(SKB_GSO_TCPV4 | SKB_GSO_TCP_FIXEDID);
   });
@@ -164,8 +170,9 @@ describe('GRO (dev_gro_receive, tcp_gro_receive, napi_gro_complete)', () => {
   it('stays below 64 KiB', () => {
     const { pool, gro, up } = setup();
     for (let i = 0; i < 50; i++) dev_gro_receive(gro, up, seg(pool, { i }));
-    napi_gro_flush(gro, up, false);
+    napi_gro_flush(gro, up, false, 'poll_done');
     expect(up.got.map((s) => s.gsoSegs)).toEqual([45, 5]);
+    expect(up.why).toEqual(['size', 'poll_done']);
     expect(up.got[0]!.len - 14).toBeLessThan(65536);
   });
 
@@ -174,6 +181,7 @@ describe('GRO (dev_gro_receive, tcp_gro_receive, napi_gro_complete)', () => {
     for (let f = 0; f <= MAX_GRO_SKBS; f++) dev_gro_receive(gro, up, seg(pool, { i: 0, srcPort: 1000 + f }));
     expect(gro.held).toBe(MAX_GRO_SKBS);
     expect(up.got).toHaveLength(1);
+    expect(up.why).toEqual(['bucket_full']);
     expect((bytes(up.got[0]!)[34]! << 8) | bytes(up.got[0]!)[35]!).toBe(1000);
   });
 
@@ -182,7 +190,7 @@ describe('GRO (dev_gro_receive, tcp_gro_receive, napi_gro_complete)', () => {
     dev_gro_receive(gro, up, seg(pool, { i: 0, srcPort: 1 }));
     up.jiffy = 1;
     dev_gro_receive(gro, up, seg(pool, { i: 0, srcPort: 2 }));
-    napi_gro_flush(gro, up, true);
+    napi_gro_flush(gro, up, true, 'poll_full');
     expect(up.got).toHaveLength(1);
     expect(gro.held).toBe(1);
   });

@@ -27,11 +27,14 @@ function tcpBursts(design: 'modern' | 'classic', params: Overrides, bursts: numb
     vifSkbs.push(seen(skb));
     return xmit(skb);
   };
+  const gro = host.sim.trace.record('net.gro');
   const drops0 = host.sim.drops.total();
   const wire0 = host.nic.stats.rx_packets;
   for (let i = 0; i < bursts; i++) host.external.endpoint.sendTcp(g.ip, PORT, bytes);
   host.sim.run({ until: host.sim.now + 20_000_000 });
-  return { host, sink, dom0Skbs, vifSkbs, drops: host.sim.drops.total() - drops0, wireFrames: host.nic.stats.rx_packets - wire0 };
+  gro.stop();
+  const groEvents = gro.records.filter((e) => e.host === 'dom0');
+  return { host, sink, dom0Skbs, vifSkbs, groEvents, drops: host.sim.drops.total() - drops0, wireFrames: host.nic.stats.rx_packets - wire0 };
 }
 
 describe('GRO in dom0 on the guest-receive path', () => {
@@ -50,6 +53,11 @@ describe('GRO in dom0 on the guest-receive path', () => {
     // The guest got them as GSO packets too (a GSO extra on the rx ring): far fewer than the segments.
     expect(r.sink.packets).toBe(r.dom0Skbs.length);
     expect(r.host.nic.napi.gro!.stats.merged).toBe(segs - r.dom0Skbs.length);
+    // The net.gro events account for every segment, and say why each packet went up: the burst's
+    // last segment carries PSH, or the NIC's poll ended first.
+    expect(r.groEvents).toHaveLength(r.dom0Skbs.length);
+    expect(r.groEvents.reduce((a, e) => a + e.segs, 0)).toBe(segs);
+    expect(new Set(r.groEvents.map((e) => e.why))).toEqual(new Set(['flags', 'poll_done']));
   });
 
   it('with nic.gro off every segment goes up on its own, and the guest gets them one by one', () => {
