@@ -349,20 +349,8 @@ export class IpEndpoint implements ProtocolHandler {
       this.drop(skb, 'tcp_bad_doff');
       return;
     }
-    if (skb.ipSummed !== CHECKSUM_UNNECESSARY && skb.ipSummed !== CHECKSUM_PARTIAL) {
-      if (!this.linearize(skb, 14 + total)) {
-        this.drop(skb, 'pkt_too_small');
-        return;
-      }
-      const h = skb.head;
-      const saddr = ((h[ip + 12]! << 24) | (h[ip + 13]! << 16) | (h[ip + 14]! << 8) | h[ip + 15]!) >>> 0;
-      const daddr = ((h[ip + 16]! << 24) | (h[ip + 17]! << 16) | (h[ip + 18]! << 8) | h[ip + 19]!) >>> 0;
-      st.step(skb, '__skb_checksum_complete', Math.round(l4Len * st.costs.memcpy_byte_ns));
-      if (csum_fold(csum_partial(h, t, t + l4Len, csum_tcpudp_nofold(saddr, daddr, l4Len, 6, 0))) !== 0) {
-        this.drop(skb, 'tcp_csum');
-        return;
-      }
-    }
+    if (skb.ipSummed !== CHECKSUM_UNNECESSARY && skb.ipSummed !== CHECKSUM_PARTIAL
+      && !this.checksumComplete(skb, ihl, total, l4Len, 6, 'tcp_csum')) return;
     const b = skb.head;
     const port = (b[t + 2]! << 8) | b[t + 3]!;
     const sink = this.tcpSinks.get(port);
@@ -383,6 +371,31 @@ export class IpEndpoint implements ProtocolHandler {
     st.consume_skb(skb);
   }
 
+  /**
+   * The software check of a transport checksum nobody vouched for (udp4_csum_init /
+   * tcp_v4_checksum_init, then __skb_checksum_complete): `len` bytes from the transport header,
+   * with the pseudo-header. Drops the skb (`pkt_too_small`, or `reason` for a wrong sum) and
+   * returns false when it fails.
+   */
+  private checksumComplete(skb: SkBuff, ihl: number, total: number, len: number, proto: number, reason: string): boolean {
+    if (!this.linearize(skb, 14 + total)) {
+      this.drop(skb, 'pkt_too_small');
+      return false;
+    }
+    // Read through skb.head again: linearizing may have given the skb a bigger head.
+    const h = skb.head;
+    const ip = skb.data + 14;
+    const saddr = ((h[ip + 12]! << 24) | (h[ip + 13]! << 16) | (h[ip + 14]! << 8) | h[ip + 15]!) >>> 0;
+    const daddr = ((h[ip + 16]! << 24) | (h[ip + 17]! << 16) | (h[ip + 18]! << 8) | h[ip + 19]!) >>> 0;
+    const l4 = ip + ihl;
+    this.stack.step(skb, '__skb_checksum_complete', Math.round(len * this.stack.costs.memcpy_byte_ns));
+    if (csum_fold(csum_partial(h, l4, l4 + len, csum_tcpudp_nofold(saddr, daddr, len, proto, 0))) !== 0) {
+      this.drop(skb, reason);
+      return false;
+    }
+    return true;
+  }
+
   /** @models linux net/ipv4/udp.c udp_rcv(), __udp4_lib_rcv(), udp_queue_rcv_skb() */
   private udp_rcv(skb: SkBuff, ip: number, ihl: number, total: number): void {
     const st = this.stack;
@@ -400,23 +413,8 @@ export class IpEndpoint implements ProtocolHandler {
       return;
     }
     const check = (b[u + 6]! << 8) | b[u + 7]!;
-    if (check !== 0 && skb.ipSummed !== CHECKSUM_UNNECESSARY && skb.ipSummed !== CHECKSUM_PARTIAL) {
-      if (!this.linearize(skb, 14 + total)) {
-        this.drop(skb, 'pkt_too_small');
-        return;
-      }
-      // Read through skb.head again: linearizing may have given the skb a bigger head.
-      const h = skb.head;
-      const saddr = ((h[ip + 12]! << 24) | (h[ip + 13]! << 16) | (h[ip + 14]! << 8) | h[ip + 15]!) >>> 0;
-      const daddr = ((h[ip + 16]! << 24) | (h[ip + 17]! << 16) | (h[ip + 18]! << 8) | h[ip + 19]!) >>> 0;
-      const uu = skb.data + 14 + ihl;
-      // The software check nobody vouched for: udp4_csum_init, then __skb_checksum_complete.
-      st.step(skb, '__skb_checksum_complete', Math.round(ulen * st.costs.memcpy_byte_ns));
-      if (csum_fold(csum_partial(h, uu, uu + ulen, csum_tcpudp_nofold(saddr, daddr, ulen, 17, 0))) !== 0) {
-        this.drop(skb, 'udp_csum');
-        return;
-      }
-    }
+    if (check !== 0 && skb.ipSummed !== CHECKSUM_UNNECESSARY && skb.ipSummed !== CHECKSUM_PARTIAL
+      && !this.checksumComplete(skb, ihl, total, ulen, 17, 'udp_csum')) return;
     const port = (b[u + 2]! << 8) | b[u + 3]!;
     const sock = this.sockets.get(port);
     if (sock === undefined) {
