@@ -30,14 +30,15 @@
  *   inet_gro_complete(); net/ipv4/tcp_offload.c tcp4_gro_receive(), tcp_gro_receive(),
  *   tcp4_gro_complete(), tcp_gro_complete()
  * @simplified TCP over IPv4 without VLAN tags only (IPv6, UDP and tunnels go up as they came);
- *   the headers must be in the linear area (a driver's build_skb puts the whole frame there);
- *   a segment's buffer becomes one fragment of the held skb and frag_list chaining past
- *   MAX_SKB_FRAGS is the same fragment list (at most GRO_MAX_FRAGS, then the held skb leaves);
+ *   the headers must be in the linear area (a driver's build_skb puts the whole frame there,
+ *   netfront pulls the first 256 bytes); a segment's linear payload and its fragments become
+ *   fragments of the held skb, and frag_list chaining past MAX_SKB_FRAGS is the same fragment
+ *   list (at most GRO_MAX_FRAGS, then the held skb leaves);
  *   gro_normal_list's batching of 8 is not modeled (packets go up one by one, in the same order);
  *   the model's NIC gives no RSS hash, so all flows share one bucket (8 held at most).
  */
 import {
-  CHECKSUM_PARTIAL, CHECKSUM_UNNECESSARY, SKB_GSO_TCP_ECN, SKB_GSO_TCP_FIXEDID, SKB_GSO_TCPV4, GRO_MAX_FRAGS,
+  CHECKSUM_PARTIAL, CHECKSUM_UNNECESSARY, SKB_GSO_TCP_ECN, SKB_GSO_TCP_FIXEDID, SKB_GSO_TCPV4, SKB_GSO_TCPV6, GRO_MAX_FRAGS,
   type SkBuff,
 } from './skb';
 import { csum_fold, csum_partial, csum_tcpudp_nofold, foldSum } from '../wire/checksum';
@@ -145,7 +146,11 @@ export function dev_gro_receive(gro: GroLists, st: GroStack, skb: SkBuff): GroRe
   const b = skb.head;
   const d = skb.data;
   // The frame's headers, as skb_gro_header_fast reads them: Ethernet, IPv4 (ihl 5), TCP.
-  if (skb.nrFrags !== 0 || skb.headLen < ETH_HLEN + 20 + 20 || u16(b, d + 12) !== 0x0800) return normal(gro, st, skb);
+  if (skb.headLen < ETH_HLEN + 20 + 20 || u16(b, d + 12) !== 0x0800) return normal(gro, st, skb);
+  // A GSO packet counts as its segments; only TCP GSO may be merged further.
+  const gso = skb.gsoSize !== 0;
+  const count = gso ? skb.gsoSegs : 1;
+  const gsoFlush = gso && (skb.gsoType & (SKB_GSO_TCPV4 | SKB_GSO_TCPV6)) === 0 ? 1 : 0;
   const bucket = gro.buckets[skb.hash & (GRO_HASH_BUCKETS - 1)]!;
   // gro_list_prepare: same hash, same device, the same MAC header; each held packet's flush
   // verdict is for this packet only.
@@ -189,7 +194,7 @@ export function dev_gro_receive(gro: GroLists, st: GroStack, skb: SkBuff): GroRe
     h.flushId = flushId; // the new packet counts as atomic until the loop is done
   }
   const isAtomic = (fragOff & IP_DF) !== 0;
-  let flush = ipFlush;
+  let flush = ipFlush | gsoFlush;
   // tcp4_gro_receive: don't bother verifying the checksum of a packet that will be flushed anyway.
   if (flush === 0 && !tcpChecksumValid(skb, ip, saddr, daddr, glen - 20)) return normal(gro, st, skb);
   // tcp_gro_receive
@@ -226,18 +231,21 @@ export function dev_gro_receive(gro: GroLists, st: GroStack, skb: SkBuff): GroRe
     if (h.flushId !== 1 || h.count !== 1 || !h.isAtomic) f |= h.flushId;
     else h.isAtomic = false;
     mss = p.gsoSize;
-    if (len - 1 >= mss || len === 0) f |= 1; // (len - 1) >= mss, unsigned
+    if (gso) f |= mss !== skb.gsoSize ? 1 : 0;
+    else if (len - 1 >= mss || len === 0) f |= 1; // (len - 1) >= mss, unsigned
     if (((u32(pb, pth + 4) + h.payload) >>> 0) !== u32(b, th + 4)) f |= 1; // the next sequence number
-    if (f !== 0 || !skb_gro_receive(h, skb, ETH_HLEN + 20 + thlen, len)) {
-      if (f === 0) why = 'size';
+    if (f !== 0 || gsoFlush !== 0 || ipFlush !== 0 || !skb_gro_receive(h, skb, ETH_HLEN + 20 + thlen, len, count)) {
+      if (f === 0 && gsoFlush === 0 && ipFlush === 0) why = 'size';
       mss = 1;
     } else {
       merged = true;
       pb[pth + 13] = pb[pth + 13]! | (flags & (TCP_FLAG_FIN | TCP_FLAG_PSH));
     }
   }
-  // out_check_final: a segment shorter than the MSS, or with one of these flags, ends the packet.
-  flush = (len < mss ? 1 : 0) | (flags & (TCP_FLAG_URG | TCP_FLAG_PSH | TCP_FLAG_RST | TCP_FLAG_SYN | TCP_FLAG_FIN)) | ipFlush;
+  // out_check_final: a segment shorter than the MSS (a GSO packet short of count × gso_size), or
+  // with one of these flags, ends the packet.
+  flush = (gso ? (len !== count * skb.gsoSize ? 1 : 0) : (len < mss ? 1 : 0))
+    | (flags & (TCP_FLAG_URG | TCP_FLAG_PSH | TCP_FLAG_RST | TCP_FLAG_SYN | TCP_FLAG_FIN)) | ipFlush | gsoFlush;
   if (found !== null && (!merged || flush !== 0)) {
     if (merged) why = (flags & (TCP_FLAG_URG | TCP_FLAG_PSH | TCP_FLAG_RST | TCP_FLAG_SYN | TCP_FLAG_FIN)) !== 0 ? 'flags' : 'short';
     remove(gro, bucket, found);
@@ -256,7 +264,7 @@ export function dev_gro_receive(gro: GroLists, st: GroStack, skb: SkBuff): GroRe
   }
   const h = gro.take();
   h.skb = skb;
-  h.count = 1;
+  h.count = count;
   h.flush = 0;
   h.flushId = 0;
   h.isAtomic = isAtomic;
@@ -264,7 +272,7 @@ export function dev_gro_receive(gro: GroLists, st: GroStack, skb: SkBuff): GroRe
   h.payload = len;
   h.thOff = ETH_HLEN + 20;
   h.sameFlow = false;
-  skb.gsoSize = len; // skb_shinfo(skb)->gso_size = skb_gro_len(skb): the MSS of what follows
+  if (!gso) skb.gsoSize = len; // skb_shinfo(skb)->gso_size = skb_gro_len(skb): the MSS of what follows
   bucket.push(h);
   gro.held++;
   gro.stats.held++;
@@ -289,24 +297,44 @@ function remove(gro: GroLists, bucket: GroHeld[], h: GroHeld): void {
 function tcpChecksumValid(skb: SkBuff, ip: number, saddr: number, daddr: number, tcpLen: number): boolean {
   if (skb.ipSummed === CHECKSUM_UNNECESSARY || skb.ipSummed === CHECKSUM_PARTIAL) return true;
   const th = ip + 20;
-  const sum = csum_partial(skb.head, th, th + tcpLen, csum_tcpudp_nofold(saddr, daddr, tcpLen, 6, 0));
+  const pseudo = csum_tcpudp_nofold(saddr, daddr, tcpLen, 6, 0);
+  let sum: number;
+  if (skb.nrFrags === 0) {
+    sum = csum_partial(skb.head, th, th + tcpLen, pseudo);
+  } else {
+    if (scratch.length < tcpLen) scratch = new Uint8Array(tcpLen);
+    skb.copyBits(th - skb.data, scratch, 0, tcpLen);
+    sum = csum_partial(scratch, 0, tcpLen, pseudo);
+  }
   if (csum_fold(sum) !== 0) return false;
   skb.ipSummed = CHECKSUM_UNNECESSARY;
   return true;
 }
 
+let scratch = new Uint8Array(2048);
+
 /**
- * Appends the payload of `skb` (after `hdr` header bytes) to the held packet as one fragment: the
- * segment's buffer now belongs to the held skb (NAPI_GRO_FREE_STOLEN_HEAD; it is freed with it).
- * False when the packet would reach GRO_MAX_SIZE or has no fragment left.
+ * Appends the payload of `skb` (after `hdr` header bytes) to the held packet: what is in its
+ * linear area as one fragment (a driver's build_skb head: NAPI_GRO_FREE_STOLEN_HEAD), then its
+ * own fragments. The segment's fragments move to the held skb (and with them what its destructor
+ * releases: netfront's pages go back to its pool once, when the held skb is freed); the segment
+ * itself, whose head may back a fragment, is freed with the held skb. False when the packet would
+ * reach GRO_MAX_SIZE or run out of fragments.
  * @models linux net/core/gro.c skb_gro_receive()
  */
-function skb_gro_receive(h: GroHeld, skb: SkBuff, hdr: number, len: number): boolean {
+function skb_gro_receive(h: GroHeld, skb: SkBuff, hdr: number, len: number, segs: number): boolean {
   const p = h.skb!;
-  if (p.len - ETH_HLEN + len >= GRO_MAX_SIZE || p.nrFrags >= GRO_MAX_FRAGS) return false;
-  p.addFrag(skb.head, skb.data + hdr, len, GRO_MAX_FRAGS);
+  const linear = skb.headLen - hdr;
+  if (p.len - ETH_HLEN + len >= GRO_MAX_SIZE || p.nrFrags + (linear > 0 ? 1 : 0) + skb.nrFrags > GRO_MAX_FRAGS) return false;
+  if (linear > 0) p.addFrag(skb.head, skb.data + hdr, linear, GRO_MAX_FRAGS);
+  for (let i = 0; i < skb.nrFrags; i++) {
+    p.addFrag(skb.fragPage[i]!, skb.fragOff[i]!, skb.fragLen[i]!, GRO_MAX_FRAGS);
+    skb.fragPage[i] = null;
+  }
+  skb.len = skb.headLen;
+  skb.nrFrags = 0;
   p.stealSegment(skb);
-  h.count++;
+  h.count += segs;
   h.payload += len;
   return true;
 }

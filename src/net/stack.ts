@@ -77,8 +77,13 @@ export interface ProtocolHandler {
   protoRcv(skb: SkBuff): void;
 }
 
+/** What owns a NAPI instance's GRO lists: a NapiStruct, or a driver's own NAPI (netfront's queue). */
+export interface GroHolder {
+  gro: GroLists | null;
+}
+
 /** NAPI_STATE_SCHED and friends, as plain booleans. */
-export class NapiStruct {
+export class NapiStruct implements GroHolder {
   /** NAPI_STATE_SCHED: scheduled or being polled, until napi_complete_done. */
   scheduled = false;
   /** On the stack's poll list. */
@@ -547,19 +552,17 @@ export class NetStack {
    * netif_receive_skb.
    * @models linux net/core/gro.c napi_gro_receive()
    */
-  napi_gro_receive(napi: NapiStruct, skb: SkBuff): GroResult {
+  napi_gro_receive(napi: GroHolder, skb: SkBuff): GroResult {
     const dev = skb.dev as NetDevice | null;
-    if (dev === null || (dev.features & NETIF_F_GRO) === 0) {
-      this.netif_receive_skb(skb);
-      return 'normal';
-    }
-    // Anything but TCP/IPv4 leaves GRO at its first tests (no gro_receive for its protocol, or
-    // udp4_gro_receive's flush of a plain datagram), untouched, as do the packets GRO holds.
+    // netif_elide_gro: a device without NETIF_F_GRO. Anything but TCP/IPv4 leaves GRO at its first
+    // tests (no gro_receive for its protocol, or udp4_gro_receive's flush of a plain datagram),
+    // untouched, as do the packets GRO holds.
     const b = skb.head;
     const d = skb.data;
-    const tcp = skb.headLen >= 34 && b[d + 12] === 0x08 && b[d + 13] === 0x00 && b[d + 23] === 6;
+    const tcp = dev !== null && (dev.features & NETIF_F_GRO) !== 0
+      && skb.headLen >= 34 && b[d + 12] === 0x08 && b[d + 13] === 0x00 && b[d + 23] === 6;
     const cost = tcp ? this.costs.gro_receive_ns : 0;
-    if (this.tpStep.on) emitStep(this.tpStep, skb.id, 'napi_gro_receive', this.lane, this.domid, cost);
+    if (this.tpStep.on) emitStep(this.tpStep, skb.id, 'napi_gro_receive', this.lane, this.domid, cost, `len ${skb.len}`);
     if (!tcp) {
       this.netif_receive_skb(skb);
       return 'normal';
@@ -567,6 +570,15 @@ export class NetStack {
     this.cpu.run(this.sim.now, cost);
     if (napi.gro === null) napi.gro = new GroLists();
     return dev_gro_receive(napi.gro, this, skb);
+  }
+
+  /**
+   * napi_gro_flush() from a NAPI instance the driver polls itself (netfront): at
+   * napi_complete_done (`pollFull` false: all of it) or after a poll that used its whole budget
+   * (`pollFull`: all with HZ < 1000, else what was held before this jiffy).
+   */
+  napi_gro_flush(napi: GroHolder, pollFull: boolean): void {
+    if (napi.gro !== null) napi_gro_flush(napi.gro, this, pollFull && this.hz >= 1000, pollFull ? 'poll_full' : 'poll_done');
   }
 
   /** GRO hands a held packet up (the `net.gro` trace event). */

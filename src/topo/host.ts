@@ -34,7 +34,7 @@ import { Cpu } from '../sim/cpu';
 import { MS, US, SEC } from '../sim/units';
 import { Params, type Overrides } from '../params';
 import { Hypervisor } from '../xen/hypervisor';
-import { NetStack, simPool } from '../net/stack';
+import { NetStack, simPool, type GroHolder } from '../net/stack';
 import { IpEndpoint } from '../net/endpoint';
 import { EthernetLink } from '../net/link';
 import { BridgeDevice } from '../net/brdev';
@@ -359,7 +359,12 @@ export class XenHost {
       stack: {
         skbs: stack.pool,
         cpu: stack.cpu,
-        napi_gro_receive: (dev: NetDevice, skb: SkBuff) => { skb.dev = dev; stack.netif_receive_skb(skb); },
+        napi_gro_receive: (dev: NetDevice, skb: SkBuff, napi?: GroHolder) => {
+          skb.dev = dev;
+          if (napi === undefined) stack.netif_receive_skb(skb);
+          else stack.napi_gro_receive(napi, skb);
+        },
+        napi_gro_flush: (napi: GroHolder, pollFull: boolean) => stack.napi_gro_flush(napi, pollFull),
         flowHashSecret: (): number => stack.hashrnd,
       },
     });

@@ -35,7 +35,8 @@ function seg(pool: SkbPool, o: Partial<TcpFrameSpec> & { i: number }): SkBuff {
     payload, ...o,
   });
   const skb = pool.alloc();
-  skb.head.set(frame, skb.put(frame.length));
+  const at = skb.put(frame.length); // put may give the skb a bigger head: read skb.head after it
+  skb.head.set(frame, at);
   skb.dev = DEV;
   skb.ipSummed = CHECKSUM_UNNECESSARY; // the NIC verified it
   return skb;
@@ -165,6 +166,65 @@ describe('GRO (dev_gro_receive, tcp_gro_receive, napi_gro_complete)', () => {
     napi_gro_flush(gro, up, false, 'poll_done');
     expect(up.got).toHaveLength(1);
     expect(up.got[0]!.gsoType).toBe(SKB_GSO_TCPV4 | SKB_GSO_TCP_FIXEDID);
+  });
+
+  it("merges segments whose payload is partly in page fragments (netfront's skbs): each page is released once, with the merged packet", () => {
+    const { pool, gro, up } = setup();
+    const released: Uint8Array[] = [];
+    const frames: Uint8Array[] = [];
+    const pages: Uint8Array[] = [];
+    // As netfront's: the pool's pages among the frags go back (not other buffers, e.g. skb heads).
+    const destructor = {
+      skbFreed(s: SkBuff): void {
+        for (let i = 0; i < s.nrFrags; i++) if (pages.includes(s.fragPage[i]!)) released.push(s.fragPage[i]!);
+      },
+    };
+    for (let i = 0; i < 3; i++) {
+      // The first 256 bytes linear (netfront's pull), the rest in a page of its own.
+      const tmp = seg(pool, { i });
+      const whole = bytes(tmp);
+      pool.free(tmp);
+      frames.push(whole);
+      const s = pool.alloc();
+      s.head.set(whole.subarray(0, 256), s.put(256));
+      const page = new Uint8Array(4096);
+      page.set(whole.subarray(256), 100);
+      s.addFrag(page, 100, whole.length - 256);
+      pages.push(page);
+      s.dev = DEV;
+      s.ipSummed = CHECKSUM_NONE; // checked in software across the fragment
+      s.destructor = destructor;
+      expect(dev_gro_receive(gro, up, s)).toBe(i === 0 ? 'held' : 'merged');
+    }
+    napi_gro_flush(gro, up, false, 'poll_done');
+    const p = up.got[0]!;
+    expect(p.gsoSegs).toBe(3);
+    const payload = (f: Uint8Array) => f.subarray(54);
+    const want = new Uint8Array([...payload(frames[0]!), ...payload(frames[1]!), ...payload(frames[2]!)]);
+    expect(bytes(p).subarray(54)).toEqual(want);
+    pool.free(p);
+    expect(released).toHaveLength(3);
+    expect(new Set(released)).toEqual(new Set(pages));
+    expect(pool.outstanding).toBe(0);
+  });
+
+  it("a GSO packet that does not say how many segments it holds (netfront's gso_segs 0) goes up as it came", () => {
+    const { pool, gro, up } = setup();
+    const s = seg(pool, { i: 0, payloadLength: 2 * MSS });
+    s.gsoSize = MSS;
+    s.gsoType = SKB_GSO_TCPV4;
+    s.gsoSegs = 0;
+    expect(dev_gro_receive(gro, up, s)).toBe('normal');
+    // One that does (2 segments, ids 100 and 101) is held, and the next segment (id 102) merges.
+    // (Without DF: a DF flow's id must stay fixed once a packet of several segments is held.)
+    const t = seg(pool, { i: 0, payloadLength: 2 * MSS, dontFrag: false });
+    t.gsoSize = MSS;
+    t.gsoType = SKB_GSO_TCPV4;
+    t.gsoSegs = 2;
+    expect(dev_gro_receive(gro, up, t)).toBe('held');
+    expect(dev_gro_receive(gro, up, seg(pool, { i: 2, dontFrag: false }))).toBe('merged');
+    napi_gro_flush(gro, up, false, 'poll_done');
+    expect(up.got.at(-1)!.gsoSegs).toBe(3);
   });
 
   it('stays below 64 KiB', () => {

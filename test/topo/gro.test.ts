@@ -60,8 +60,8 @@ describe('GRO in dom0 on the guest-receive path', () => {
     expect(new Set(r.groEvents.map((e) => e.why))).toEqual(new Set(['flags', 'poll_done']));
   });
 
-  it('with nic.gro off every segment goes up on its own, and the guest gets them one by one', () => {
-    const r = tcpBursts('modern', { 'nic.gro': false }, 8, 64_000);
+  it('with GRO off in dom0 and the guest every segment goes up on its own, and the guest gets them one by one', () => {
+    const r = tcpBursts('modern', { 'nic.gro': false, 'netfront.gro': false }, 8, 64_000);
     const segs = Math.ceil(64_000 / 1460) * 8;
     expect(r.drops).toBe(0);
     expect(r.dom0Skbs).toHaveLength(segs);
@@ -71,8 +71,24 @@ describe('GRO in dom0 on the guest-receive path', () => {
     expect(r.host.nic.napi.gro).toBeNull();
   });
 
+  it("with GRO off in dom0 only, the guest's netfront merges what one of its polls delivers (napi_gro_receive in the guest)", () => {
+    const r = tcpBursts('modern', { 'nic.gro': false }, 8, 64_000);
+    const segs = Math.ceil(64_000 / 1460) * 8;
+    expect(r.drops).toBe(0);
+    expect(r.dom0Skbs).toHaveLength(segs);
+    expect(r.sink.bytes).toBe(8 * 64_000);
+    expect(r.sink.outOfOrder).toBe(0);
+    expect(r.sink.segments).toBe(segs);
+    expect(r.sink.packets).toBeLessThan(segs / 4);
+    const gq = r.host.guest('g').netfront.queues[0]!;
+    expect(gq.gro!.stats.merged).toBe(segs - r.sink.packets);
+    // Every page the merged packets held went back to netfront's pool once.
+    expect(gq.rxPages.free + gq.rxOutstanding).toBe(gq.rxPages.size);
+    expect(r.host.guest('g').stack.pool.outstanding).toBe(0);
+  });
+
   it('a GRO packet past MAX_SKB_FRAGS goes to a 2.6.18 vif (no NETIF_F_FRAGLIST) as software-GSO segments', () => {
-    const r = tcpBursts('classic', {}, 8, 64_000);
+    const r = tcpBursts('classic', { 'netfront.gro': false }, 8, 64_000);
     const segs = Math.ceil(64_000 / 1460) * 8;
     expect(r.wireFrames).toBe(segs);
     const big = r.dom0Skbs.filter((s) => s.frags > 17);

@@ -13,6 +13,7 @@ import type { Cpu } from '../../sim/cpu';
 import type { Params } from '../../params';
 import { NetDevice, type NetdevTx } from '../../net/netdevice';
 import type { SkBuff, SkbPool } from '../../net/skb';
+import type { GroHolder } from '../../net/stack';
 import '../../net/walk';
 import './trace';
 import { NETFRONT_PARAMS, type NetfrontParams } from './params';
@@ -29,8 +30,14 @@ export interface NetfrontStack {
   readonly skbs: SkbPool;
   /** The guest vCPU that runs netfront's code (and the stack's). */
   readonly cpu: Cpu;
-  /** Hands one received skb (data at the Ethernet header) to the stack (napi_gro_receive). */
-  napi_gro_receive(dev: NetDevice, skb: SkBuff): void;
+  /**
+   * Hands one received skb (data at the Ethernet header) to the stack: napi_gro_receive with the
+   * queue's NAPI (`napi`, whose GRO lists the stack keeps), or netif_receive_skb (no `napi`: the
+   * 2.6.18 netfront, which has no GRO).
+   */
+  napi_gro_receive(dev: NetDevice, skb: SkBuff, napi?: GroHolder): void;
+  /** napi_gro_flush of the queue's NAPI: at napi_complete_done, or after a poll that used its whole budget (`pollFull`). */
+  napi_gro_flush?(napi: GroHolder, pollFull: boolean): void;
   /** The guest kernel's flow-hash secret (NetStack.hashrnd); 0 when absent. */
   flowHashSecret?(): number;
 }

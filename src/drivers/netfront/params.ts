@@ -57,6 +57,11 @@ export const NETFRONT_PARAMS = defineParams('netfront', {
     help: 'Guest pages in each queue\'s receive page pool: 256 can sit in the ring, the rest in skbs the stack still holds. When it runs dry the refill is deferred to the timer.',
     models: 'xen-netfront page_pool (pool_size NET_RX_RING_SIZE, backed by the page allocator); the model bounds it',
   }),
+  gro: bool({
+    default: true,
+    help: "Generic Receive Offload in the guest (ethtool -K eth0 gro on|off in the domU): netfront hands what it receives to napi_gro_receive, which merges the in-order TCP/IPv4 segments of a flow that one poll delivers. The 2.6.18 netfront has no GRO.",
+    models: 'linux xen-netfront handle_incoming_queue napi_gro_receive(); NETIF_F_GRO on by default (NETIF_F_SOFT_FEATURES)',
+  }),
   napi_budget: int({
     default: 64, min: 1, max: 1024, unit: 'packets',
     help: 'NAPI weight of each queue: packets xennet_poll may deliver per call before yielding.',

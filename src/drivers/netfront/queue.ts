@@ -17,6 +17,7 @@
  *   allocated when its response is processed, not at refill.
  */
 import type { SkBuff, SkbDestructor } from '../../net/skb';
+import type { GroLists } from '../../net/gro';
 import type { FrontRing, SharedRing } from '../../io/ring';
 import { INVALID_GRANT_REF, NET_RX_RING_SIZE, NET_TX_RING_SIZE, RX_DFL_MIN_TARGET, TX_LINK_NONE } from './constants';
 import { GuestPagePool } from './pages';
@@ -115,6 +116,8 @@ export class NetfrontQueue implements SkbDestructor {
   /** Skbs built by this poll, delivered by handle_incoming_queue (the rxq). */
   readonly rxq: (SkBuff | null)[] = new Array<SkBuff | null>(NET_RX_RING_SIZE).fill(null);
   rxqN = 0;
+  /** The queue's NAPI GRO lists (napi->gro_hash), created by the guest stack's first napi_gro_receive. */
+  gro: GroLists | null = null;
   /** Scratch for flip-mode page release. */
   readonly flipPfns = new Int32Array(NET_RX_RING_SIZE);
 

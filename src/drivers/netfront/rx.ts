@@ -228,6 +228,8 @@ export function napiRun(q: NetfrontQueue): void {
   const np = q.info;
   const budget = np.p.napi_budget;
   const work = xennet_poll(q, budget);
+  // __napi_poll: a poll that used its whole budget hands up what GRO holds (all of it, HZ < 1000).
+  if (work >= budget && q.gro !== null) np.stack.napi_gro_flush?.(q, true);
   if (work >= budget && q.napiScheduled) {
     const at = Math.max(np.sim.now, np.cpu.busyUntil);
     np.sim.at(at, np.hPoll, q.id);
@@ -621,7 +623,8 @@ export function xennet_poll(q: NetfrontQueue, budget: number): number {
   xennet_alloc_rx_buffers(q);
   if (np.tpRxPoll.on) np.tpRxPoll.emit({ dev: np.netdev.name, queue: q.id, work, budget, cons: rx.rsp_cons });
   if (work < budget) {
-    // napi_complete_done, then re-arm rsp_event and catch a race with the backend.
+    // napi_complete_done (GRO hands up what it holds), then re-arm rsp_event and catch a race with the backend.
+    if (q.gro !== null) np.stack.napi_gro_flush?.(q, false);
     q.napiScheduled = false;
     const more = RING_FINAL_CHECK_FOR_RESPONSES(rx);
     if (more) napi_schedule(q);
@@ -656,8 +659,8 @@ export function handle_incoming_queue(q: NetfrontQueue): number {
     np.counters.rx_packets++;
     np.counters.rx_bytes += bytes;
     // 2.6.18 netif_poll calls netif_receive_skb itself: the guest stack's own step shows it.
-    if (np.tpStep.on && !np.classic) emitStep(np.tpStep, skb.id, 'napi_gro_receive', 'domU', np.xen.domid, 0, `len ${skb.len}`);
-    np.stack.napi_gro_receive(dev, skb);
+    // The guest stack's napi_gro_receive shows as a step of its own (2.6.18: netif_receive_skb).
+    np.stack.napi_gro_receive(dev, skb, np.classic ? undefined : q);
   }
   q.rxqN = 0;
   return dropped;

@@ -45,7 +45,7 @@ import { xenbus_scan_u32 } from '../../xen/xenbus';
 import { napiRun, rx_refill_timeout, xennet_alloc_rx_buffers, xennet_interrupt, xennet_rx_interrupt } from './rx';
 import { xennet_tx_interrupt } from './tx';
 import { ringPageWalkBorn, ringPageWalkIds } from '../../net/walk';
-import { NETIF_F_IP_CSUM, NETIF_F_IPV6_CSUM, NETIF_F_SG, NETIF_F_TSO, NETIF_F_TSO6 } from '../../net/netdevice';
+import { NETIF_F_GRO, NETIF_F_IP_CSUM, NETIF_F_IPV6_CSUM, NETIF_F_SG, NETIF_F_TSO, NETIF_F_TSO6 } from '../../net/netdevice';
 
 /** The frontend's view of the xenbus device (struct xenbus_device + the driver's error state). */
 export interface NetfrontXenbusState {
@@ -194,8 +194,10 @@ export function xennet_fix_features(np: NetfrontInfo): void {
   // feature-ipv6-csum-offload, SG/TSO/TSO6 as negotiated; the guest stack then hands netfront
   // CHECKSUM_PARTIAL and GSO skbs, which go out as NETTXF_csum_blank and a GSO extra slot.
   const ipv6Csum = !np.classic && readUnsigned(np, `${np.otherend}/feature-ipv6-csum-offload`, 0) !== 0;
+  // GRO: on for every device Linux registers (NETIF_F_SOFT_FEATURES); 2.6.18 had none.
   np.netdev.features = NETIF_F_IP_CSUM | (ipv6Csum ? NETIF_F_IPV6_CSUM : 0)
-    | (np.featureSg ? NETIF_F_SG : 0) | (np.featureTso ? NETIF_F_TSO : 0) | (np.featureTso6 ? NETIF_F_TSO6 : 0);
+    | (np.featureSg ? NETIF_F_SG : 0) | (np.featureTso ? NETIF_F_TSO : 0) | (np.featureTso6 ? NETIF_F_TSO6 : 0)
+    | (!np.classic && np.p.gro ? NETIF_F_GRO : 0);
 }
 
 function parseMac(s: string | null): Uint8Array | null {
