@@ -255,3 +255,73 @@ describe('GRO (dev_gro_receive, tcp_gro_receive, napi_gro_complete)', () => {
     expect(gro.held).toBe(1);
   });
 });
+
+describe('GRO over random streams', () => {
+  /** A small seeded generator (the tests' own; the model's streams are not needed here). */
+  function lcg(seed: number): () => number {
+    let s = seed >>> 0;
+    return () => {
+      s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+      return s / 2 ** 32;
+    };
+  }
+
+  /** The frames a packet GRO handed up stands for: its segments, as TSO (or software GSO) cuts it. */
+  function framesOf(p: SkBuff): Uint8Array[] {
+    const b = bytes(p);
+    if (p.gsoSize === 0) return [b];
+    const l: TsoLayout = { ip: 0, tcp: 0, hdrLen: 0, payload: 0 };
+    expect(tsoLayout(b, b.length, l)).toBeUndefined();
+    const out: Uint8Array[] = [];
+    for (let s = 0; s * p.gsoSize < l.payload; s++) {
+      const f = new Uint8Array(l.hdrLen + p.gsoSize);
+      out.push(f.slice(0, tsoSegment(b, l, p.gsoSize, s, f)));
+    }
+    expect(out).toHaveLength(p.gsoSegs);
+    return out;
+  }
+
+  it('hands up every segment exactly once, each flow in order, and cutting the merged packets again gives back the frames that came in', () => {
+    let merged = 0;
+    let segments = 0;
+    for (let seed = 1; seed <= 40; seed++) {
+      const rnd = lcg(seed);
+      const { pool, gro, up } = setup();
+      const flows = 1 + Math.floor(rnd() * 10); // up to 10: more than a bucket holds
+      const next = Array.from({ length: flows }, () => ({ i: 0, seq: 1000, id: 100 }));
+      const sent: Uint8Array[][] = Array.from({ length: flows }, () => []);
+      const n = 50 + Math.floor(rnd() * 250);
+      for (let k = 0; k < n; k++) {
+        const f = Math.floor(rnd() * flows);
+        const st = next[f]!;
+        if (rnd() < 0.05) st.seq += MSS; // a segment lost before the NIC: a gap
+        const short = rnd() < 0.05;
+        const psh = rnd() < 0.08;
+        const len = short ? 1 + Math.floor(rnd() * (MSS - 1)) : MSS;
+        const s = seg(pool, { i: st.i, srcPort: 40000 + f, seq: st.seq, ipId: st.id, payloadLength: len, flags: psh ? 0x018 : 0x010, dontFrag: rnd() < 0.5 });
+        sent[f]!.push(bytes(s));
+        st.i++;
+        st.seq += len;
+        st.id = (st.id + 1) & 0xffff;
+        dev_gro_receive(gro, up, s);
+        if (rnd() < 0.1) napi_gro_flush(gro, up, false, 'poll_done'); // the NIC's poll ended
+      }
+      napi_gro_flush(gro, up, false, 'poll_done');
+      expect(gro.held).toBe(0);
+      const got: Uint8Array[][] = Array.from({ length: flows }, () => []);
+      for (const p of up.got) {
+        expect(p.len - 14).toBeLessThan(65536);
+        const frames = framesOf(p);
+        const f = ((frames[0]![34]! << 8) | frames[0]![35]!) - 40000;
+        got[f]!.push(...frames);
+        pool.free(p);
+      }
+      for (let f = 0; f < flows; f++) expect(got[f], `seed ${seed}, flow ${f}`).toEqual(sent[f]);
+      expect(pool.outstanding).toBe(0);
+      expect(gro.stats.merged + up.got.length).toBe(n);
+      merged += gro.stats.merged;
+      segments += n;
+    }
+    expect(merged / segments).toBeGreaterThan(0.5); // the streams did give GRO work to do
+  });
+});
