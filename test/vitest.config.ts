@@ -8,5 +8,7 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 180_000,
     pool: 'forks',
+    // vitest's summary, then one plain `N passed, N failed, N skipped` line for CI.
+    reporters: ['default', './test/plain-summary.ts'],
   },
 });
