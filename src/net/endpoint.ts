@@ -91,8 +91,11 @@ export class UdpSocket {
 }
 
 /**
- * One TCP port that receives: what arrived, and how late. A sink, not a connection: no handshake,
- * no ACKs, no retransmission; `sendTcp` on the other end sends a stream of data segments to it.
+ * One TCP port that receives: what arrived, and how late, and the ACKs it sent back. Not a whole
+ * connection: no handshake and no window management; it acknowledges as Linux's receiver does
+ * (`__tcp_ack_snd_check`): at once while in quick-ACK mode (the first 16 ACKs) or when more than one
+ * full-sized segment arrived since the last ACK, else from the delayed-ACK timer. `sendTcp` on the
+ * other end sends the stream; the sender counts the ACKs (`tcpFlow`) but does not react to them.
  */
 export class TcpSink {
   /** skbs received (a GRO packet is one). */
@@ -108,9 +111,39 @@ export class TcpSink {
   lastRxAt = -1;
   /** Sum of (delivery time − skb.bornAt) in ns over the packets. */
   latencySumNs = 0;
+  /** ACKs sent: at once, and from the delayed-ACK timer. */
+  acksSent = 0;
+  delayedAcks = 0;
+  /** @internal tp->rcv_wup: the sequence number the last ACK acknowledged (-1: none yet). */
+  rcvWup = -1;
+  /** @internal icsk_ack.rcv_mss: the largest segment seen, up to the advertised MSS. */
+  rcvMss = TCP_MSS_DEFAULT;
+  /** @internal icsk_ack.quick: ACKs still to send at once (quick-ACK mode). */
+  quick = 0;
+  /** @internal the peer the ACKs go to. */
+  peerIp = 0;
+  peerPort = 0;
+  /** @internal the delayed-ACK timer (event id, -1 when not armed). */
+  delack = -1;
 
   constructor(readonly port: number) {}
 }
+
+/** What a sender knows of one TCP stream it sends with `sendTcp`. */
+export interface TcpSendFlow {
+  /** The sequence number the next send starts at. */
+  nextSeq: number;
+  /** ACKs received for the stream, and the highest sequence number acknowledged. */
+  acks: number;
+  acked: number;
+}
+
+/** TCP_MSS_DEFAULT: the receiver's first guess of the peer's MSS (tcp_initialize_rcv_mss). */
+const TCP_MSS_DEFAULT = 536;
+/** TCP_MAX_QUICKACKS: ACKs sent at once at the start of a stream (tcp_incr_quickack). */
+const TCP_MAX_QUICKACKS = 16;
+/** TCP_DELACK_MIN (HZ/25): the delayed-ACK timeout. */
+export const TCP_DELACK_NS = 40_000_000;
 
 /** Options of `sendTcp`. */
 export interface SendTcpOptions {
@@ -150,8 +183,9 @@ export class IpEndpoint implements ProtocolHandler {
   private readonly probes = new Map<number, number>();
   private readonly sockets = new Map<number, UdpSocket>();
   private readonly tcpSinks = new Map<number, TcpSink>();
-  /** Where the next sendTcp to (address, port) starts its sequence numbers. */
-  private readonly tcpNextSeq = new Map<number, number>();
+  /** The streams sendTcp sends, by (address, port). */
+  private readonly tcpFlows = new Map<number, TcpSendFlow>();
+  private readonly hDelack: number;
   /** Pings sent, by (ident << 16 | seq). */
   readonly pings = new Map<number, PingResult>();
   private readonly useArp: boolean;
@@ -178,6 +212,7 @@ export class IpEndpoint implements ProtocolHandler {
       arp_req_rx: 0, arp_reply_tx: 0, arp_req_tx: 0, arp_reply_rx: 0, raw_tx: 0, dropped: 0,
     });
     this.hArpTimer = stack.sim.register(`${this.where}.arp_timer`, (ip) => this.neigh_timer_handler(ip));
+    this.hDelack = stack.sim.register(`${this.where}.tcp_delack_timer`, (port) => this.tcp_delack_timer(port));
     this.udpSpec = {
       srcMac: this.macAddr, dstMac: MacAddr.ZERO, srcIp: this.ip, dstIp: Ipv4Addr.ANY,
       srcPort: 0, dstPort: 0, payloadLength: 0, ttl: this.ttl, ipId: 0, checksum: 'full',
@@ -354,14 +389,33 @@ export class IpEndpoint implements ProtocolHandler {
     const b = skb.head;
     const port = (b[t + 2]! << 8) | b[t + 3]!;
     const sink = this.tcpSinks.get(port);
+    const payload = l4Len - doff;
+    const saddr = ((b[ip + 12]! << 24) | (b[ip + 13]! << 16) | (b[ip + 14]! << 8) | b[ip + 15]!) >>> 0;
+    const sport = (b[t]! << 8) | b[t + 1]!;
     if (sink === undefined) {
-      this.drop(skb, 'no_socket');
+      // An ACK for a stream this endpoint sends (tcp_ack on the sender's socket).
+      const flow = payload === 0 && (b[t + 13]! & 0x10) !== 0 ? this.tcpFlows.get(saddr * 65536 + sport) : undefined;
+      if (flow === undefined) {
+        this.drop(skb, 'no_socket');
+        return;
+      }
+      flow.acks++;
+      flow.acked = ((b[t + 8]! << 24) | (b[t + 9]! << 16) | (b[t + 10]! << 8) | b[t + 11]!) >>> 0;
+      st.consume_skb(skb);
       return;
     }
     const seq = ((b[t + 4]! << 24) | (b[t + 5]! << 16) | (b[t + 6]! << 8) | b[t + 7]!) >>> 0;
-    const payload = l4Len - doff;
     if (sink.nextSeq >= 0 && seq !== sink.nextSeq) sink.outOfOrder++;
     sink.nextSeq = (seq + payload) >>> 0;
+    sink.peerIp = saddr;
+    sink.peerPort = sport;
+    // tcp_event_data_recv: the first data starts quick-ACK mode; tcp_measure_rcv_mss.
+    if (sink.rcvWup < 0) {
+      sink.rcvWup = seq;
+      sink.quick = TCP_MAX_QUICKACKS;
+    }
+    const segLen = skb.gsoSize !== 0 ? skb.gsoSize : payload;
+    if (segLen >= sink.rcvMss) sink.rcvMss = Math.min(segLen, this.dev.mtu - 40);
     sink.packets++;
     // gso_segs, or what it will be: netfront leaves 0 for the stack to compute (SKB_GSO_DODGY).
     sink.segments += skb.gsoSize !== 0 ? Math.max(1, Math.ceil(payload / skb.gsoSize)) : 1;
@@ -369,6 +423,72 @@ export class IpEndpoint implements ProtocolHandler {
     sink.lastRxAt = this.cpuNow();
     sink.latencySumNs += sink.lastRxAt - skb.bornAt;
     st.consume_skb(skb);
+    if (payload > 0) this.__tcp_ack_snd_check(sink);
+  }
+
+  /**
+   * ACK now when in quick-ACK mode or when more than one full-sized segment arrived since the last
+   * ACK; otherwise arm the delayed-ACK timer.
+   * @models linux net/ipv4/tcp_input.c __tcp_ack_snd_check(), tcp_send_delayed_ack()
+   * @simplified the receive window always advances (the sink takes the data at once); no out-of-order
+   *   queue: data after a gap counts as in order (the sender never retransmits); the delayed-ACK
+   *   timeout is TCP_DELACK_MIN (no adaptive ato).
+   */
+  private __tcp_ack_snd_check(sink: TcpSink): void {
+    if (sink.quick > 0 || ((sink.nextSeq - sink.rcvWup) >>> 0) > sink.rcvMss) {
+      this.tcp_send_ack(sink);
+    } else if (sink.delack < 0) {
+      sink.delack = this.stack.sim.after(TCP_DELACK_NS, this.hDelack, sink.port);
+    }
+  }
+
+  /** The delayed-ACK timer of a sink. @models linux net/ipv4/tcp_timer.c tcp_delack_timer_handler() */
+  private tcp_delack_timer(port: number): void {
+    const sink = this.tcpSinks.get(port);
+    if (sink === undefined) return;
+    sink.delack = -1;
+    if (sink.nextSeq !== sink.rcvWup) {
+      sink.delayedAcks++;
+      this.tcp_send_ack(sink);
+    }
+  }
+
+  /**
+   * A pure ACK of everything received so far (54 bytes: no options), to the peer of the last segment.
+   * @models linux net/ipv4/tcp_output.c tcp_send_ack(), tcp_event_ack_sent(), tcp_dec_quickack_mode()
+   */
+  private tcp_send_ack(sink: TcpSink): void {
+    const st = this.stack;
+    if (sink.delack >= 0) {
+      st.sim.cancel(sink.delack);
+      sink.delack = -1;
+    }
+    sink.rcvWup = sink.nextSeq;
+    if (sink.quick > 0) sink.quick--;
+    sink.acksSent++;
+    const skb = st.pool.alloc();
+    skb.bornAt = st.sim.now;
+    const offload = (this.dev.features & NETIF_F_CSUM_MASK) !== 0;
+    this.ipId = (this.ipId + 1) & 0xffff;
+    const at = skb.put(54);
+    const to = Ipv4Addr.fromU32(sink.peerIp);
+    buildTcpFrameInto(skb.head, at, {
+      srcMac: this.macAddr, dstMac: MacAddr.ZERO, srcIp: this.ip, dstIp: to, ttl: this.ttl, ipId: this.ipId, dontFrag: true,
+      srcPort: sink.port, dstPort: sink.peerPort, seq: 1, ack: sink.nextSeq, flags: 0x010, payloadLength: 0,
+      checksum: offload ? 'partial' : 'full',
+    });
+    if (offload) {
+      skb.ipSummed = CHECKSUM_PARTIAL;
+      skb.csumStart = 34;
+      skb.csumOffset = 16;
+    }
+    st.step(skb, 'tcp_send_ack', st.costs.l4_send_ns + st.costs.skb_alloc_ns);
+    this.neigh_output(skb, sink.peerIp);
+  }
+
+  /** The stream `sendTcp` sends to `dst:dstPort`, with the ACKs it got back; undefined before the first send. */
+  tcpFlow(dst: string | Ipv4Addr, dstPort: number): Readonly<TcpSendFlow> | undefined {
+    return this.tcpFlows.get(Ipv4Addr.from(dst).value * 65536 + dstPort);
   }
 
   /**
@@ -593,8 +713,13 @@ export class IpEndpoint implements ProtocolHandler {
     }
     const flags = opts.flags ?? 0x018;
     const key = to.value * 65536 + dstPort;
-    const seq = (opts.seq ?? this.tcpNextSeq.get(key) ?? 0) >>> 0;
-    this.tcpNextSeq.set(key, (seq + payloadBytes) >>> 0);
+    let flow = this.tcpFlows.get(key);
+    if (flow === undefined) {
+      flow = { nextSeq: 0, acks: 0, acked: 0 };
+      this.tcpFlows.set(key, flow);
+    }
+    const seq = (opts.seq ?? flow.nextSeq) >>> 0;
+    flow.nextSeq = (seq + payloadBytes) >>> 0;
     const segs = Math.ceil(payloadBytes / mss);
     const offload = (this.dev.features & NETIF_F_CSUM_MASK) !== 0;
     const skb = st.pool.alloc();

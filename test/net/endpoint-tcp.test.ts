@@ -6,6 +6,7 @@ import { FrameCapture } from '../../src/net/capture';
 import { ExternalHost } from '../../src/drivers/nic/host';
 import { csum_fold, csum_partial, pseudoHeaderSumAt } from '../../src/wire/checksum';
 import { buildTcpFrame } from '../../src/wire/build';
+import { TCP_DELACK_NS } from '../../src/net/endpoint';
 
 function pair(params?: Params) {
   const sim = new Simulator();
@@ -16,6 +17,7 @@ function pair(params?: Params) {
   a.plug(wire, 0);
   b.plug(wire, 1);
   a.endpoint.addNeighbour('10.0.0.11', '02:00:00:00:00:0b');
+  b.endpoint.addNeighbour('10.0.0.10', '02:00:00:00:00:0a');
   return { sim, a, b, wire };
 }
 
@@ -26,7 +28,9 @@ describe('IpEndpoint TCP: sendTcp and a listenTcp sink', () => {
     const sink = b.endpoint.listenTcp(5001);
     a.endpoint.sendTcp('10.0.0.11', 5001, 5000, { seq: 1000 });
     sim.run();
-    const frames = [...cap.capture].map((f) => f.data.slice());
+    const all = [...cap.capture].map((f) => f.data.slice());
+    const fromA = (f: Uint8Array) => f[11] === 0x0a;
+    const frames = all.filter(fromA);
     expect(frames.map((f) => f.length)).toEqual([1514, 1514, 1514, 54 + 5000 - 3 * 1460]);
     for (let i = 0; i < frames.length; i++) {
       const f = frames[i]!;
@@ -39,6 +43,32 @@ describe('IpEndpoint TCP: sendTcp and a listenTcp sink', () => {
       expect(f[47]! & 0x08).toBe(i === frames.length - 1 ? 0x08 : 0);
     }
     expect([sink.packets, sink.segments, sink.bytes, sink.outOfOrder]).toEqual([4, 4, 5000, 0]);
+    // The receiver acknowledged each segment at once (quick-ACK mode at the start of a stream):
+    // 54-byte ACKs (60 on the wire with padding) with the next expected sequence number.
+    const acks = all.filter((f) => !fromA(f));
+    expect(acks.map((f) => f.length)).toEqual([60, 60, 60, 60]);
+    expect(acks.map((f) => new DataView(f.buffer, f.byteOffset).getUint32(42))).toEqual([2460, 3920, 5380, 6000]);
+    expect(acks.every((f) => f[47] === 0x10)).toBe(true);
+    expect(sink.acksSent).toBe(4);
+    expect(a.endpoint.tcpFlow('10.0.0.11', 5001)).toEqual({ nextSeq: 6000, acks: 4, acked: 6000 });
+  });
+
+  it('after quick-ACK mode acknowledges every second full-sized segment, and a lone one from the delayed-ACK timer', () => {
+    const { sim, a, b } = pair(Params.defaults().with({ 'nic.gro': false }));
+    const sink = b.endpoint.listenTcp(5001);
+    a.endpoint.sendTcp('10.0.0.11', 5001, 16 * 1460); // 16 segments: the 16 quick ACKs
+    sim.run({ until: sim.now + 1_000_000 });
+    expect(sink.acksSent).toBe(16);
+    a.endpoint.sendTcp('10.0.0.11', 5001, 10 * 1460);
+    sim.run({ until: sim.now + 1_000_000 });
+    expect(sink.acksSent).toBe(16 + 5);
+    a.endpoint.sendTcp('10.0.0.11', 5001, 1460);
+    sim.run({ until: sim.now + 1_000_000 });
+    expect(sink.acksSent).toBe(21); // one segment: the ACK waits …
+    sim.run({ until: sim.now + TCP_DELACK_NS });
+    expect([sink.acksSent, sink.delayedAcks]).toEqual([22, 1]); // … for the delayed-ACK timer
+    expect(a.endpoint.tcpFlow('10.0.0.11', 5001)!.acked).toBe(27 * 1460);
+    expect(sim.drops.total()).toBe(0);
   });
 
   it('goes on from where the last send to the same port ended, and counts a gap as out of order', () => {

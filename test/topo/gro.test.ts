@@ -17,7 +17,7 @@ function tcpBursts(design: 'modern' | 'classic', params: Overrides, bursts: numb
   const dom0Skbs: Seen[] = [];
   const up = host.dom0.netif_receive_skb.bind(host.dom0);
   host.dom0.netif_receive_skb = (skb: SkBuff): void => {
-    dom0Skbs.push(seen(skb));
+    if (skb.dev === host.nic) dom0Skbs.push(seen(skb)); // what the NIC hands up (not the guest's ACKs)
     up(skb);
   };
   const vifSkbs: Seen[] = [];
