@@ -7,6 +7,7 @@
  *      │                   (netdev_max_backlog)│ process_backlog  │ rx_handler, else
  *      │ napi_schedule(napi) ─► poll list ─────┴─► net_rx_action ─┴► __netif_receive_skb_core
  *      │                        (NET_RX_SOFTIRQ)   budget 300 / 2 ms, weight 64 per poll
+ *      │ napi_gro_receive (from a poll) ─► GRO (./gro) ─► netif_receive_skb ─► (the same core)
  *      │
  *   dev_queue_xmit(skb) ─► qdisc (pfifo, tx_queue_len) ─► dev_hard_start_xmit ─► ndo_start_xmit
  *          ▲ requeue on NETDEV_TX_BUSY; netif_wake_queue ─► __netif_schedule ─► net_tx_action
@@ -37,7 +38,7 @@
  *   __dev_xmit_skb(), dev_hard_start_xmit(), __netif_schedule(), net_tx_action();
  *   net/sched/sch_generic.c __qdisc_run(), dev_requeue_skb(), pfifo_fast; net/sched/sch_mq.c (a
  *   multi-queue device: one pfifo per transmit queue, each stopped and woken on its own)
- * @simplified one CPU per stack (no RPS/XPS), pfifo_fast's three bands are one FIFO; GRO is not modeled; a NAPI poll that does less than its weight without
+ * @simplified one CPU per stack (no RPS/XPS), pfifo_fast's three bands are one FIFO; GRO (./gro) is TCP/IPv4 only; a NAPI poll that does less than its weight without
  *   calling napi_complete_done is completed for it (Linux would leave it scheduled forever); a
  *   NAPI instance that used its whole weight is polled again in the same net_rx_action run (as
  *   2.6.18 and Linux before 3.19 do; later kernels put it on a repoll list for the next run); the
@@ -542,11 +543,6 @@ export class NetStack {
   }
 
   /**
-   * netif_receive_skb(): delivers an skb at once, from a NAPI poll (NIC, netback). skb.dev must
-   * be the receiving device, registered with this stack.
-   * @models linux net/core/dev.c netif_receive_skb()
-   */
-  /**
    * napi_gro_receive(): a NAPI driver's receive entry. With NETIF_F_GRO on the device, TCP/IPv4
    * segments go through GRO (./gro); the rest, and everything on a device without it, to
    * netif_receive_skb.
@@ -591,6 +587,11 @@ export class NetStack {
     return Math.floor(this.sim.now * this.hz / 1e9);
   }
 
+  /**
+   * netif_receive_skb(): delivers an skb at once, from a NAPI poll (NIC, netback). skb.dev must
+   * be the receiving device, registered with this stack.
+   * @models linux net/core/dev.c netif_receive_skb()
+   */
   netif_receive_skb(skb: SkBuff): void {
     if (this.tpStep.on) emitStep(this.tpStep, skb.id, 'netif_receive_skb', this.lane, this.domid, 0);
     this.__netif_receive_skb_core(skb);
