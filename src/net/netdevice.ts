@@ -24,8 +24,9 @@ export interface ByteQueueLimits {
   limit: number;
   limit_min: number;
   limit_max: number;
-  /** Jiffies over which slack is measured (`hold_time` shows it in ms). */
+  /** Jiffies over which slack is measured, and the same in ms as sysfs shows it (`hold_time`). */
   hold_time_jiffies: number;
+  hold_time: number;
   /** Bytes posted to the hardware and not yet completed (`inflight`). */
   inflight: number;
 }
@@ -93,6 +94,8 @@ export abstract class NetDevice implements NetDeviceRef {
   txqStopped: Uint8Array = new Uint8Array(1);
   /** dev_queue->dql of each transmit queue: Byte Queue Limits, for drivers that report their bytes (ixgbe). */
   txqDql: Dql[] = [new Dql()];
+  /** CONFIG_HZ of the kernel the device belongs to (BQL's hold time is in its jiffies); drivers with BQL set it. */
+  hz = 250;
   /** The bridge's (or another master's) rx handler, if the device is enslaved. */
   rxHandler: RxHandler | null = null;
   /** Taps that see every frame (captures). */
@@ -221,17 +224,20 @@ export abstract class NetDevice implements NetDeviceRef {
     const d = this.txqDql[queue]!;
     return {
       limit: d.limit, limit_min: d.min_limit, limit_max: d.max_limit,
-      hold_time_jiffies: d.slack_hold_time, inflight: (d.num_queued - d.num_completed) >>> 0,
+      hold_time_jiffies: d.slack_hold_time, hold_time: Math.floor(d.slack_hold_time * 1000 / this.hz),
+      inflight: (d.num_queued - d.num_completed) >>> 0,
     };
   }
 
   /**
    * Writes byte_queue_limits/limit_min or limit_max (bytes, 0..DQL_MAX_LIMIT; `echo max >
    * limit_min` is `setByteQueueLimits(q, { limit_min: DQL_MAX_LIMIT })` and turns BQL off in
-   * effect). The limit moves into the new bounds at the next completion, as in Linux.
-   * @models linux net/core/net-sysfs.c bql_set(), bql_set_limit_min(), bql_set_limit_max()
+   * effect), or hold_time (ms, kstrtouint's 0..4294967295, kept in jiffies rounded up as
+   * msecs_to_jiffies does: the time over which BQL looks for slack before it lowers the limit).
+   * The limit moves into the new bounds at the next completion, as in Linux.
+   * @models linux net/core/net-sysfs.c bql_set(), bql_set_limit_min(), bql_set_limit_max(), bql_set_hold_time()
    */
-  setByteQueueLimits(queue: number, limits: { limit_min?: number; limit_max?: number }): void {
+  setByteQueueLimits(queue: number, limits: { limit_min?: number; limit_max?: number; hold_time?: number }): void {
     this.checkQueue('setByteQueueLimits', queue);
     const d = this.txqDql[queue]!;
     for (const key of ['limit_min', 'limit_max'] as const) {
@@ -241,8 +247,14 @@ export abstract class NetDevice implements NetDeviceRef {
         throw new RangeError(`${this.name} tx-${queue} byte_queue_limits/${key} ${String(v)} is not allowed; use an integer in 0..${DQL_MAX_LIMIT} (-EINVAL)`);
       }
     }
+    const ms = limits.hold_time;
+    if (ms !== undefined && (!Number.isInteger(ms) || ms < 0 || ms > 0xffffffff)) {
+      throw new RangeError(`${this.name} tx-${queue} byte_queue_limits/hold_time ${String(ms)} is not allowed; use an integer number of ms in 0..4294967295 (-EINVAL)`);
+    }
     if (limits.limit_min !== undefined) d.min_limit = limits.limit_min;
     if (limits.limit_max !== undefined) d.max_limit = limits.limit_max;
+    // msecs_to_jiffies, rounded up (at HZ <= 1000 a u32 of ms always fits slack_hold_time's u32).
+    if (ms !== undefined) d.slack_hold_time = Math.ceil(ms * this.hz / 1000);
   }
 
   /** netif_tx_wake_all_queues() */

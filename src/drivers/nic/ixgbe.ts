@@ -196,6 +196,7 @@ export class IxgbeNic extends NetDevice implements LinkEndpoint {
     const hz = params.group(BRIDGE_PARAMS).hz;
     this.jiffyNs = jiffyNs(hz, 'bridge.hz:');
     // netdev_init_one_queue: dql_init(&queue->dql, HZ) — slack is measured over one second.
+    this.hz = hz;
     dql_init(this.txqDql[0]!, hz, 0);
     this.slowLink = slowItrLink(this.nic.line_rate_bps);
     this.counters = stack.sim.counters.register(`${stack.name}.${opts.name}.ixgbe`, {

@@ -386,7 +386,27 @@ describe('ixgbe Byte Queue Limits (netdev_tx_sent_queue / netdev_tx_completed_qu
     expect(qlen).toBe(0);
   });
 
+  it('hold_time (echo 10 > hold_time) is kept in jiffies rounded up (msecs_to_jiffies) and shown back in ms (jiffies_to_msecs)', () => {
+    // What dql_completed does with slack_hold_time is checked against the kernel's C (dql-conformance).
+    const { a } = pair();
+    expect(a.nic.byteQueueLimits()).toMatchObject({ hold_time_jiffies: 250, hold_time: 1000 }); // dql_init(HZ)
+    a.nic.setByteQueueLimits(0, { hold_time: 10 });
+    expect(a.nic.byteQueueLimits()).toMatchObject({ hold_time_jiffies: 3, hold_time: 12 });
+    expect(a.nic.txqDql[0]!.slack_hold_time).toBe(3);
+    const h1000 = pair({ 'bridge.hz': 1000 }).a;
+    h1000.nic.setByteQueueLimits(0, { hold_time: 10 });
+    expect(h1000.nic.byteQueueLimits()).toMatchObject({ hold_time_jiffies: 10, hold_time: 10 });
+    const h = pair().a;
+    h.nic.setByteQueueLimits(0, { hold_time: 0 });
+    expect(h.nic.byteQueueLimits()).toMatchObject({ hold_time_jiffies: 0, hold_time: 0 });
+    h.nic.setByteQueueLimits(0, { hold_time: 4294967295 });
+    expect(h.nic.byteQueueLimits().hold_time_jiffies).toBe(1073741824);
+  });
+
   it('refuses limits outside 0..DQL_MAX_LIMIT by name, as sysfs does (-EINVAL)', () => {
+    const h = pair().a;
+    expect(() => h.nic.setByteQueueLimits(0, { hold_time: -1 })).toThrow(/byte_queue_limits\/hold_time -1 is not allowed; use an integer number of ms in 0\.\.4294967295/);
+    expect(() => h.nic.setByteQueueLimits(0, { hold_time: 1.5 })).toThrow(/hold_time 1.5 is not allowed/);
     const { a } = pair();
     expect(() => a.nic.setByteQueueLimits(0, { limit_max: DQL_MAX_LIMIT + 1 })).toThrow(/eth0 tx-0 byte_queue_limits\/limit_max 1879048193 is not allowed; use an integer in 0\.\.1879048192 \(-EINVAL\)/);
     expect(() => a.nic.setByteQueueLimits(0, { limit_min: -1 })).toThrow(/limit_min -1 is not allowed/);
