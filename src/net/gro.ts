@@ -42,6 +42,8 @@ import {
   type SkBuff,
 } from './skb';
 import { csum_fold, csum_partial, csum_tcpudp_nofold, foldSum } from '../wire/checksum';
+// ipv4At reads any big-endian u32 (addresses, sequence numbers, the TCP flag word).
+import { ipv4At as be32 } from '../wire/address';
 
 /** GRO_HASH_BUCKETS: flows are spread over 8 lists by their receive hash. */
 export const GRO_HASH_BUCKETS = 8;
@@ -51,6 +53,8 @@ export const MAX_GRO_SKBS = 8;
 export const GRO_MAX_SIZE = 65536;
 
 const ETH_HLEN = 14;
+/** Where the TCP header starts: only untagged frames with a 20-byte IPv4 header are merged. */
+const TH_OFF = ETH_HLEN + 20;
 const IP_DF = 0x4000;
 const TCP_FLAG_CWR = 0x80;
 const TCP_FLAG_URG = 0x20;
@@ -75,10 +79,6 @@ class GroHeld {
   isAtomic = false;
   /** Jiffy it was held at. */
   age = 0;
-  /** Bytes of TCP payload held (skb_gro_len(p)). */
-  payload = 0;
-  /** Offset of the TCP header in the frame. */
-  thOff = 0;
   /** gro_list_prepare's verdict for the packet being received. */
   sameFlow = false;
 }
@@ -129,10 +129,6 @@ function u16(b: Uint8Array, at: number): number {
   return (b[at]! << 8) | b[at + 1]!;
 }
 
-function u32(b: Uint8Array, at: number): number {
-  return ((b[at]! << 24) | (b[at + 1]! << 16) | (b[at + 2]! << 8) | b[at + 3]!) >>> 0;
-}
-
 function put16(b: Uint8Array, at: number, v: number): void {
   b[at] = (v >>> 8) & 0xff;
   b[at + 1] = v & 0xff;
@@ -146,7 +142,7 @@ export function dev_gro_receive(gro: GroLists, st: GroStack, skb: SkBuff): GroRe
   const b = skb.head;
   const d = skb.data;
   // The frame's headers, as skb_gro_header_fast reads them: Ethernet, IPv4 (ihl 5), TCP.
-  if (skb.headLen < ETH_HLEN + 20 + 20 || u16(b, d + 12) !== 0x0800) return normal(gro, st, skb);
+  if (skb.headLen < TH_OFF + 20 || u16(b, d + 12) !== 0x0800) return normal(gro, st, skb);
   // A GSO packet counts as its segments; only TCP GSO may be merged further.
   const gso = skb.gsoSize !== 0;
   const count = gso ? skb.gsoSegs : 1;
@@ -166,8 +162,8 @@ export function dev_gro_receive(gro: GroLists, st: GroStack, skb: SkBuff): GroRe
   // inet_gro_receive: only a plain 20-byte IPv4 header, not a fragment, with a good checksum.
   if (b[ip] !== 0x45 || (u16(b, ip + 6) & 0x3fff) !== 0 || csum_fold(csum_partial(b, ip, ip + 20, 0)) !== 0) return normal(gro, st, skb);
   const proto = b[ip + 9]!;
-  const saddr = u32(b, ip + 12);
-  const daddr = u32(b, ip + 16);
+  const saddr = be32(b, ip + 12);
+  const daddr = be32(b, ip + 16);
   const glen = skb.len - ETH_HLEN; // skb_gro_len from the IP header
   const fragOff = u16(b, ip + 6);
   // (u16)((ntohl(word 0) ^ skb_gro_len) | (id & ~IP_DF)): total length = what arrived, no MF/offset.
@@ -180,7 +176,7 @@ export function dev_gro_receive(gro: GroLists, st: GroStack, skb: SkBuff): GroRe
     const p = h.skb!;
     const pip = p.data + ETH_HLEN;
     const pb = p.head;
-    if (pb[pip + 9] !== proto || u32(pb, pip + 12) !== saddr || u32(pb, pip + 16) !== daddr) {
+    if (pb[pip + 9] !== proto || be32(pb, pip + 12) !== saddr || be32(pb, pip + 16) !== daddr) {
       h.sameFlow = false;
       continue;
     }
@@ -200,7 +196,7 @@ export function dev_gro_receive(gro: GroLists, st: GroStack, skb: SkBuff): GroRe
   // tcp_gro_receive
   const th = ip + 20;
   const thlen = (b[th + 12]! >>> 4) * 4;
-  if (thlen < 20 || skb.headLen < ETH_HLEN + 20 + thlen) return normal(gro, st, skb);
+  if (thlen < 20 || skb.headLen < TH_OFF + thlen) return normal(gro, st, skb);
   const len = glen - 20 - thlen;
   const flags = b[th + 13]!;
   let found: GroHeld | null = null;
@@ -208,7 +204,7 @@ export function dev_gro_receive(gro: GroLists, st: GroStack, skb: SkBuff): GroRe
     const h = bucket[i]!;
     if (!h.sameFlow) continue;
     const p = h.skb!;
-    if (u32(p.head, p.data + h.thOff) !== u32(b, th)) {
+    if (be32(p.head, p.data + TH_OFF) !== be32(b, th)) {
       h.sameFlow = false;
       continue;
     }
@@ -222,19 +218,21 @@ export function dev_gro_receive(gro: GroLists, st: GroStack, skb: SkBuff): GroRe
     const h = found;
     const p = h.skb!;
     const pb = p.head;
-    const pth = p.data + h.thOff;
+    const pth = p.data + TH_OFF;
     // tcp_flag_word: data offset, flags and window must match but for CWR, FIN and PSH.
     let f = h.flush | (flags & TCP_FLAG_CWR);
-    if (((u32(b, th + 12) ^ u32(pb, pth + 12)) & ~(((TCP_FLAG_CWR | TCP_FLAG_FIN | TCP_FLAG_PSH) << 16) >>> 0)) !== 0) f |= 1;
-    if (u32(b, th + 8) !== u32(pb, pth + 8)) f |= 1; // ack_seq
+    if (((be32(b, th + 12) ^ be32(pb, pth + 12)) & ~(((TCP_FLAG_CWR | TCP_FLAG_FIN | TCP_FLAG_PSH) << 16) >>> 0)) !== 0) f |= 1;
+    if (be32(b, th + 8) !== be32(pb, pth + 8)) f |= 1; // ack_seq
     for (let k = 20; k < thlen; k++) f |= pb[pth + k]! ^ b[th + k]!; // the options
     if (h.flushId !== 1 || h.count !== 1 || !h.isAtomic) f |= h.flushId;
     else h.isAtomic = false;
     mss = p.gsoSize;
     if (gso) f |= mss !== skb.gsoSize ? 1 : 0;
     else if (len - 1 >= mss || len === 0) f |= 1; // (len - 1) >= mss, unsigned
-    if (((u32(pb, pth + 4) + h.payload) >>> 0) !== u32(b, th + 4)) f |= 1; // the next sequence number
-    if (f !== 0 || gsoFlush !== 0 || ipFlush !== 0 || !skb_gro_receive(h, skb, ETH_HLEN + 20 + thlen, len, count)) {
+    // The next sequence number: the held packet's first one plus its payload (skb_gro_len(p)).
+    const heldPayload = p.len - TH_OFF - (pb[pth + 12]! >>> 4) * 4;
+    if (((be32(pb, pth + 4) + heldPayload) >>> 0) !== be32(b, th + 4)) f |= 1;
+    if (f !== 0 || gsoFlush !== 0 || ipFlush !== 0 || !skb_gro_receive(h, skb, TH_OFF + thlen, len, count)) {
       if (f === 0 && gsoFlush === 0 && ipFlush === 0) why = 'size';
       mss = 1;
     } else {
@@ -269,8 +267,6 @@ export function dev_gro_receive(gro: GroLists, st: GroStack, skb: SkBuff): GroRe
   h.flushId = 0;
   h.isAtomic = isAtomic;
   h.age = st.jiffies();
-  h.payload = len;
-  h.thOff = ETH_HLEN + 20;
   h.sameFlow = false;
   if (!gso) skb.gsoSize = len; // skb_shinfo(skb)->gso_size = skb_gro_len(skb): the MSS of what follows
   bucket.push(h);
@@ -335,7 +331,6 @@ function skb_gro_receive(h: GroHeld, skb: SkBuff, hdr: number, len: number, segs
   skb.nrFrags = 0;
   p.stealSegment(skb);
   h.count += segs;
-  h.payload += len;
   return true;
 }
 
@@ -349,7 +344,6 @@ function napi_gro_complete(gro: GroLists, st: GroStack, h: GroHeld, why: GroFlus
   const p = h.skb!;
   const count = h.count;
   const atomic = h.isAtomic;
-  const thOff = h.thOff;
   gro.give(h);
   st.groComplete(p, count, why);
   if (count === 1) {
@@ -366,12 +360,12 @@ function napi_gro_complete(gro: GroLists, st: GroStack, h: GroHeld, why: GroFlus
   put16(b, ip + 10, 0);
   put16(b, ip + 10, csum_fold(csum_partial(b, ip, ip + 20, 0)));
   // tcp4_gro_complete: the check field holds the pseudo-header sum; the stack or the device finishes it.
-  const th = p.data + thOff;
-  const tcpLen = p.len - thOff;
-  put16(b, th + 16, foldSum(csum_tcpudp_nofold(u32(b, ip + 12), u32(b, ip + 16), tcpLen, 6, 0)));
+  const th = p.data + TH_OFF;
+  const tcpLen = p.len - TH_OFF;
+  put16(b, th + 16, foldSum(csum_tcpudp_nofold(be32(b, ip + 12), be32(b, ip + 16), tcpLen, 6, 0)));
   p.gsoType |= SKB_GSO_TCPV4;
   if (atomic) p.gsoType |= SKB_GSO_TCP_FIXEDID;
-  p.csumStart = thOff;
+  p.csumStart = TH_OFF;
   p.csumOffset = 16;
   p.ipSummed = CHECKSUM_PARTIAL;
   p.gsoSegs = count;
