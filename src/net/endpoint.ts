@@ -34,7 +34,7 @@ import type { NetDevice } from './netdevice';
 import { NETIF_F_CSUM_MASK } from './netdevice';
 import type { NetStack, ProtocolHandler } from './stack';
 import { CHECKSUM_NONE, CHECKSUM_PARTIAL, CHECKSUM_UNNECESSARY, SKB_GSO_TCPV4, type SkBuff } from './skb';
-import { Ipv4Addr, MacAddr, macKeyAt, writeMacKey } from '../wire/address';
+import { Ipv4Addr, MacAddr, ipv4At, macKeyAt, writeMacKey } from '../wire/address';
 import { answerIcmpEcho, buildArpInto, buildIcmpEchoInto, buildTcpFrameInto, buildUdpFrameInto, type IcmpEchoSpec, type UdpFrameSpec } from '../wire/build';
 import { csum_fold, csum_partial, csum_tcpudp_nofold } from '../wire/checksum';
 import { copyBytes } from '../wire/copy';
@@ -390,7 +390,7 @@ export class IpEndpoint implements ProtocolHandler {
     const port = (b[t + 2]! << 8) | b[t + 3]!;
     const sink = this.tcpSinks.get(port);
     const payload = l4Len - doff;
-    const saddr = ((b[ip + 12]! << 24) | (b[ip + 13]! << 16) | (b[ip + 14]! << 8) | b[ip + 15]!) >>> 0;
+    const saddr = ipv4At(b, ip + 12);
     const sport = (b[t]! << 8) | b[t + 1]!;
     if (sink === undefined) {
       // An ACK for a stream this endpoint sends (tcp_ack on the sender's socket).
@@ -400,11 +400,11 @@ export class IpEndpoint implements ProtocolHandler {
         return;
       }
       flow.acks++;
-      flow.acked = ((b[t + 8]! << 24) | (b[t + 9]! << 16) | (b[t + 10]! << 8) | b[t + 11]!) >>> 0;
+      flow.acked = ipv4At(b, t + 8); // ack_seq (ipv4At reads any big-endian u32)
       st.consume_skb(skb);
       return;
     }
-    const seq = ((b[t + 4]! << 24) | (b[t + 5]! << 16) | (b[t + 6]! << 8) | b[t + 7]!) >>> 0;
+    const seq = ipv4At(b, t + 4);
     if (sink.nextSeq >= 0 && seq !== sink.nextSeq) sink.outOfOrder++;
     sink.nextSeq = (seq + payload) >>> 0;
     sink.peerIp = saddr;
@@ -466,24 +466,34 @@ export class IpEndpoint implements ProtocolHandler {
     sink.rcvWup = sink.nextSeq;
     if (sink.quick > 0) sink.quick--;
     sink.acksSent++;
-    const skb = st.pool.alloc();
-    skb.bornAt = st.sim.now;
-    const offload = (this.dev.features & NETIF_F_CSUM_MASK) !== 0;
-    this.ipId = (this.ipId + 1) & 0xffff;
-    const at = skb.put(54);
-    const to = Ipv4Addr.fromU32(sink.peerIp);
+    const skb = this.tcpSkb(Ipv4Addr.fromU32(sink.peerIp), sink.port, sink.peerPort, 1, sink.nextSeq, 0x010, 0, 1);
+    st.step(skb, 'tcp_send_ack', st.costs.l4_send_ns + st.costs.skb_alloc_ns);
+    this.neigh_output(skb, sink.peerIp);
+  }
+
+  /**
+   * A new skb holding one TCP/IPv4 frame (DF set, destination MAC left for neigh_output) of
+   * `payloadBytes` that will leave as `segs` segments: it takes that many IP ids
+   * (ip_select_ident_segs). CHECKSUM_PARTIAL when the device offloads checksums, and always for a
+   * GSO packet (software GSO finishes each segment's checksum); else the full checksum.
+   */
+  private tcpSkb(to: Ipv4Addr, srcPort: number, dstPort: number, seq: number, ack: number, flags: number, payloadBytes: number, segs: number): SkBuff {
+    const skb = this.stack.pool.alloc();
+    skb.bornAt = this.stack.sim.now;
+    const ipId = (this.ipId + 1) & 0xffff;
+    this.ipId = (this.ipId + segs) & 0xffff;
+    const partial = (this.dev.features & NETIF_F_CSUM_MASK) !== 0 || segs > 1;
+    const at = skb.put(54 + payloadBytes);
     buildTcpFrameInto(skb.head, at, {
-      srcMac: this.macAddr, dstMac: MacAddr.ZERO, srcIp: this.ip, dstIp: to, ttl: this.ttl, ipId: this.ipId, dontFrag: true,
-      srcPort: sink.port, dstPort: sink.peerPort, seq: 1, ack: sink.nextSeq, flags: 0x010, payloadLength: 0,
-      checksum: offload ? 'partial' : 'full',
+      srcMac: this.macAddr, dstMac: MacAddr.ZERO, srcIp: this.ip, dstIp: to, ttl: this.ttl, ipId, dontFrag: true,
+      srcPort, dstPort, seq, ack, flags, payloadLength: payloadBytes, checksum: partial ? 'partial' : 'full',
     });
-    if (offload) {
+    if (partial) {
       skb.ipSummed = CHECKSUM_PARTIAL;
       skb.csumStart = 34;
       skb.csumOffset = 16;
     }
-    st.step(skb, 'tcp_send_ack', st.costs.l4_send_ns + st.costs.skb_alloc_ns);
-    this.neigh_output(skb, sink.peerIp);
+    return skb;
   }
 
   /** The stream `sendTcp` sends to `dst:dstPort`, with the ACKs it got back; undefined before the first send. */
@@ -505,11 +515,9 @@ export class IpEndpoint implements ProtocolHandler {
     // Read through skb.head again: linearizing may have given the skb a bigger head.
     const h = skb.head;
     const ip = skb.data + 14;
-    const saddr = ((h[ip + 12]! << 24) | (h[ip + 13]! << 16) | (h[ip + 14]! << 8) | h[ip + 15]!) >>> 0;
-    const daddr = ((h[ip + 16]! << 24) | (h[ip + 17]! << 16) | (h[ip + 18]! << 8) | h[ip + 19]!) >>> 0;
     const l4 = ip + ihl;
     this.stack.step(skb, '__skb_checksum_complete', Math.round(len * this.stack.costs.memcpy_byte_ns));
-    if (csum_fold(csum_partial(h, l4, l4 + len, csum_tcpudp_nofold(saddr, daddr, len, proto, 0))) !== 0) {
+    if (csum_fold(csum_partial(h, l4, l4 + len, csum_tcpudp_nofold(ipv4At(h, ip + 12), ipv4At(h, ip + 16), len, proto, 0))) !== 0) {
       this.drop(skb, reason);
       return false;
     }
@@ -721,23 +729,7 @@ export class IpEndpoint implements ProtocolHandler {
     const seq = (opts.seq ?? flow.nextSeq) >>> 0;
     flow.nextSeq = (seq + payloadBytes) >>> 0;
     const segs = Math.ceil(payloadBytes / mss);
-    const offload = (this.dev.features & NETIF_F_CSUM_MASK) !== 0;
-    const skb = st.pool.alloc();
-    skb.bornAt = st.sim.now;
-    const ipId = (this.ipId + 1) & 0xffff;
-    this.ipId = (this.ipId + segs) & 0xffff; // ip_select_ident_segs: one id per segment
-    const at = skb.put(54 + payloadBytes);
-    // A GSO packet is always CHECKSUM_PARTIAL (software GSO finishes each segment's checksum).
-    const partial = offload || segs > 1;
-    buildTcpFrameInto(skb.head, at, {
-      srcMac: this.macAddr, dstMac: MacAddr.ZERO, srcIp: this.ip, dstIp: to, ttl: this.ttl, ipId, dontFrag: true,
-      srcPort, dstPort, seq, ack: 1, flags, payloadLength: payloadBytes, checksum: partial ? 'partial' : 'full',
-    });
-    if (partial) {
-      skb.ipSummed = CHECKSUM_PARTIAL;
-      skb.csumStart = 34;
-      skb.csumOffset = 16;
-    }
+    const skb = this.tcpSkb(to, srcPort, dstPort, seq, 1, flags, payloadBytes, segs);
     if (segs > 1) {
       skb.gsoSize = mss;
       skb.gsoType = SKB_GSO_TCPV4;
