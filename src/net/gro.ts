@@ -90,7 +90,11 @@ export class GroLists {
   private readonly spare: GroHeld[] = [];
   /** Packets held in all buckets. */
   held = 0;
-  /** Counters: merged segments, packets completed with several segments, and as they came. */
+  /**
+   * Segments merged into a held packet, packets held, TCP packets passed up unmerged
+   * (GRO_NORMAL; other protocols never reach the lists), and held packets handed up with several
+   * segments or as they came.
+   */
   readonly stats = { merged: 0, held: 0, normal: 0, flushed_gso: 0, flushed_single: 0 };
 
   constructor() {
